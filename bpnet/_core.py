@@ -1,0 +1,144 @@
+"""Pure numerical kernels of the three-layer network (no validation; array-module agnostic).
+
+All parameters live in one flat vector ``theta``: ``[W1 (n_in·h), W2 (h·m), b1 (h), b2 (m)]``
+(row-major; biases omitted when ``bias=False``). Weight blocks come first so L2 decay is one
+slice. ``Layout.views`` returns reshaped views, so updating ``theta`` updates the matrices.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .activations import Activation
+from .losses import Loss
+
+
+class Layout:
+    """Where each weight block sits in the flat parameter vector."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, bias: bool) -> None:
+        self.n_in, self.n_hidden, self.n_out, self.bias = n_in, n_hidden, n_out, bias
+        shapes = [("W1", (n_in, n_hidden)), ("W2", (n_hidden, n_out))]
+        if bias:
+            shapes += [("b1", (n_hidden,)), ("b2", (n_out,))]
+        self.blocks: dict[str, tuple[int, int, tuple]] = {}
+        offset = 0
+        for name, shape in shapes:
+            size = int(np.prod(shape))
+            self.blocks[name] = (offset, offset + size, shape)
+            offset += size
+        self.size = offset
+        self.n_weights = n_in * n_hidden + n_hidden * n_out
+
+    def views(self, flat: Any) -> dict[str, Any]:
+        """Reshaped views of ``flat`` (length ``size``) keyed W1, W2[, b1, b2]."""
+        return {k: flat[a:b].reshape(shape) for k, (a, b, shape) in self.blocks.items()}
+
+    def pack(self, weights: dict[str, np.ndarray], xp: ModuleType, dtype: Any) -> Any:
+        """A new flat ``xp`` vector from a dict of NumPy blocks."""
+        flat = np.empty(self.size, dtype=np.float64)
+        for k, view in self.views(flat).items():
+            view[...] = weights[k]
+        return xp.asarray(flat.astype(dtype, copy=False))
+
+
+class Workspace:
+    """Preallocated activations/gradients for up to ``rows`` samples."""
+
+    def __init__(self, xp: ModuleType, rows: int, n_hidden: int, n_out: int, dtype: Any) -> None:
+        self.rows = rows
+        self.H = xp.empty((rows, n_hidden), dtype=dtype)
+        self.dH = xp.empty((rows, n_hidden), dtype=dtype)
+        self.tH = xp.empty((rows, n_hidden), dtype=dtype)
+        self.O = xp.empty((rows, n_out), dtype=dtype)
+        self.dO = xp.empty((rows, n_out), dtype=dtype)
+        self.tO = xp.empty((rows, n_out), dtype=dtype)
+        self.ones = xp.ones(rows, dtype=dtype)  # bias gradients as BLAS gemv: 1ᵀ dZ
+
+
+def forward(
+    xp: ModuleType, P: dict, X: Any, act: Activation, out_act: Activation, ws: Workspace
+) -> tuple[Any, Any]:
+    """Forward pass for ``X (n, n_in)``, n ≤ ws.rows; returns views ``(H (n,h), O (n,m))``."""
+    n = X.shape[0]
+    H, O = ws.H[:n], ws.O[:n]
+    xp.matmul(X, P["W1"], out=H)
+    act.forward_(xp, H, P.get("b1"), ws.tH[:n])
+    xp.matmul(H, P["W2"], out=O)
+    out_act.forward_(xp, O, P.get("b2"), ws.tO[:n])
+    return H, O
+
+
+def loss_and_gradient(
+    xp: ModuleType,
+    P: dict,
+    G: dict,
+    X: Any,
+    Y: Any,
+    act: Activation,
+    out_act: Activation,
+    loss: Loss,
+    ws: Workspace,
+) -> Any:
+    """Forward + back-propagation on one batch; fills the gradient views ``G`` of the *mean*
+    batch loss (without L2) and returns the batch's summed element loss (xp scalar)."""
+    n, m = Y.shape
+    H, O = forward(xp, P, X, act, out_act, ws)
+    dO, dH = ws.dO[:n], ws.dH[:n]
+    xp.subtract(O, Y, out=dO)
+    total = loss.grad_(xp, dO, ws.tO[:n], 1.0 / (n * m))
+    if out_act.name != "linear":
+        out_act.backward_(xp, O, dO, ws.tO[:n])
+    xp.matmul(H.T, dO, out=G["W2"])
+    xp.matmul(dO, P["W2"].T, out=dH)
+    act.backward_(xp, H, dH, ws.tH[:n])
+    xp.matmul(X.T, dH, out=G["W1"])
+    if "b1" in G:
+        xp.matmul(ws.ones[:n], dO, out=G["b2"])
+        xp.matmul(ws.ones[:n], dH, out=G["b1"])
+    return total
+
+
+def predict(
+    xp: ModuleType,
+    P: dict,
+    X: Any,
+    act: Activation,
+    out_act: Activation,
+    chunk_rows: int = 16384,
+) -> Any:
+    """Network output for ``X (n, n_in)`` as a new ``(n, m)`` array, in row chunks."""
+    n = X.shape[0]
+    m = P["W2"].shape[1]
+    dtype = P["W2"].dtype
+    out = xp.empty((n, m), dtype=dtype)
+    ws = Workspace(xp, max(1, min(n, chunk_rows)), P["W1"].shape[1], m, dtype)
+    for start in range(0, n, ws.rows):
+        _, O = forward(xp, P, X[start : start + ws.rows], act, out_act, ws)
+        out[start : start + ws.rows] = O
+    return out
+
+
+def summed_loss(
+    xp: ModuleType,
+    P: dict,
+    X: Any,
+    Y: Any,
+    act: Activation,
+    out_act: Activation,
+    loss: Loss,
+    ws: Workspace,
+) -> Any:
+    """Σ of element losses over ``X (n, n_in)``, ``Y (n, m)`` in chunks of ``ws.rows`` (xp
+    scalar, no synchronisation)."""
+    total = xp.zeros((), dtype=ws.O.dtype)
+    for start in range(0, X.shape[0], ws.rows):
+        xb, yb = X[start : start + ws.rows], Y[start : start + ws.rows]
+        _, O = forward(xp, P, xb, act, out_act, ws)
+        r = ws.dO[: xb.shape[0]]
+        xp.subtract(O, yb, out=r)
+        total = total + loss.grad_(xp, r, ws.tO[: xb.shape[0]], 1.0)
+    return total

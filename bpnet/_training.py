@@ -1,0 +1,233 @@
+"""The epoch loop: mini-batch/full-batch updates, validation, early stopping, callbacks."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from .activations import Activation
+from .backend import to_scalar
+from .losses import Loss
+
+logger = logging.getLogger(__name__)
+
+EVAL_ROWS = 16384
+PATIENCE_REL_TOL = 1e-4  # an epoch counts as progress when it beats the best by this fraction
+
+
+class TrainingDivergedError(ValueError):
+    """Training produced non-finite weights or losses (learning rate too large?)."""
+
+
+class Problem:
+    """Everything one fit needs on the device: parameters, data, buffers, components."""
+
+    def __init__(
+        self,
+        xp: ModuleType,
+        layout: _core.Layout,
+        theta: Any,
+        data: tuple[Any, Any, Any, Any],
+        act: Activation,
+        out_act: Activation,
+        loss: Loss,
+        l2: float,
+        batch_rows: int,
+    ) -> None:
+        self.xp, self.layout, self.theta = xp, layout, theta
+        self.X, self.Y, self.Xval, self.Yval = data
+        self.act, self.out_act, self.loss, self.l2 = act, out_act, loss, l2
+        self.P = layout.views(theta)
+        self.grad = xp.zeros_like(theta)
+        self.G = layout.views(self.grad)
+        self.tmp = xp.zeros_like(theta)
+        n, m = self.Y.shape
+        self.n_train, self.n_out = n, m
+        dtype = theta.dtype
+        self.ws = _core.Workspace(xp, max(1, min(batch_rows, n)), layout.n_hidden, m, dtype)
+        rows = min(EVAL_ROWS, max(n, 0 if self.Xval is None else self.Xval.shape[0]))
+        self.eval_ws = _core.Workspace(xp, max(1, rows), layout.n_hidden, m, dtype)
+        self.Xs = xp.empty_like(self.X)
+        self.Ys = xp.empty_like(self.Y)
+
+    def add_l2(self) -> None:
+        """grad[W] += l2 · theta[W] (weights only, not biases)."""
+        if self.l2 > 0:
+            nw, xp = self.layout.n_weights, self.xp
+            xp.multiply(self.theta[:nw], self.l2, out=self.tmp[:nw])
+            xp.add(self.grad[:nw], self.tmp[:nw], out=self.grad[:nw])
+
+    def batch_gradient(self, X: Any, Y: Any) -> Any:
+        """Gradient of the mean loss (+L2) on one batch into ``self.grad``; returns Σ losses."""
+        total = _core.loss_and_gradient(
+            self.xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws
+        )
+        self.add_l2()
+        return total
+
+    def full_gradient(self) -> Any:
+        """Gradient of the mean training loss (+L2) over all samples, accumulated in chunks."""
+        xp, n = self.xp, self.n_train
+        rows = self.ws.rows
+        if rows >= n:
+            return self.batch_gradient(self.X, self.Y)
+        acc = xp.zeros_like(self.grad)
+        total = xp.zeros((), dtype=self.theta.dtype)
+        for start in range(0, n, rows):
+            xb, yb = self.X[start : start + rows], self.Y[start : start + rows]
+            total = total + _core.loss_and_gradient(
+                xp, self.P, self.G, xb, yb, self.act, self.out_act, self.loss, self.ws
+            )
+            xp.multiply(self.grad, xb.shape[0] / n, out=self.grad)
+            xp.add(acc, self.grad, out=acc)
+        self.grad[...] = acc
+        self.add_l2()
+        return total
+
+    def mean_loss(self, X: Any, Y: Any) -> float:
+        """Mean element loss of the current network on ``X``, ``Y`` (synchronises)."""
+        total = _core.summed_loss(
+            self.xp, self.P, X, Y, self.act, self.out_act, self.loss, self.eval_ws
+        )
+        return to_scalar(total) / (X.shape[0] * Y.shape[1])
+
+
+def first_order_epoch(problem: Problem, optimizer: Any, rng: np.random.Generator) -> float:
+    """One epoch of (mini-)batch updates; returns the mean training loss seen during it."""
+    xp, n = problem.xp, problem.n_train
+    if optimizer.full_batch:
+        total = problem.full_gradient()
+        optimizer.update(problem.theta, problem.grad)
+        return to_scalar(total) / (n * problem.n_out)
+    perm = xp.asarray(rng.permutation(n))
+    xp.take(problem.X, perm, axis=0, out=problem.Xs)
+    xp.take(problem.Y, perm, axis=0, out=problem.Ys)
+    rows = problem.ws.rows
+    total = 0.0
+    for start in range(0, n, rows):
+        total = total + problem.batch_gradient(
+            problem.Xs[start : start + rows], problem.Ys[start : start + rows]
+        )
+        optimizer.update(problem.theta, problem.grad)
+    return to_scalar(total) / (n * problem.n_out)
+
+
+class Loop:
+    """Runs epochs with schedule, validation, early stopping, budget, callbacks and a bar."""
+
+    def __init__(self, hp: dict, callback: Callable | None, should_stop: Callable | None) -> None:
+        self.hp, self.callback, self.should_stop = hp, callback, should_stop
+
+    def run(
+        self,
+        problem: Problem,
+        step: Callable[[], tuple[float, bool]],
+        optimizer: Any,
+        schedule: Any,
+    ) -> tuple[list[dict], int, str]:
+        """Train; returns ``(history, best_epoch, stop_reason)``; ``theta`` ends at the best
+        weights when early stopping is on."""
+        hp, xp = self.hp, problem.xp
+        history: list[dict] = []
+        best, progress_best, bad = math.inf, math.inf, 0
+        best_epoch, best_theta = 0, problem.theta.copy()
+        monitored = math.nan
+        reason = "max_epochs"
+        bar = _progress_bar(hp) if hp["progress"] else None
+        t0 = time.perf_counter()
+        # overflow is detected below (non-finite weights raise), so NumPy need not warn
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                for epoch in range(hp["max_epochs"]):
+                    if self.should_stop is not None and self.should_stop():
+                        reason = "cancelled"
+                        break
+                    if optimizer is not None:
+                        factor = schedule.factor(epoch, monitored)
+                        optimizer.learning_rate = hp["learning_rate"] * factor
+                    t_epoch = time.perf_counter()
+                    train_loss, converged = step()
+                    val_loss = (
+                        problem.mean_loss(problem.Xval, problem.Yval)
+                        if problem.Xval is not None
+                        else None
+                    )
+                    now = time.perf_counter()
+                    _check_finite(xp, problem.theta, train_loss, val_loss, epoch + 1)
+                    monitored = val_loss if val_loss is not None else train_loss
+                    if monitored < best:
+                        best, best_epoch = monitored, epoch + 1
+                        best_theta[...] = problem.theta
+                    if monitored < progress_best * (1.0 - PATIENCE_REL_TOL):
+                        progress_best, bad = monitored, 0
+                    else:
+                        bad += 1
+                    info = {
+                        "epoch": epoch + 1,
+                        "max_epochs": hp["max_epochs"],
+                        "train_loss": train_loss,
+                        "val_loss": val_loss,
+                        "elapsed_s": now - t0,
+                        "samples_per_s": problem.n_train / max(now - t_epoch, 1e-12),
+                        "learning_rate": None if optimizer is None else optimizer.learning_rate,
+                        "best_epoch": best_epoch,
+                    }
+                    history.append(info)
+                    if self.callback is not None:
+                        self.callback(dict(info))
+                    if bar is not None:
+                        bar.set_postfix(
+                            train=f"{train_loss:.4g}", val=_fmt(val_loss), refresh=False
+                        )
+                        bar.update(1)
+                    if converged:
+                        reason = "converged"
+                        break
+                    if hp["early_stopping"] and bad >= hp["patience"]:
+                        reason = "early_stopping"
+                        break
+                    if hp["max_time_s"] is not None and now - t0 >= hp["max_time_s"]:
+                        reason = "max_time"
+                        break
+        finally:
+            if bar is not None:
+                bar.close()
+        if hp["early_stopping"] and best_epoch > 0:
+            problem.theta[...] = best_theta
+        logger.info(
+            "trained %d epochs in %.2f s (%s); best epoch %d, loss %.4g",
+            len(history),
+            time.perf_counter() - t0,
+            reason,
+            best_epoch,
+            best,
+        )
+        return history, best_epoch, reason
+
+
+def _check_finite(
+    xp: ModuleType, theta: Any, train_loss: float, val_loss: float | None, epoch: int
+) -> None:
+    values = [train_loss] + ([] if val_loss is None else [val_loss])
+    if not all(math.isfinite(v) for v in values) or not bool(xp.isfinite(theta).all()):
+        raise TrainingDivergedError(
+            f"training diverged at epoch {epoch}: non-finite weights or loss "
+            "(try a smaller learning_rate)"
+        )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _progress_bar(hp: dict) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=hp["max_epochs"], unit="epoch", desc="training", leave=True)

@@ -1,0 +1,326 @@
+"""Refinement: damped Gauss–Newton (trust-region Levenberg–Marquardt) in log10-parameter space.
+
+The network gives the start, the physics gives the fit. We minimise ``½ Σ r_i²`` with the
+error-weighted residuals of :mod:`bpnet.misfit` over ``x = log10(m_free)`` inside the network's
+bounds, with ``scipy.optimize.least_squares(method="trf")`` (a bounded trust-region Gauss–Newton
+method whose step is damped like Levenberg–Marquardt's). The Jacobian is a forward finite
+difference in log10 space computed in ONE batched forward call of the ``n_free`` perturbed models
+(the unperturbed response is reused from the last residual evaluation).
+
+At the final model we also return the linearised posterior covariance of ``log10 m``::
+
+    C = (JᵀJ + P)⁻¹,   P = diag(12 / w_j²)
+
+where J is the weighted-residual Jacobian and ``P`` is the Gaussian approximation of the uniform
+prior over the bounds (``w_j`` = width of parameter j's bounds in decades). The prior term keeps C
+finite for unresolved parameters (their std then approaches the prior's ``w/√12``). Fixed
+parameters get zero variance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from .misfit import chi as chi_of
+from .misfit import weighted_residuals
+
+ForwardFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class RefineResult:
+    """Outcome of :func:`refine`.
+
+    ``model`` (n_params,) physical units; ``predicted`` (n_data,) forward response of ``model``;
+    ``chi`` its χ; ``log10_cov`` (n_params, n_params) linearised posterior covariance of log10 m;
+    ``n_forward_models`` how many models were forward-modelled; ``n_starts`` starts tried.
+    """
+
+    model: np.ndarray
+    predicted: np.ndarray
+    chi: float
+    log10_cov: np.ndarray
+    n_forward_models: int
+    n_starts: int
+    status: int
+
+    @property
+    def log10_std(self) -> np.ndarray:
+        """Linearised posterior standard deviation of log10 of each parameter (n_params,)."""
+        return np.sqrt(np.clip(np.diag(self.log10_cov), 0.0, None))
+
+
+class _Problem:
+    """Residuals and batched finite-difference Jacobian for one sounding."""
+
+    def __init__(
+        self,
+        forward: ForwardFn,
+        observed: np.ndarray,
+        sigma: np.ndarray,
+        is_phase: np.ndarray,
+        template_log10: np.ndarray,
+        free: np.ndarray,
+        step_log10: float,
+        target_chi: float = 0.0,
+    ) -> None:
+        self.forward = forward
+        self.observed = observed
+        self.sigma = sigma
+        self.is_phase = is_phase
+        self.template = template_log10
+        self.free = free
+        self.step = step_log10
+        self.stop_cost = 0.5 * observed.size * target_chi**2
+        self.n_models = 0
+        self._x: np.ndarray | None = None
+        self._pred: np.ndarray | None = None
+
+    def models(self, x: np.ndarray) -> np.ndarray:
+        """Physical models (k, n_params) for free-parameter vectors x (k, n_free)."""
+        full = np.repeat(self.template[None, :], x.shape[0], axis=0)
+        full[:, self.free] = x
+        return 10.0**full
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self._x is not None and np.array_equal(x, self._x):
+            return self._pred
+        pred = np.asarray(self.forward(self.models(x[None, :])), dtype=float)[0]
+        self.n_models += 1
+        self._x, self._pred = x.copy(), pred
+        return pred
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        r = weighted_residuals(self.observed, self.predict(x), self.is_phase, self.sigma)
+        return np.where(np.isfinite(r), r, 1e6)
+
+    def best_candidates(
+        self, candidates: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int
+    ) -> list[np.ndarray]:
+        """The ``k`` candidate models (physical) of lowest χ, ranked in one forward call."""
+        pool = np.atleast_2d(np.asarray(candidates, dtype=float))
+        if pool.shape[0] == 0 or k < 1:
+            return []
+        x = np.clip(np.log10(pool[:, self.free]), lo, hi)
+        models = self.models(x)
+        pred = np.asarray(self.forward(models), dtype=float)
+        self.n_models += pool.shape[0]
+        value = chi_of(self.observed, pred, self.is_phase, self.sigma)
+        order = np.argsort(np.where(np.isfinite(value), value, np.inf), kind="stable")
+        return [models[i] for i in order[:k]]
+
+    def stop_when_fit(self, intermediate_result: Any) -> None:
+        """least_squares callback: stop once χ ≤ target (discrepancy principle)."""
+        if intermediate_result.cost <= self.stop_cost:
+            raise StopIteration
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        base = self.residuals(x)
+        n_free = x.size
+        xs = np.repeat(x[None, :], n_free, axis=0) + self.step * np.eye(n_free)
+        pred = np.asarray(self.forward(self.models(xs)), dtype=float)
+        self.n_models += n_free
+        r = weighted_residuals(self.observed, pred, self.is_phase, self.sigma)
+        r = np.where(np.isfinite(r), r, 1e6)
+        return ((r - base) / self.step).T
+
+
+def _covariance(jac_free: np.ndarray, free: np.ndarray, width_log10: np.ndarray) -> np.ndarray:
+    n_params = free.size
+    cov = np.zeros((n_params, n_params))
+    if jac_free.shape[1] == 0:
+        return cov
+    prior = np.diag(12.0 / np.maximum(width_log10[free], 1e-6) ** 2)
+    cov_free = np.linalg.inv(jac_free.T @ jac_free + prior)
+    idx = np.flatnonzero(free)
+    cov[np.ix_(idx, idx)] = 0.5 * (cov_free + cov_free.T)
+    return cov
+
+
+def refine(
+    forward: ForwardFn,
+    starts: np.ndarray,
+    observed: np.ndarray,
+    sigma: np.ndarray,
+    is_phase: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    fixed: Sequence[float | None] | None = None,
+    *,
+    candidates: np.ndarray | None = None,
+    max_restarts: int = 3,
+    max_evaluations: int = 30,
+    restart_chi: float = 1.2,
+    target_chi: float = 1.0,
+    ftol: float = 1e-3,
+    step_log10: float = 5e-4,
+) -> RefineResult:
+    """Refine a layered-earth model against one sounding.
+
+    ``forward`` maps models ``(k, n_params)`` → data ``(k, n_data)`` for the observed geometry;
+    ``starts`` ``(n_starts, n_params)`` or ``(n_params,)`` starting models in physical units (the
+    first is tried first; later ones only while χ > ``restart_chi``); ``candidates``
+    ``(k, n_params)`` optional pool for restarts: when every start ends above ``restart_chi``,
+    all candidates are forward-modelled in ONE call and the ``max_restarts`` best-fitting ones
+    are tried in turn; ``observed`` and ``sigma``
+    ``(n_data,)`` (σ relative for ρa, degrees for phase); ``is_phase`` (n_data,) bool; ``lower``,
+    ``upper`` (n_params,) bounds in physical units; ``fixed`` (n_params,) value or ``None`` per
+    parameter — fixed parameters keep their value. Returns the best :class:`RefineResult`.
+    """
+    starts = np.atleast_2d(np.asarray(starts, dtype=float))
+    lower_log = np.log10(np.asarray(lower, dtype=float))
+    upper_log = np.log10(np.asarray(upper, dtype=float))
+    n_params = lower_log.size
+    fixed_values = [None] * n_params if fixed is None else list(fixed)
+    free = np.asarray([v is None for v in fixed_values], dtype=bool)
+    template = np.zeros(n_params)
+    for j, value in enumerate(fixed_values):
+        if value is not None:
+            template[j] = np.log10(float(value))
+    problem = _Problem(
+        forward,
+        np.asarray(observed, dtype=float),
+        np.asarray(sigma, dtype=float),
+        np.asarray(is_phase, dtype=bool),
+        template,
+        free,
+        step_log10,
+        target_chi,
+    )
+    lo, hi = lower_log[free], upper_log[free]
+    inset = np.minimum(1e-6, 0.25 * (hi - lo))
+    best: tuple[float, np.ndarray, np.ndarray | None, int] | None = None
+    n_starts = 0
+    queue = list(starts)
+    pool_used = candidates is None or not free.any()
+    while queue:
+        start = queue.pop(0)
+        n_starts += 1
+        if not free.any():
+            x_final, jac, status = np.zeros(0), np.zeros((observed.size, 0)), 0
+        else:
+            x0 = np.clip(np.log10(start[free]), lo + inset, hi - inset)
+            fit = least_squares(
+                problem.residuals,
+                x0,
+                jac=problem.jacobian,
+                bounds=(lo, hi),
+                method="trf",
+                max_nfev=max_evaluations,
+                ftol=ftol,
+                xtol=1e-5,
+                gtol=1e-8,
+                callback=problem.stop_when_fit if target_chi > 0 else None,
+            )
+            x_final, jac, status = fit.x, fit.jac, int(fit.status)
+        pred = problem.predict(x_final)
+        value = float(chi_of(problem.observed, pred, problem.is_phase, problem.sigma))
+        if best is None or value < best[0]:
+            best = (value, x_final, jac, status)
+        if value <= restart_chi:
+            break
+        if not queue and not pool_used:
+            pool_used = True
+            queue = problem.best_candidates(candidates, lo, hi, max_restarts)
+    value, x_final, jac, status = best
+    pred = problem.predict(x_final)
+    if jac is None or jac.shape != (observed.size, x_final.size):
+        jac = problem.jacobian(x_final) if x_final.size else np.zeros((observed.size, 0))
+    cov = _covariance(np.asarray(jac), free, upper_log - lower_log)
+    model = problem.models(x_final[None, :])[0]
+    return RefineResult(
+        model=model,
+        predicted=pred,
+        chi=value,
+        log10_cov=cov,
+        n_forward_models=problem.n_models,
+        n_starts=n_starts,
+        status=status,
+    )
+
+
+def resolved_combinations(
+    model: np.ndarray, log10_cov: np.ndarray, n_layers: int
+) -> list[dict[str, float | int | str]]:
+    """Conductance and transverse resistance of each layer above the half-space.
+
+    ``model`` (n_params,) ``[ρ1…ρN (Ω·m), h1…h(N−1) (m)]``; ``log10_cov`` its log10 covariance.
+    For layer i: conductance ``S = h/ρ`` (siemens) and transverse resistance ``T = h·ρ`` (Ω·m²),
+    each with the std of its log10. ``best_resolved`` names the combination whose std is less than
+    half that of both ρ and h ("conductance", "transverse_resistance"), else "individually".
+    """
+    out: list[dict[str, float | int | str]] = []
+    std = np.sqrt(np.clip(np.diag(log10_cov), 0.0, None))
+    for i in range(n_layers - 1):
+        r, h = i, n_layers + i
+        a_s = np.zeros(model.size)
+        a_s[h], a_s[r] = 1.0, -1.0
+        a_t = np.zeros(model.size)
+        a_t[h], a_t[r] = 1.0, 1.0
+        std_s = float(np.sqrt(max(a_s @ log10_cov @ a_s, 0.0)))
+        std_t = float(np.sqrt(max(a_t @ log10_cov @ a_t, 0.0)))
+        single = min(std[r], std[h])
+        best = "individually"
+        if min(std_s, std_t) < 0.5 * single:
+            best = "conductance" if std_s <= std_t else "transverse_resistance"
+        out.append(
+            {
+                "layer": i + 1,
+                "conductance_s": float(model[h] / model[r]),
+                "conductance_std_log10": std_s,
+                "transverse_resistance_ohmm2": float(model[h] * model[r]),
+                "transverse_resistance_std_log10": std_t,
+                "best_resolved": best,
+            }
+        )
+    return out
+
+
+def linearised_covariance(
+    forward: ForwardFn,
+    model: np.ndarray,
+    observed: np.ndarray,
+    sigma: np.ndarray,
+    is_phase: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    fixed: Sequence[float | None] | None = None,
+    *,
+    step_log10: float = 5e-4,
+) -> np.ndarray:
+    """Linearised posterior covariance (n_params, n_params) of log10 m at ``model``.
+
+    Same formula and arguments as :func:`refine` (one batched forward call of
+    ``n_free + 1`` models); used when a result is not refined.
+    """
+    model = np.asarray(model, dtype=float)
+    lower_log = np.log10(np.asarray(lower, dtype=float))
+    upper_log = np.log10(np.asarray(upper, dtype=float))
+    free = (
+        np.ones(model.size, dtype=bool)
+        if fixed is None
+        else np.asarray([v is None for v in fixed], dtype=bool)
+    )
+    problem = _Problem(
+        forward,
+        np.asarray(observed, dtype=float),
+        np.asarray(sigma, dtype=float),
+        np.asarray(is_phase, dtype=bool),
+        np.log10(model),
+        free,
+        step_log10,
+    )
+    x = np.log10(model[free])
+    if x.size == 0:
+        return np.zeros((model.size, model.size))
+    both = np.vstack([x[None, :], x[None, :] + step_log10 * np.eye(x.size)])
+    pred = np.asarray(forward(problem.models(both)), dtype=float)
+    r = weighted_residuals(problem.observed, pred, problem.is_phase, problem.sigma)
+    r = np.where(np.isfinite(r), r, 1e6)
+    jac = ((r[1:] - r[0]) / step_log10).T
+    return _covariance(jac, free, upper_log - lower_log)

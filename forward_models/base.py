@@ -1,0 +1,183 @@
+"""ForwardModel: the abstract base of every 1D forward model (validation, spec, batching)."""
+
+from __future__ import annotations
+
+import abc
+import os
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _validate
+from ._backend import get_array_module, to_numpy
+
+PRECISIONS = ("single", "double")
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One shared pool, created on first use (NumPy ufuncs and BLAS release the GIL)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(
+            max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="forward_models"
+        )
+    return _EXECUTOR
+
+
+class ForwardModel(abc.ABC):
+    """A layered-earth forward model: geometry (a JSON-safe spec) plus a batched solver.
+
+    Model vectors are ``[rho_1 … rho_N (Ω·m), h_1 … h_{N−1} (m)]``; the last layer is a half-space.
+    Subclasses set ``name``, ``axis_name`` and ``geometry_fields`` and implement
+    ``_check_geometry``, ``_data_layout`` and ``_solve``.
+    """
+
+    name: ClassVar[str]
+    axis_name: ClassVar[str]
+    geometry_fields: ClassVar[tuple[str, ...]]
+    #: rows per block when a NumPy batch is split across threads
+    chunk_rows: ClassVar[int] = 1024
+
+    def __init__(self, n_layers: int = 3, **geometry: Any) -> None:
+        self.n_layers = _validate.n_layers(n_layers)
+        unknown = sorted(set(geometry) - set(self.geometry_fields))
+        if unknown:
+            raise ValueError(
+                f"{unknown[0]}: not a geometry field of {self.name!r} "
+                f"(expected {list(self.geometry_fields)})"
+            )
+        self._geometry = self._check_geometry(geometry)
+        self._axis, self.data_kinds, self.data_names = self._data_layout()
+        self._operators: dict[tuple[str, str], Any] = {}
+
+    # -- subclass hooks -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
+        """Validate the geometry keywords; return the canonical values (arrays / floats / None)."""
+
+    @abc.abstractmethod
+    def _data_layout(self) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
+        """Return ``(axis_values (K,), data_kinds (n_data,), data_names (n_data,))``."""
+
+    @abc.abstractmethod
+    def _solve(self, models: Any, xp: ModuleType, dtype: Any) -> Any:
+        """Validated float64 ``models (n, n_params)`` → ``(n, n_data)``, computed in ``dtype``."""
+
+    # -- description ----------------------------------------------------------------------------
+    @property
+    def parameter_names(self) -> list[str]:
+        """``["rho1", …, "rhoN", "h1", …, "h{N-1}"]``."""
+        rho = [f"rho{i + 1}" for i in range(self.n_layers)]
+        return rho + [f"h{i + 1}" for i in range(self.n_layers - 1)]
+
+    @property
+    def n_params(self) -> int:
+        """Length of a model vector: ``2 * n_layers - 1``."""
+        return 2 * self.n_layers - 1
+
+    @property
+    def n_data(self) -> int:
+        """Number of data per model (columns returned by :meth:`forward`)."""
+        return len(self.data_kinds)
+
+    @property
+    def axis_values(self) -> np.ndarray:
+        """The abscissa of each curve, ``(K,)`` (spacings in m or periods in s)."""
+        return self._axis.copy()
+
+    @property
+    def geometry(self) -> dict[str, Any]:
+        """The geometry keywords as given to ``create`` (arrays copied, scalars and None as is)."""
+        return {
+            k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self._geometry.items()
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe ``{"name", "n_layers", **geometry}``, inverted by ``from_dict``."""
+        spec: dict[str, Any] = {"name": self.name, "n_layers": self.n_layers}
+        for key, value in self._geometry.items():
+            spec[key] = value.tolist() if isinstance(value, np.ndarray) else value
+        return spec
+
+    def with_geometry(self, **geometry: Any) -> ForwardModel:
+        """A new forward model of the same kind and number of layers with new geometry keywords."""
+        return type(self)(n_layers=self.n_layers, **geometry)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ForwardModel) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(repr(self.to_dict()))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_layers={self.n_layers}, {self.axis_name}=<{self._axis.size}>)"
+        )
+
+    # -- solving --------------------------------------------------------------------------------
+    def check_models(self, models: Any, backend: str | None = None) -> Any:
+        """Validate ``models`` and return them as a 2-D float64 array of the chosen module.
+
+        Raises ``ValueError`` naming ``models`` and the bad column for wrong shapes and for
+        non-finite or non-positive resistivities (``rhoI``) or thicknesses (``hI``).
+        """
+        xp = get_array_module(models, backend=backend)
+        try:
+            arr = xp.asarray(models, dtype=xp.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"models: expected an array of numbers ({exc})") from None
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self.n_params:
+            raise ValueError(
+                f"models: expected shape (n, {self.n_params}) or ({self.n_params},) for "
+                f"{self.parameter_names}, got {tuple(np.shape(models))}"
+            )
+        ok = xp.isfinite(arr) & (arr > 0)
+        if not bool(xp.all(ok)):
+            row, col = (int(i) for i in np.argwhere(~to_numpy(ok))[0])
+            what = "resistivity" if col < self.n_layers else "thickness"
+            value = float(arr[row, col])
+            raise ValueError(
+                f"models[{row}, {col}] ({self.parameter_names[col]}): {what} must be positive "
+                f"and finite, got {value}"
+            )
+        return arr
+
+    def forward(self, models: Any, backend: str | None = None, precision: str = "single") -> Any:
+        """Apparent resistivities (and MT phases) for a batch of layered models.
+
+        ``models``: ``(n, n_params)`` or ``(n_params,)`` — ``[rho (Ω·m) …, h (m) …]``.
+        ``backend``: ``None``/``"auto"`` (the input's array module), ``"numpy"`` or ``"cupy"``.
+        ``precision``: ``"single"`` computes in float32 (within 1e-4 of double for the DC
+        models and 1e-5 / 1e-3° for MT, see docs/methods.md) and ``"double"`` in float64.
+        Returns ``(n, n_data)`` float64 in the same array module as the input.
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision: must be one of {PRECISIONS}, got {precision!r}")
+        xp = get_array_module(models, backend=backend)
+        arr = self.check_models(models, backend=backend)
+        dtype = xp.float32 if precision == "single" else xp.float64
+        n = arr.shape[0]
+        if xp is not np or n <= self.chunk_rows:
+            return xp.asarray(self._solve(arr, xp, dtype), dtype=xp.float64)
+        out = np.empty((n, self.n_data))
+        starts = range(0, n, self.chunk_rows)
+
+        def run(start: int) -> None:
+            stop = min(start + self.chunk_rows, n)
+            out[start:stop] = self._solve(arr[start:stop], np, dtype)
+
+        for future in [_executor().submit(run, s) for s in starts]:
+            future.result()
+        return out
+
+    def _operator(self, xp: ModuleType, dtype: Any, build: Any) -> Any:
+        """Cache per (array module, dtype) of geometry-only arrays built by ``build()`` (NumPy)."""
+        key = (xp.__name__, np.dtype(dtype).name)
+        if key not in self._operators:
+            self._operators[key] = tuple(xp.asarray(a, dtype=dtype) for a in build())
+        return self._operators[key]

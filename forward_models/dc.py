@@ -1,0 +1,215 @@
+"""DC resistivity soundings (VES) over a layered earth: Schlumberger (finite MN or ideal), Wenner.
+
+Physics (docs/methods.md, "DC resistivity"): the resistivity transform T(λ) by the Pekeris
+recursion, then one digital-linear-filter weight matrix per geometry (``_hankel``) maps the kernel
+on a shared λ grid to every apparent resistivity at once (lagged convolution).
+"""
+
+from __future__ import annotations
+
+import abc
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import _hankel, _validate
+from .base import ForwardModel
+
+
+def _transform_minus_top(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> Any:
+    """T(λ) − ρ_1 (Ω·m, (n, K)) for ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``lam (K,)`` 1/m.
+
+    Pekeris recursion, T_N = ρ_N and T_i = ρ_i (T_{i+1} + ρ_i t_i) / (ρ_i + T_{i+1} t_i),
+    t_i = tanh(λ h_i) (sums of positive terms: no cancellation in float32). The top step is
+    written as T_1 − ρ_1 = 2ρ_1 (T_2 − ρ_1) E / ((1 + E)(ρ_1 + T_2 t_1)), E = exp(−2 λ h_1), so
+    the kernel decays exponentially and keeps its relative accuracy. In-place arithmetic on three
+    (n, K) buffers keeps a chunk's working set in cache.
+    """
+    n, n_layers = rho.shape
+    shape = (n, lam.shape[0])
+    if n_layers == 1:
+        return xp.zeros(shape, dtype=rho.dtype)
+    t = xp.empty(shape, dtype=rho.dtype)
+    free = [xp.empty(shape, dtype=rho.dtype), xp.empty(shape, dtype=rho.dtype)]
+    below = rho[:, n_layers - 1 : n_layers]
+    for i in range(n_layers - 2, 0, -1):
+        r_i = rho[:, i : i + 1]
+        work = free.pop()
+        xp.multiply(thk[:, i : i + 1], lam, out=t)
+        xp.tanh(t, out=t)
+        xp.multiply(t, r_i, out=work)
+        work += below  # T_{i+1} + ρ_i t
+        t *= below
+        t += r_i  # ρ_i + T_{i+1} t
+        work /= t
+        work *= r_i
+        if below.shape[1] != 1:
+            free.append(below)
+        below = work
+    r1 = rho[:, 0:1]
+    h1 = thk[:, 0:1]
+    xp.multiply(h1, lam, out=t)
+    xp.tanh(t, out=t)
+    t *= below
+    t += r1  # ρ_1 + T_2 t_1
+    work = free.pop()
+    xp.multiply(-2 * h1, lam, out=work)
+    # E below e^-40 is zero at our accuracy; the floor keeps products out of the (slow)
+    # subnormal range in the matrix product.
+    xp.maximum(work, -40, out=work)
+    xp.exp(work, out=work)  # E
+    t *= xp.add(work, 1)  # (1 + E)(ρ_1 + T_2 t_1)
+    if below.shape[1] == 1:
+        below = below - r1
+    else:
+        below -= r1  # T_2 − ρ_1
+    work *= below
+    work *= 2 * r1
+    work /= t
+    return work
+
+
+#: OpenBLAS hands a product to its thread pool once m·n·k exceeds 65536 · 4; waking those threads
+#: costs milliseconds on a busy machine, far more than the product itself. Products are split into
+#: row blocks below that size (our own thread pool already spreads chunks across the cores).
+_BLAS_SINGLE_THREAD_WORK = 65536 * 4
+
+
+def _matmul(a: Any, b: Any, xp: ModuleType) -> Any:
+    """``a (n, k) @ b (k, m)``; on NumPy in row blocks small enough for single-threaded BLAS."""
+    if xp is not np:
+        return a @ b
+    rows = max(1, _BLAS_SINGLE_THREAD_WORK // (a.shape[1] * b.shape[1]) - 1)
+    if a.shape[0] <= rows:
+        return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for start in range(0, a.shape[0], rows):
+        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
+    return out
+
+
+def _apparent_resistivity(
+    models: Any, lam: Any, weights: Any, n_layers: int, xp: ModuleType
+) -> Any:
+    """ρ_a = ρ_1 + (T(λ) − ρ_1) @ W for ``models (n, 2N−1)`` → (n, n_data) Ω·m."""
+    rho = models[:, :n_layers]
+    thk = models[:, n_layers:]
+    kernel = _transform_minus_top(rho, thk, lam, xp)
+    return rho[:, 0:1] + _matmul(kernel, weights, xp)
+
+
+class _VES(ForwardModel):
+    """Shared solver for the DC arrays: subclasses provide ``_operator_arrays``.
+
+    In single precision each result carries a rounding bound, ε · (|T − ρ_1| @ |W|) / ρ_a (the
+    filter weights alternate in sign, so high resistivity contrasts amplify float32 rounding);
+    rows whose bound exceeds ``SINGLE_TOLERANCE`` are recomputed in float64.
+    """
+
+    #: largest accepted float32 rounding bound (relative) before a row is redone in float64
+    SINGLE_TOLERANCE = 2e-4
+    chunk_rows = 256
+
+    @abc.abstractmethod
+    def _operator_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(λ (n_λ,), W (n_λ, n_data))`` for this geometry (NumPy float64)."""
+
+    def _operator_with_abs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lam, weights = self._operator_arrays()
+        return lam, weights, np.abs(weights)
+
+    def _solve(self, models: Any, xp: ModuleType, dtype: Any) -> Any:
+        lam, weights, abs_weights = self._operator(xp, dtype, self._operator_with_abs)
+        low = models.astype(dtype)
+        rho, thk = low[:, : self.n_layers], low[:, self.n_layers :]
+        kernel = _transform_minus_top(rho, thk, lam, xp)
+        out = rho[:, 0:1] + _matmul(kernel, weights, xp)
+        if np.dtype(dtype) == np.float64:
+            return out
+        # 4 ε: a few roundings per kernel value, each relative ε/2 (ε = float32 machine epsilon)
+        bound = (
+            _matmul(xp.abs(kernel), abs_weights, xp) * (4 * float(np.finfo(np.float32).eps)) / out
+        )
+        risky = xp.flatnonzero(xp.any(bound > self.SINGLE_TOLERANCE, axis=1))
+        out = out.astype(xp.float64)
+        if risky.size:
+            lam64, weights64, _ = self._operator(xp, xp.float64, self._operator_with_abs)
+            exact = models[risky]
+            out[risky] = _apparent_resistivity(exact, lam64, weights64, self.n_layers, xp)
+        return out
+
+
+class Schlumberger(_VES):
+    """Schlumberger VES: A, B at ∓AB/2 and M, N at ∓MN/2 on the surface.
+
+    Geometry: ``ab2_m`` (K,) half current-electrode spacings in m; ``mn2_m`` half
+    potential-electrode spacings in m — ``None`` for the ideal limit (MN → 0), one number for
+    all AB/2, or one per AB/2, each smaller than its AB/2. Data: K apparent resistivities
+    ``rho_a`` in Ω·m with the exact geometric factor K = π (L² − l²) / (2 l), L = AB/2, l = MN/2.
+    """
+
+    name = "ves-schlumberger"
+    axis_name = "ab2_m"
+    geometry_fields = ("ab2_m", "mn2_m")
+
+    def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
+        ab2 = _validate.positive_vector("ab2_m", geometry.get("ab2_m"))
+        mn2 = geometry.get("mn2_m")
+        if mn2 is None:
+            return {"ab2_m": ab2, "mn2_m": None}
+        scalar = np.ndim(mn2) == 0 and not isinstance(mn2, (str, bytes))
+        if scalar:
+            mn2_value = _validate.positive_number("mn2_m", mn2)
+            mn2_arr = np.full(ab2.shape, mn2_value)
+        else:
+            mn2_arr = _validate.positive_vector("mn2_m", mn2)
+            if mn2_arr.size != ab2.size:
+                raise ValueError(
+                    f"mn2_m: expected one number or {ab2.size} values (one per ab2_m), "
+                    f"got {mn2_arr.size}"
+                )
+        bad = np.flatnonzero(mn2_arr >= ab2)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"mn2_m{'' if scalar else f'[{i}]'}: must be smaller than ab2_m[{i}] = {ab2[i]}, "
+                f"got {mn2_arr[i]}"
+            )
+        return {"ab2_m": ab2, "mn2_m": mn2_value if scalar else mn2_arr}
+
+    def _data_layout(self) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
+        ab2 = self._geometry["ab2_m"]
+        return ab2, ("rho_a",) * ab2.size, [f"rho_a@ab2={v:g}m" for v in ab2]
+
+    def _mn2_array(self) -> np.ndarray | None:
+        mn2 = self._geometry["mn2_m"]
+        if mn2 is None:
+            return None
+        return np.broadcast_to(np.asarray(mn2, dtype=float), self._axis.shape)
+
+    def _operator_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        ab2 = self._geometry["ab2_m"]
+        mn2 = self._mn2_array()
+        if mn2 is None:
+            return _hankel.ideal_schlumberger_operator(ab2)
+        return _hankel.interval_average_operator(ab2 - mn2, ab2 + mn2)
+
+
+class Wenner(_VES):
+    """Wenner VES: A, M, N, B equally spaced by ``a_m`` (K,) in m; K = 2π a. Data: ``rho_a`` Ω·m."""
+
+    name = "ves-wenner"
+    axis_name = "a_m"
+    geometry_fields = ("a_m",)
+
+    def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
+        return {"a_m": _validate.positive_vector("a_m", geometry.get("a_m"))}
+
+    def _data_layout(self) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
+        a = self._geometry["a_m"]
+        return a, ("rho_a",) * a.size, [f"rho_a@a={v:g}m" for v in a]
+
+    def _operator_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        a = self._geometry["a_m"]
+        return _hankel.interval_average_operator(a, 2 * a)

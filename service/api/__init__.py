@@ -1,0 +1,1 @@
+"""REST blueprints, one per resource, all under ``/api/v1`` (registered by ``create_app``)."""

@@ -1,0 +1,64 @@
+"""``GET /api/v1/health``: liveness plus readiness of the database and the broker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from service import schemas
+from service.extensions import get_celery, get_db, get_settings
+from service.openapi import operation
+from service.version import VERSION
+
+bp = Blueprint("health", __name__, url_prefix="/api/v1")
+
+
+def _database() -> dict:
+    start = time.perf_counter()
+    try:
+        with get_db().engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception as exc:  # noqa: BLE001 - reported as "not ready", never raised
+        return {"ok": False, "error": type(exc).__name__}
+    elapsed = round((time.perf_counter() - start) * 1000, 2)
+    return {"ok": True, "revision": revision, "latency_ms": elapsed}
+
+
+def _broker() -> dict:
+    settings = get_settings()
+    if settings.embedded_broker:
+        folder = Path(settings.var_dir) / "broker" / "queue"
+        ok = folder.is_dir()
+        return {"ok": ok, "kind": "embedded", "queue_folder": str(folder)}
+    start = time.perf_counter()
+    try:
+        with get_celery().connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # noqa: BLE001 - reported as "not ready", never raised
+        return {"ok": False, "kind": "redis", "error": type(exc).__name__}
+    elapsed = round((time.perf_counter() - start) * 1000, 2)
+    return {"ok": True, "kind": "redis", "latency_ms": elapsed}
+
+
+@operation(
+    bp,
+    "/health",
+    "GET",
+    summary="Liveness and readiness of database and broker",
+    tag="health",
+    response=schemas.Health,
+    errors=(503,),
+)
+def health():  # noqa: ANN201 - Flask view
+    database, broker = _database(), _broker()
+    ok = database["ok"] and broker["ok"]
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": database,
+        "broker": broker,
+        "version": VERSION,
+    }
+    return jsonify(body), 200 if ok else 503

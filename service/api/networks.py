@@ -1,0 +1,155 @@
+"""``/api/v1/networks``: the registry (list, detail, alias, delete) and inversion."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from service import registry, schemas
+from service.api.requests import parse_body
+from service.errors import ApiError
+from service.extensions import get_db, get_inverters
+from service.models import Network
+from service.openapi import operation
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("networks", __name__, url_prefix="/api/v1/networks")
+
+REF_QUERY = (
+    ("alias", "string", "with a name: which alias (production, latest)"),
+    ("version", "integer", "with a name: which version"),
+)
+
+
+def _ref_args() -> tuple[str | None, int | None]:
+    alias = request.args.get("alias") or None
+    raw = request.args.get("version")
+    if raw is not None and not raw.isdigit():
+        raise ApiError(400, "invalid_request", f"version: must be a positive integer, got {raw!r}")
+    return alias, int(raw) if raw is not None else None
+
+
+def _describe(session, net: Network) -> dict:  # noqa: ANN001 - SQLAlchemy Session
+    return registry.network_to_dict(net, registry.aliases_of(session, [net.id])[net.id])
+
+
+@operation(
+    bp,
+    "",
+    "GET",
+    summary="List registered networks",
+    tag="networks",
+    response=schemas.NetworkList,
+    errors=(),
+    query=(("name", "string", "only this name"),),
+)
+def list_networks():  # noqa: ANN201 - Flask view
+    query = select(Network).order_by(Network.name, Network.version.desc())
+    if request.args.get("name"):
+        query = query.where(Network.name == request.args["name"])
+    with get_db().session() as session:
+        nets = list(session.scalars(query))
+        aliases = registry.aliases_of(session, [n.id for n in nets])
+        items = [registry.network_to_dict(n, aliases[n.id]) for n in nets]
+    return jsonify({"items": items})
+
+
+@operation(
+    bp,
+    "/<ref>",
+    "GET",
+    summary="One network by id, or by name (production, else latest)",
+    tag="networks",
+    response=schemas.NetworkResource,
+    errors=(400, 404),
+    query=REF_QUERY,
+)
+def get_network(ref: str):  # noqa: ANN201 - Flask view
+    alias, version = _ref_args()
+    with get_db().session() as session:
+        return jsonify(_describe(session, registry.resolve(session, ref, alias, version)))
+
+
+@operation(
+    bp,
+    "/<ref>/invert",
+    "POST",
+    summary="Invert one sounding ({data}) or many ({soundings})",
+    tag="networks",
+    body=schemas.InvertRequest,
+    response=schemas.InversionResult,
+    errors=(400, 404, 409, 422),
+    query=REF_QUERY,
+)
+def invert(ref: str):  # noqa: ANN201 - Flask view
+    start = time.perf_counter()
+    alias, version = _ref_args()
+    body = parse_body(schemas.InvertRequest)
+    with get_db().session() as session:
+        net = registry.resolve(session, ref, alias, version)
+        info = {"id": net.id, "name": net.name, "version": net.version}
+        path, sha256 = net.artifact_path, net.artifact_sha256
+    inverter = get_inverters().get(info["id"], path, sha256)
+    items = body.soundings if body.soundings is not None else [body.data]
+    observations = [item.model_dump(exclude_none=True) for item in items]
+    options = {"refine": body.refine}
+    if body.fixed is not None:
+        options["fixed"] = body.fixed
+    if body.noise_floor is not None:
+        options["noise_floor"] = body.noise_floor
+    results = inverter.invert(observations, **options)
+    for result in results:
+        result["network"] = info
+    elapsed_ms = round((time.perf_counter() - start) * 1000, 3)
+    if body.soundings is None:
+        return jsonify(results[0])
+    return jsonify({"items": results, "elapsed_ms": elapsed_ms})
+
+
+@operation(
+    bp,
+    "/<ref>/aliases",
+    "POST",
+    summary="Point an alias (production) at this network",
+    tag="networks",
+    body=schemas.AliasRequest,
+    response=schemas.NetworkResource,
+    auth=True,
+    errors=(400, 404),
+    query=REF_QUERY,
+)
+def set_alias(ref: str):  # noqa: ANN201 - Flask view
+    body = parse_body(schemas.AliasRequest)
+    alias, version = _ref_args()
+    with get_db().session() as session:
+        net = registry.resolve(session, ref, alias, version)
+        registry.set_alias(session, net, body.alias)
+        session.flush()
+        return jsonify(_describe(session, net))
+
+
+@operation(
+    bp,
+    "/<ref>",
+    "DELETE",
+    summary="Delete a network (aliases move to the newest left)",
+    tag="networks",
+    auth=True,
+    status=204,
+    errors=(404,),
+    query=REF_QUERY,
+)
+def delete_network(ref: str):  # noqa: ANN201 - Flask view
+    alias, version = _ref_args()
+    with get_db().session() as session:
+        net = registry.resolve(session, ref, alias, version)
+        network_id = net.id
+        path = registry.delete_network(session, net)
+    get_inverters().drop(network_id)
+    Path(path).unlink(missing_ok=True)
+    return "", 204

@@ -1,0 +1,125 @@
+"""Finding networks for the command line: saved files, folders of them, or the registry.
+
+The registry is read through the service's SQLAlchemy models (``service.registry``) on the
+database of ``GEOBP_DATABASE_URL`` (default ``var/geobp.sqlite``); the command line only reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from service.cli.errors import CliError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Candidate:
+    """A loaded inverter and how to name it: ``label`` for messages, ``info`` for results
+    (``{"id", "name", "version"}`` from the registry, ``{"name", "path"}`` for a file)."""
+
+    label: str
+    inverter: Any
+    info: dict[str, Any]
+
+
+def _database() -> Any:
+    """The registry database (read only by this module); CliError when there is none."""
+    from service.config import load_settings
+    from service.db import Database
+
+    settings = load_settings(api_token="geobp-cli-read-only")
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        if not path.exists():
+            raise CliError(
+                f"no registry database at {path}; start 'geobp serve' (or set GEOBP_DATABASE_URL), "
+                "or pass a saved network file"
+            )
+    return Database(url)
+
+
+def _registry_error(exc: Exception) -> CliError:
+    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return CliError(f"cannot read the network registry: {detail}")
+
+
+def list_networks() -> list[dict[str, Any]]:
+    """Every registered network as the API's resource dict, ordered by name and version."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.models import Network
+    from service.registry import aliases_of, network_to_dict
+
+    db = _database()
+    try:
+        with db.session() as session:
+            nets = list(session.scalars(select(Network).order_by(Network.name, Network.version)))
+            aliases = aliases_of(session, [n.id for n in nets])
+            return [network_to_dict(n, aliases[n.id]) for n in nets]
+    except SQLAlchemyError as exc:
+        raise _registry_error(exc) from None
+    finally:
+        db.dispose()
+
+
+def _from_registry(ref: str) -> Candidate:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    import bpnet
+    from service.errors import ApiError
+    from service.registry import resolve
+
+    db = _database()
+    try:
+        with db.session() as session:
+            net = resolve(session, ref)
+            info = {"id": net.id, "name": net.name, "version": net.version}
+            artifact = net.artifact_path
+    except ApiError as exc:
+        raise CliError(f"{exc} (and no file {ref!r} exists)") from None
+    except SQLAlchemyError as exc:
+        raise _registry_error(exc) from None
+    finally:
+        db.dispose()
+    if not Path(artifact).exists():
+        raise CliError(f"network {ref!r}: its artifact {artifact} is missing")
+    log.info("network %s v%s from %s", info["name"], info["version"], artifact)
+    return Candidate(f"{info['name']}@{info['version']}", bpnet.Inverter.load(artifact), info)
+
+
+def _from_file(path: Path) -> Candidate:
+    import bpnet
+
+    try:
+        inverter = bpnet.Inverter.load(str(path))
+    except (KeyError, TypeError) as exc:
+        raise CliError(f"{path}: not a saved geobp network ({exc})") from None
+    return Candidate(path.name, inverter, {"name": path.stem, "path": str(path)})
+
+
+def load_candidates(reference: str) -> list[Candidate]:
+    """Load every network named by ``reference``: comma-separated files, folders of ``.npz``
+    files, registry ids or names (``name``, ``name@alias``, ``name@version``)."""
+    candidates: list[Candidate] = []
+    for part in (p.strip() for p in reference.split(",")):
+        if not part:
+            raise CliError(f"NETWORK {reference!r}: an empty name between commas")
+        path = Path(part)
+        if path.is_dir():
+            files = sorted(path.glob("*.npz"))
+            if not files:
+                raise CliError(f"NETWORK folder {path} holds no .npz network files")
+            candidates.extend(_from_file(f) for f in files)
+        elif path.exists():
+            candidates.append(_from_file(path))
+        elif path.suffix.lower() == ".npz" or "/" in part:
+            raise CliError(f"network file {part} does not exist")
+        else:
+            candidates.append(_from_registry(part))
+    return candidates

@@ -1,0 +1,178 @@
+"""Dashboard helper endpoints that reuse ``service.formats`` (one parser, one writer):
+
+* ``POST /dashboard/files/parse`` — an uploaded file (multipart ``file``) or pasted ``text``
+  → ``{"source", "soundings": [{"id", "observation"}]}`` with observation dicts in the REST layout
+  (tables: CSV/TSV/text; ``.edi``: MT, ``mode`` det/te/tm);
+* ``POST /dashboard/files/export/<kind>`` — a JSON body with inversion results → a download:
+  ``result.csv`` (layer table), ``result.json``, ``figure.png`` / ``figure.svg`` (matplotlib)
+  and ``profile.csv`` (many soundings).
+
+Errors use the API's JSON error shape (400 for a malformed file or body).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from flask import Blueprint, Response, jsonify, request
+
+from service.errors import ApiError
+
+EXPORT_KINDS = ("result.csv", "result.json", "figure.png", "figure.svg", "profile.csv")
+_MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+}
+_SAFE_STEM = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def jsonable(value: Any) -> Any:
+    """Convert NumPy arrays and scalars inside ``value`` to plain lists, floats and ints."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _decode(raw: bytes, field: str) -> str:
+    """Text of an uploaded file: UTF-8 (with or without BOM), else Latin-1."""
+    if not raw.strip():
+        raise ApiError(400, "invalid_data", f"{field}: the file is empty")
+    if b"\x00" in raw[:4096]:
+        raise ApiError(400, "invalid_data", f"{field}: a binary file, not a text table or EDI")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def parse_upload(text: str, filename: str, mode: str) -> list[dict[str, Any]]:
+    """Parse table or EDI ``text`` into ``[{"id", "observation"}]`` in file order.
+
+    ``filename`` decides EDI (``.edi`` suffix, or a text starting with ``>HEAD``) versus a table;
+    ``mode`` (det, te/xy, tm/yx) picks the MT mode of an EDI file. Raises ``ApiError`` (400)
+    naming the line and field when the text is malformed.
+    """
+    from service import formats
+
+    is_edi = filename.lower().endswith(".edi") or text.lstrip().upper().startswith(">HEAD")
+    try:
+        if is_edi:
+            data = formats.parse_edi(text, path=filename or None)
+            soundings = {data.station: formats.edi_observation(data, mode)}
+        else:
+            soundings = formats.parse_table(text, path=filename or None)
+    except ValueError as exc:  # FormatError is a ValueError; so is a bad mode
+        raise ApiError(400, "invalid_data", str(exc)) from exc
+    return [{"id": str(sid), "observation": jsonable(obs)} for sid, obs in soundings.items()]
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "body: expected a JSON object")
+    return body
+
+
+def _mapping(body: Mapping[str, Any], field: str) -> dict[str, Any]:
+    value = body.get(field)
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid_request", f"{field}: expected a JSON object")
+    return value
+
+
+def _stem(body: Mapping[str, Any], default: str) -> str:
+    stem = _SAFE_STEM.sub("_", str(body.get("filename") or default)).strip("._")
+    return stem[:80] or default
+
+
+def _figure_bytes(
+    observation: dict[str, Any], result: dict[str, Any], title: str, fmt: str
+) -> bytes:
+    from service.formats.figures import make_figure
+
+    figure = make_figure(observation, result, title)
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {}
+    figure.savefig(buffer, format=fmt, dpi=120, metadata=metadata)
+    return buffer.getvalue()
+
+
+def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
+    """Build the download ``kind`` (one of :data:`EXPORT_KINDS`) from ``body``.
+
+    ``result.*`` and ``figure.*`` need ``result`` (an inversion result) and, for figures,
+    ``observation``; ``profile.csv`` needs ``soundings``: ``[{"id", "result"}]``. Returns
+    ``(content, file suffix)``; raises ``ApiError`` (400) for a malformed body.
+    """
+    from service import formats
+
+    try:
+        if kind == "profile.csv":
+            items = body.get("soundings")
+            if not isinstance(items, list) or not items:
+                raise ApiError(400, "invalid_request", "soundings: expected a non-empty list")
+            pairs = []
+            for i, item in enumerate(items):
+                if not isinstance(item, dict) or not isinstance(item.get("result"), dict):
+                    raise ApiError(400, "invalid_request", f"soundings[{i}].result: missing")
+                pairs.append((str(item.get("id", i)), item["result"]))
+            return formats.format_profile_csv(pairs).encode("utf-8"), "csv"
+        result = _mapping(body, "result")
+        if kind == "result.csv":
+            return formats.format_layer_csv(result).encode("utf-8"), "csv"
+        if kind == "result.json":
+            return formats.format_result_json(result).encode("utf-8"), "json"
+        fmt = kind.split(".", 1)[1]
+        observation = _mapping(body, "observation")
+        return _figure_bytes(observation, result, str(body.get("title") or ""), fmt), fmt
+    except ApiError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        message = str(exc)
+        if not message.startswith("result"):
+            message = f"result: {message}"
+        raise ApiError(400, "invalid_data", message) from exc
+
+
+def register_file_routes(bp: Blueprint) -> None:
+    """Add the parse and export endpoints to the dashboard blueprint."""
+
+    @bp.post("/dashboard/files/parse")
+    def parse_file() -> Response:
+        mode = request.form.get("mode", "det")
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            filename = upload.filename
+            text = _decode(upload.read(), "file")
+        else:
+            text = request.form.get("text", "")
+            filename = request.form.get("filename", "pasted.csv")
+            if not text.strip():
+                raise ApiError(400, "invalid_data", "text: nothing pasted and no file uploaded")
+        soundings = parse_upload(text, filename, mode)
+        return jsonify({"source": filename, "soundings": soundings})
+
+    @bp.post("/dashboard/files/export/<kind>")
+    def export(kind: str) -> Response:
+        if kind not in EXPORT_KINDS:
+            raise ApiError(404, "not_found", f"kind: one of {list(EXPORT_KINDS)}, got {kind!r}")
+        body = _json_body()
+        content, suffix = export_payload(kind, body)
+        stem = _stem(body, kind.split(".", 1)[0])
+        return Response(
+            content,
+            mimetype=_MIMETYPES[suffix],
+            headers={"Content-Disposition": f'attachment; filename="{stem}.{suffix}"'},
+        )

@@ -1,0 +1,52 @@
+/* Overview page: health, counts and recent jobs. */
+"use strict";
+(function () {
+  const g = window.geobp;
+  const el = g.el;
+
+  async function health() {
+    const box = document.getElementById("health");
+    try {
+      const response = await fetch(g.API + "/health", { headers: { Accept: "application/json" } });
+      const h = await response.json();  // 503 still carries the body: show what is not ready
+      const part = (label, item) => {
+        const ok = item && (item.ok === true || item.status === "ok");
+        return el("li", {}, g.badge(ok ? "ok" : "bad", ok ? "✓ " + label + " ready" : "✗ " + label + " not ready"),
+          item && item.error ? " " + item.error : "");
+      };
+      box.replaceChildren(
+        el("p", {}, g.badge(h.status === "ok" ? "ok" : "warn", h.status === "ok" ? "✓ all good" : "⚠ degraded"), " version " + (h.version || "?")),
+        el("ul", { class: "flags" }, part("database", h.database), part("broker", h.broker)));
+    } catch (err) {
+      box.replaceChildren(g.badge("bad", "✗ service unreachable: " + err.message));
+    }
+  }
+
+  async function counts() {
+    try {
+      const nets = (await g.api("/networks")).items;
+      const names = new Set(nets.map(n => n.name));
+      document.getElementById("network-count").textContent =
+        nets.length + " network version(s) under " + names.size + " name(s).";
+    } catch (err) { g.showAlert("Could not list networks: " + err.message); }
+    try {
+      const jobs = (await g.api("/training-jobs?limit=20")).items;
+      const running = jobs.filter(j => j.status === "running" || j.status === "queued").length;
+      document.getElementById("job-count").textContent = running + " queued or running; " + jobs.length + " recent.";
+      const body = document.getElementById("recent-jobs");
+      body.replaceChildren();
+      if (!jobs.length) { body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No training jobs yet."))); }
+      for (const job of jobs.slice(0, 8)) {
+        body.append(el("tr", {},
+          el("td", {}, el("a", { href: g.ROOT + "/jobs#job-" + job.id }, job.name)),
+          el("td", {}, g.statusBadge(job.status)),
+          el("td", {}, (job.progress || {}).stage || "–"),
+          el("td", { class: "num" }, g.pct((job.progress || {}).fraction)),
+          el("td", {}, g.fmtDate(job.created_at))));
+      }
+    } catch (err) { g.showAlert("Could not list training jobs: " + err.message); }
+  }
+
+  health();
+  counts();
+})();

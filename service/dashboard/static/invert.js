@@ -1,0 +1,207 @@
+/* Invert page: read data (server readers), choose a network or the layer count, plot and export. */
+"use strict";
+(function () {
+  const g = window.geobp;
+  const P = window.geobpPlots;
+  const S = window.geobpSoundings;
+  const el = g.el;
+  let networks = [];
+  let soundings = [];
+  let current = null;   // {observation, result, id}
+
+  function selectedObservation() {
+    if (!soundings.length) { return null; }
+    const index = Number(document.getElementById("sounding-select").value || 0);
+    return soundings[index] || soundings[0];
+  }
+
+  function updateButton() {
+    document.getElementById("invert-button").disabled = !(soundings.length && networks.length);
+  }
+
+  function describe(observation) {
+    const key = P.axisKey(observation);
+    const x = observation[key] || [];
+    const kind = { ab2_m: "Schlumberger VES", a_m: "Wenner VES", periods_s: "MT" }[key] || "unknown layout";
+    return kind + ", " + x.length + " points from " + g.fmt(Math.min(...x)) + " to " + g.fmt(Math.max(...x)) + " " + (key === "periods_s" ? "s" : "m");
+  }
+
+  function showSoundings(parsed) {
+    soundings = parsed.soundings;
+    const select = document.getElementById("sounding-select");
+    select.replaceChildren(...soundings.map((s, i) => el("option", { value: String(i) }, s.id + " — " + describe(s.observation))));
+    document.getElementById("sounding-choice").hidden = soundings.length < 2;
+    document.getElementById("data-state").textContent = "Read " + soundings.length + " sounding(s) from " + parsed.source + ": "
+      + describe(soundings[0].observation) + (soundings.length > 1 ? ". Pick one below, or use the Profile page for all of them." : ".");
+    updateButton();
+  }
+
+  async function read(file, text) {
+    g.clearAlert();
+    document.getElementById("data-state").textContent = "reading…";
+    try {
+      showSoundings(await S.parse(file, text, document.getElementById("mt-mode").value));
+    } catch (err) {
+      soundings = [];
+      updateButton();
+      document.getElementById("data-state").textContent = "";
+      g.showAlert("Could not read the data: " + err.message);
+    }
+  }
+
+  async function loadNetworks() {
+    try {
+      networks = (await g.api("/networks")).items;
+    } catch (err) {
+      g.showAlert("Could not list networks: " + err.message);
+      return;
+    }
+    const select = document.getElementById("network-select");
+    const preferred = g.preferredVersions(networks);
+    const others = networks.filter(n => !preferred.includes(n));
+    const group = (label, list) => el("optgroup", { label: label }, ...list.map(n => el("option", { value: n.id }, g.networkLabel(n))));
+    if (preferred.length) { select.append(group("production versions", preferred)); }
+    if (others.length) { select.append(group("other versions", others)); }
+    const wanted = new URLSearchParams(location.search).get("network");
+    if (wanted && networks.some(n => n.id === wanted)) { select.value = wanted; }
+    if (!networks.length) { g.showAlert("No network is registered yet: train one on the Training jobs page first.", "info"); }
+    updateButton();
+  }
+
+  function renderAuto(choice) {
+    const box = document.getElementById("auto-choice");
+    if (!choice) { box.replaceChildren(); return; }
+    const body = el("tbody");
+    for (const row of choice.rows) {
+      const chosen = row === choice.best;
+      const r = row.result;
+      body.append(el("tr", {},
+        el("td", {}, chosen ? el("strong", {}, "✓ " + row.net.name) : row.net.name),
+        el("td", { class: "num" }, (row.net.forward_model || {}).n_layers),
+        el("td", { class: "num" }, r ? g.fmt(r.misfit.chi, 3) : "–"),
+        el("td", { class: "num" }, r ? g.fmt(r.misfit.rms_percent, 3) : "–"),
+        el("td", {}, r ? (r.in_domain ? "yes" : "no") : "–"),
+        el("td", { class: "num" }, r ? g.fmt(row.score, 4) : "failed: " + row.error)));
+    }
+    box.replaceChildren(
+      el("p", {}, "Chosen: " + choice.best.net.name + " (" + choice.best.net.forward_model.n_layers + " layers) — the lowest information criterion n·χ² + k·ln n among fits inside the training domain."),
+      el("div", { class: "table-wrap" }, el("table", {},
+        el("thead", {}, el("tr", {}, el("th", {}, "network"), el("th", { class: "num" }, "layers"), el("th", { class: "num" }, "χ"), el("th", { class: "num" }, "RMS %"), el("th", {}, "in domain"), el("th", { class: "num" }, "BIC"))),
+        body)));
+  }
+
+  function renderFlags(result) {
+    const words = g.misfitWords(result.misfit);
+    const items = [
+      el("li", {}, el("strong", {}, "Misfit: "), g.badge(words.level, words.text)),
+      el("li", {}, el("strong", {}, "Training domain: "), g.domainBadge(result.in_domain)),
+    ];
+    const warnings = result.warnings || [];
+    if (warnings.length) {
+      for (const w of warnings) { items.push(el("li", {}, g.badge("warn", "⚠ warning"), " " + w)); }
+    } else {
+      items.push(el("li", {}, el("strong", {}, "Warnings: "), "none"));
+    }
+    const net = result.network || {};
+    items.push(el("li", { class: "muted" }, "Network " + (net.name || "?") + " v" + (net.version || "?") + ", " + g.fmt(result.elapsed_ms, 3) + " ms"));
+    document.getElementById("flags").replaceChildren(...items);
+  }
+
+  function renderLayers(result) {
+    const body = document.getElementById("layers");
+    body.replaceChildren();
+    P.layers(result).forEach((row, i) => {
+      body.append(el("tr", {},
+        el("td", { class: "num" }, i + 1),
+        el("td", { class: "num" }, g.fmt(row.top, 4)),
+        el("td", { class: "num" }, row.bottom === null ? "half-space" : g.fmt(row.bottom, 4)),
+        el("td", { class: "num" }, row.bottom === null ? "–" : g.fmt(row.bottom - row.top, 4)),
+        el("td", { class: "num" }, g.fmt(row.rho, 4)),
+        el("td", { class: "num" }, g.fmt(row.p10, 3)),
+        el("td", { class: "num" }, g.fmt(row.p90, 3))));
+    });
+  }
+
+  function render(observation, result) {
+    const box = document.getElementById("results");
+    box.hidden = false;
+    renderFlags(result);
+    const isMt = Array.isArray(observation.phase_deg) || Array.isArray((result.predicted || {}).phase_deg);
+    const phase = document.getElementById("plot-phase");
+    phase.hidden = !isMt;
+    P.soundingPlot(document.getElementById("plot-data"), observation, result);
+    P.modelPlot(document.getElementById("plot-model"), result);
+    if (isMt) { P.phasePlot(phase, observation, result); }
+    renderLayers(result);
+  }
+
+  async function invert() {
+    g.clearAlert();
+    const sounding = selectedObservation();
+    if (!sounding) { g.showAlert("Read a data file or pasted values first."); return; }
+    const button = document.getElementById("invert-button");
+    const refine = document.getElementById("refine").checked;
+    const choice = document.getElementById("network-select").value;
+    button.disabled = true;
+    button.textContent = "Inverting…";
+    try {
+      let result;
+      if (choice === "auto") {
+        const picked = await S.chooseLayers(networks, sounding.observation, refine);
+        renderAuto(picked);
+        result = picked.best.result;
+      } else {
+        renderAuto(null);
+        result = await S.invertOne(choice, sounding.observation, refine);
+      }
+      current = { observation: sounding.observation, result: result, id: sounding.id };
+      render(sounding.observation, result);
+    } catch (err) {
+      g.showAlert("Inversion failed: " + err.message);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Invert";
+    }
+  }
+
+  async function exportResult(kind) {
+    if (!current) { return; }
+    g.clearAlert();
+    try {
+      await S.download(kind, {
+        result: current.result, observation: current.observation,
+        title: "sounding " + current.id, filename: "geobp-" + current.id,
+      });
+    } catch (err) { g.showAlert("Could not export: " + err.message); }
+  }
+
+  async function example() {
+    g.clearAlert();
+    const chosen = networks.find(n => n.id === document.getElementById("network-select").value);
+    const net = chosen || g.preferredVersions(networks)[0];
+    try {
+      document.getElementById("data-text").value = await S.exampleTable(net);
+      await read(null, document.getElementById("data-text").value);
+    } catch (err) { g.showAlert("Could not build the example: " + err.message); }
+  }
+
+  document.getElementById("data-file").addEventListener("change", function (event) {
+    const file = event.target.files[0];
+    if (file) { read(file, null); }
+  });
+  document.getElementById("mt-mode").addEventListener("change", function () {
+    const file = document.getElementById("data-file").files[0];
+    if (file) { read(file, null); }
+  });
+  document.getElementById("read-text").addEventListener("click", function () {
+    const text = document.getElementById("data-text").value;
+    if (!text.trim()) { g.showAlert("Paste a table first (a header row, then one row per point)."); return; }
+    read(null, text);
+  });
+  document.getElementById("example-text").addEventListener("click", example);
+  document.getElementById("invert-button").addEventListener("click", invert);
+  for (const button of document.querySelectorAll("[data-export]")) {
+    button.addEventListener("click", () => exportResult(button.dataset.export));
+  }
+  loadNetworks();
+})();

@@ -1,0 +1,260 @@
+/* geobp dashboard: Plotly figures (served locally) for soundings, models, sections and training. */
+"use strict";
+
+window.geobpPlots = (function () {
+  const AXIS_LABELS = { ab2_m: "AB/2 (m)", a_m: "a (m)", periods_s: "period (s)" };
+  const OBSERVED = "#222";
+  const PREDICTED = "#c0392b";
+  const MODEL = "#1f5fa8";
+  const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+  function axisKey(obj) {
+    for (const key of Object.keys(AXIS_LABELS)) {
+      if (obj && Array.isArray(obj[key])) { return key; }
+    }
+    return null;
+  }
+
+  function baseLayout(extra) {
+    return Object.assign({
+      margin: { l: 64, r: 16, t: 36, b: 52 },
+      legend: { orientation: "h", y: -0.22 },
+      font: { size: 12 },
+      paper_bgcolor: "#fff",
+      plot_bgcolor: "#fff",
+    }, extra);
+  }
+
+  function logAxis(title) {
+    return { type: "log", title: { text: title }, gridcolor: "#e3e7ec", zeroline: false, exponentformat: "power" };
+  }
+
+  function errorArray(values, error, relative) {
+    if (error === undefined || error === null) { return null; }
+    return values.map(function (v, i) {
+      const e = Array.isArray(error) ? error[i] : error;
+      return relative ? v * e / 100 : e;
+    });
+  }
+
+  /** Observed and predicted apparent resistivity on log–log axes. */
+  function soundingPlot(div, observation, result, title) {
+    const key = axisKey(observation) || axisKey(result.predicted || {});
+    const traces = [];
+    if (observation && key && observation.rho_a_ohmm) {
+      const err = errorArray(observation.rho_a_ohmm, observation.rho_a_error_percent, true);
+      traces.push({
+        x: observation[key], y: observation.rho_a_ohmm, mode: "markers", name: "observed",
+        marker: { color: OBSERVED, size: 7, symbol: "circle-open", line: { width: 2 } },
+        error_y: err ? { type: "data", array: err, visible: true, color: "#777" } : undefined,
+      });
+    }
+    const pred = (result && result.predicted) || {};
+    const pkey = axisKey(pred) || key;
+    if (pkey && pred.rho_a_ohmm) {
+      traces.push({
+        x: pred[pkey], y: pred.rho_a_ohmm, mode: "lines", name: "predicted (model response)",
+        line: { color: PREDICTED, width: 2 },
+      });
+    }
+    const layout = baseLayout({
+      title: { text: title || "Apparent resistivity: observed and predicted" },
+      xaxis: logAxis(AXIS_LABELS[key] || "abscissa"),
+      yaxis: logAxis("apparent resistivity (Ω·m)"),
+    });
+    return Plotly.react(div, traces, layout, CONFIG);
+  }
+
+  /** Observed and predicted MT phase (degrees) against period (log axis). */
+  function phasePlot(div, observation, result) {
+    const key = axisKey(observation);
+    const pred = (result && result.predicted) || {};
+    const pkey = axisKey(pred) || key;
+    const traces = [];
+    if (observation.phase_deg) {
+      const err = errorArray(observation.phase_deg, observation.phase_error_deg, false);
+      traces.push({
+        x: observation[key], y: observation.phase_deg, mode: "markers", name: "observed phase",
+        marker: { color: OBSERVED, size: 7, symbol: "square-open", line: { width: 2 } },
+        error_y: err ? { type: "data", array: err, visible: true, color: "#777" } : undefined,
+      });
+    }
+    if (pred.phase_deg) {
+      traces.push({ x: pred[pkey], y: pred.phase_deg, mode: "lines", name: "predicted phase", line: { color: PREDICTED, width: 2 } });
+    }
+    const layout = baseLayout({
+      title: { text: "Phase: observed and predicted" },
+      xaxis: logAxis(AXIS_LABELS[key] || "period (s)"),
+      yaxis: { title: { text: "phase (°)" }, range: [0, 90], gridcolor: "#e3e7ec" },
+    });
+    return Plotly.react(div, traces, layout, CONFIG);
+  }
+
+  /** Layers of a result: [{top, bottom, rho, p10, p90}] with the half-space drawn to plotBottom. */
+  function layers(result) {
+    const model = result.model || {};
+    const rho = model.rho_ohmm || [];
+    const h = model.thickness_m || [];
+    const unc = (result.uncertainty || {}).rho_ohmm || {};
+    const out = [];
+    let top = 0;
+    for (let i = 0; i < rho.length; i++) {
+      const thick = i < h.length ? h[i] : null;
+      out.push({
+        top: top, bottom: thick === null ? null : top + thick, rho: rho[i],
+        p10: unc.p10 ? unc.p10[i] : null, p90: unc.p90 ? unc.p90[i] : null,
+      });
+      if (thick !== null) { top += thick; }
+    }
+    return out;
+  }
+
+  function halfSpaceBottom(rows) {
+    const last = rows.length ? rows[rows.length - 1].top : 0;
+    return Math.max(2 * last, 1);
+  }
+
+  /** The layered model as a step plot of resistivity against depth, with the p10–p90 band. */
+  function modelPlot(div, result, title) {
+    const rows = layers(result);
+    const bottom = halfSpaceBottom(rows);
+    const depth = [];
+    const rho = [];
+    const p10 = [];
+    const p90 = [];
+    for (const row of rows) {
+      const b = row.bottom === null ? bottom : row.bottom;
+      depth.push(row.top, b);
+      rho.push(row.rho, row.rho);
+      p10.push(row.p10, row.p10);
+      p90.push(row.p90, row.p90);
+    }
+    const traces = [];
+    if (rows.length && rows.every(r => typeof r.p10 === "number" && typeof r.p90 === "number")) {
+      traces.push({
+        x: p10.concat(p90.slice().reverse()), y: depth.concat(depth.slice().reverse()),
+        fill: "toself", mode: "lines", line: { width: 0 }, fillcolor: "rgba(31,95,168,0.22)",
+        name: "p10–p90 band", hoverinfo: "skip",
+      });
+    }
+    traces.push({
+      x: rho, y: depth, mode: "lines", name: "model (median)", line: { color: MODEL, width: 3 },
+      hovertemplate: "%{x:.3g} Ω·m at %{y:.3g} m<extra></extra>",
+    });
+    const layout = baseLayout({
+      title: { text: title || "Layered model" },
+      xaxis: logAxis("resistivity (Ω·m)"),
+      yaxis: { title: { text: "depth (m)" }, autorange: "reversed", gridcolor: "#e3e7ec", zeroline: false },
+    });
+    return Plotly.react(div, traces, layout, CONFIG);
+  }
+
+  function rhoAt(rows, depth) {
+    for (const row of rows) {
+      if (row.bottom === null || depth < row.bottom) { return row.rho; }
+    }
+    return rows.length ? rows[rows.length - 1].rho : null;
+  }
+
+  /** Stitched 1D models as a section: distance against depth, log10 resistivity colours. */
+  function sectionPlot(div, distances, results, labels) {
+    const rowsList = results.map(layers);
+    let maxDepth = 1;
+    for (const rows of rowsList) { maxDepth = Math.max(maxDepth, 1.3 * halfSpaceBottom(rows) / 2); }
+    const n = 120;
+    const depths = Array.from({ length: n }, (_, i) => (i + 0.5) * maxDepth / n);
+    const z = depths.map(d => rowsList.map(rows => { const r = rhoAt(rows, d); return r > 0 ? Math.log10(r) : null; }));
+    const flat = z.flat().filter(v => v !== null);
+    const lo = Math.floor(Math.min.apply(null, flat));
+    const hi = Math.ceil(Math.max.apply(null, flat));
+    const ticks = [];
+    for (let k = lo; k <= Math.max(hi, lo + 1); k++) { ticks.push(k); }
+    const trace = {
+      type: "heatmap", x: distances, y: depths, z: z, zmin: lo, zmax: Math.max(hi, lo + 1),
+      colorscale: "Viridis", reversescale: true,
+      colorbar: { title: { text: "ρ (Ω·m)" }, tickvals: ticks, ticktext: ticks.map(k => String(Math.pow(10, k))) },
+      customdata: z.map(row => row.map((v, j) => [v === null ? null : Math.pow(10, v), labels[j]])),
+      hovertemplate: "sounding %{customdata[1]}<br>x %{x} m, depth %{y:.3g} m<br>ρ %{customdata[0]:.3g} Ω·m<extra></extra>",
+    };
+    const marks = {
+      x: distances, y: distances.map(() => 0), mode: "markers+text", text: labels, textposition: "top center",
+      marker: { symbol: "triangle-down", size: 9, color: "#111" }, name: "soundings", cliponaxis: false,
+      hoverinfo: "skip",
+    };
+    const layout = baseLayout({
+      title: { text: "Resistivity section (stitched 1D models)" },
+      xaxis: { title: { text: "distance along the line (m)" }, gridcolor: "#e3e7ec" },
+      yaxis: { title: { text: "depth (m)" }, autorange: "reversed", gridcolor: "#e3e7ec" },
+      showlegend: false,
+      margin: { l: 64, r: 16, t: 56, b: 52 },
+    });
+    return Plotly.react(div, [trace, marks], layout, CONFIG);
+  }
+
+  /** Misfit (RMS %) per sounding as bars with the value written on each bar. */
+  function misfitBars(div, distances, rms, labels) {
+    const trace = {
+      type: "bar", x: distances, y: rms, text: rms.map(v => (typeof v === "number" ? v.toFixed(1) + " %" : "n/a")),
+      textposition: "outside", marker: { color: "#7f8c9a" }, customdata: labels,
+      hovertemplate: "sounding %{customdata}: RMS %{y:.3g} %<extra></extra>",
+    };
+    const layout = baseLayout({
+      title: { text: "Misfit per sounding (RMS %)" },
+      xaxis: { title: { text: "distance along the line (m)" } },
+      yaxis: { title: { text: "RMS misfit (%)" }, rangemode: "tozero" },
+      showlegend: false,
+    });
+    return Plotly.react(div, [trace], layout, CONFIG);
+  }
+
+  /** Training and validation loss per epoch (log y). history: [{epoch, train_loss, val_loss}]. */
+  function lossPlot(div, history, title) {
+    const series = Array.isArray(history[0]) ? history : [history];
+    const traces = [];
+    series.forEach(function (h, i) {
+      const tag = series.length > 1 ? " (member " + (i + 1) + ")" : "";
+      traces.push({ x: h.map(r => r.epoch), y: h.map(r => r.train_loss), mode: "lines", name: "train loss" + tag, line: { color: MODEL, dash: i ? "dot" : "solid" } });
+      if (h.some(r => typeof r.val_loss === "number")) {
+        traces.push({ x: h.map(r => r.epoch), y: h.map(r => r.val_loss), mode: "lines", name: "validation loss" + tag, line: { color: PREDICTED, dash: i ? "dot" : "solid" } });
+      }
+    });
+    const layout = baseLayout({
+      title: { text: title || "Training curves" },
+      xaxis: { title: { text: "epoch" }, gridcolor: "#e3e7ec" },
+      yaxis: logAxis("loss (MSE, standardised)"),
+    });
+    return Plotly.react(div, traces, layout, CONFIG);
+  }
+
+  /** Predicted against true values of one parameter on the held-out set, with the 1:1 line. */
+  function scatterPlot(div, name, truth, predicted) {
+    const all = truth.concat(predicted).filter(v => v > 0);
+    const lo = Math.min.apply(null, all);
+    const hi = Math.max.apply(null, all);
+    const log = lo > 0;
+    const traces = [
+      { x: truth, y: predicted, mode: "markers", name: "held-out soundings", marker: { size: 4, color: MODEL, opacity: 0.6 } },
+      { x: [lo, hi], y: [lo, hi], mode: "lines", name: "1:1", line: { color: "#555", dash: "dash" } },
+    ];
+    const unit = name.startsWith("rho") ? " (Ω·m)" : (name.startsWith("h") ? " (m)" : "");
+    const layout = baseLayout({
+      title: { text: name },
+      xaxis: log ? logAxis("true " + name + unit) : { title: { text: "true " + name + unit } },
+      yaxis: log ? logAxis("predicted " + name + unit) : { title: { text: "predicted " + name + unit } },
+      showlegend: false,
+      margin: { l: 60, r: 10, t: 32, b: 48 },
+    });
+    return Plotly.react(div, traces, layout, CONFIG);
+  }
+
+  /** Export a plot as PNG or SVG through Plotly's toImage; returns a data URL. */
+  function toImage(div, format) {
+    return Plotly.toImage(div, { format: format, width: 900, height: 560 });
+  }
+
+  return {
+    axisKey: axisKey, layers: layers, soundingPlot: soundingPlot, phasePlot: phasePlot,
+    modelPlot: modelPlot, sectionPlot: sectionPlot, misfitBars: misfitBars, lossPlot: lossPlot,
+    scatterPlot: scatterPlot, toImage: toImage, AXIS_LABELS: AXIS_LABELS,
+  };
+})();

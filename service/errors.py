@@ -1,0 +1,114 @@
+"""One JSON error shape for every failure: ``{"error": {"code", "message", "details"}}``.
+
+Bad input is answered with 400/401/404/409/413/422; anything unexpected is logged and answered
+with a plain 500 that carries no details (never a stack trace).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+}
+
+
+class ApiError(Exception):
+    """An error answered with ``status`` and the JSON error shape."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None
+) -> tuple[Response, int]:
+    """Build the JSON error response."""
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return jsonify(body), status
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as ``[{"field": "a.b[0]", "message": …, "type": …}]`` (JSON-safe)."""
+    details = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        field = ""
+        for part in err.get("loc", ()):
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        details.append({"field": field or "body", "message": err["msg"], "type": err["type"]})
+    return details
+
+
+def _validation_message(details: list[dict[str, Any]]) -> str:
+    first = details[0] if details else {"field": "body", "message": "invalid"}
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"{first['field']}: {first['message']}{more}"
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers for API errors, HTTP errors, validation errors and the last resort."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):  # noqa: ANN202 - Flask handler
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):  # noqa: ANN202
+        details = validation_details(exc)
+        return error_response(400, "invalid_request", _validation_message(details), details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # noqa: ANN202
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "http_error")
+        message = exc.description or exc.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"request body larger than the limit of {limit} bytes"
+        response, status = error_response(status, code, message)
+        valid_methods = getattr(exc, "valid_methods", None)
+        if status == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response, status
+
+    try:
+        from bpnet import InversionInputError
+    except ImportError:  # bpnet not importable (its optional parts missing): nothing to map
+        InversionInputError = None  # noqa: N806
+
+    if InversionInputError is not None:
+
+        @app.errorhandler(InversionInputError)
+        def _inversion_error(exc: Exception):  # noqa: ANN202
+            status = int(getattr(exc, "status", 400))
+            field = getattr(exc, "field", None)
+            code = "out_of_range" if status == 422 else "invalid_data"
+            details = [{"field": field, "message": str(exc)}] if field else []
+            return error_response(status, code, str(exc), details)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # noqa: ANN202
+        log.exception("unhandled error while serving a request")
+        return error_response(500, "internal_error", "internal server error")

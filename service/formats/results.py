@@ -1,0 +1,173 @@
+"""Write inversion results: JSON (the API's shape), a layer table (CSV or text) and profile CSV.
+
+A result is DESIGN.md's inversion result dict: ``model`` (``rho_ohmm`` (N,), ``thickness_m``
+(N−1,), ``depth_m`` (N−1,) depths of the interfaces), ``uncertainty`` (p10/p90 of the same),
+``predicted``, ``misfit``, ``in_domain``, ``warnings``. The last layer is a half-space: its bottom
+and thickness are left empty in tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+LAYER_COLUMNS = (
+    "layer",
+    "top_m",
+    "bottom_m",
+    "thickness_m",
+    "rho_ohmm",
+    "rho_p10_ohmm",
+    "rho_p90_ohmm",
+    "thickness_p10_m",
+    "thickness_p90_m",
+)
+
+
+def _values(mapping: Mapping[str, Any] | None, *keys: str) -> list[float] | None:
+    value: Any = mapping
+    for key in keys:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return None if value is None else [float(v) for v in value]
+
+
+def layer_rows(result: Mapping[str, Any]) -> list[dict[str, float | int | None]]:
+    """One dict per layer (keys :data:`LAYER_COLUMNS`; depths in m, resistivities in Ω·m).
+
+    ``bottom_m`` and ``thickness_m`` are None for the half-space; p10/p90 are None when the result
+    has no uncertainty. Raises ``ValueError`` when ``result["model"]`` is malformed.
+    """
+    model = result.get("model")
+    rho = _values(model, "rho_ohmm")
+    if rho is None or not rho:
+        raise ValueError("result: model.rho_ohmm is missing")
+    thickness = _values(model, "thickness_m") or []
+    if len(thickness) != len(rho) - 1:
+        raise ValueError(
+            f"result: model.thickness_m has {len(thickness)} values for {len(rho)} layers"
+        )
+    uncertainty = result.get("uncertainty") or {}
+    rho_p10 = _values(uncertainty, "rho_ohmm", "p10")
+    rho_p90 = _values(uncertainty, "rho_ohmm", "p90")
+    h_p10 = _values(uncertainty, "thickness_m", "p10")
+    h_p90 = _values(uncertainty, "thickness_m", "p90")
+    rows = []
+    top = 0.0
+    for i, rho_i in enumerate(rho):
+        last = i == len(rho) - 1
+        h = None if last else thickness[i]
+        rows.append(
+            {
+                "layer": i + 1,
+                "top_m": top,
+                "bottom_m": None if h is None else top + h,
+                "thickness_m": h,
+                "rho_ohmm": rho_i,
+                "rho_p10_ohmm": rho_p10[i] if rho_p10 else None,
+                "rho_p90_ohmm": rho_p90[i] if rho_p90 else None,
+                "thickness_p10_m": h_p10[i] if (h_p10 and not last) else None,
+                "thickness_p90_m": h_p90[i] if (h_p90 and not last) else None,
+            }
+        )
+        top = top + h if h is not None else top
+    return rows
+
+
+def _cell(value: float | int | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return str(value)
+
+
+def format_layer_csv(result: Mapping[str, Any]) -> str:
+    """The layer table of one result as CSV text (header :data:`LAYER_COLUMNS`)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LAYER_COLUMNS)
+    for row in layer_rows(result):
+        writer.writerow([_cell(row[c]) for c in LAYER_COLUMNS])
+    return buffer.getvalue()
+
+
+def _short(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def format_layer_table(result: Mapping[str, Any]) -> str:
+    """A human-readable layer table with misfit and warnings, for a terminal."""
+    headers = ["layer", "top (m)", "bottom (m)", "thick (m)", "rho (ohm.m)", "p10", "p90"]
+    keys = ["layer", "top_m", "bottom_m", "thickness_m", "rho_ohmm", "rho_p10_ohmm", "rho_p90_ohmm"]
+    body = [[_short(row[k]) for k in keys] for row in layer_rows(result)]
+    widths = [max(len(r[i]) for r in [headers] + body) for i in range(len(headers))]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+    misfit = result.get("misfit") or {}
+    if misfit:
+        parts = [f"{k} = {v:.3g}" for k, v in misfit.items() if isinstance(v, int | float)]
+        lines.append("misfit: " + ", ".join(parts))
+    if "in_domain" in result:
+        lines.append(f"in training domain: {'yes' if result['in_domain'] else 'NO'}")
+    for warning in result.get("warnings") or []:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines) + "\n"
+
+
+def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """Many soundings' layer tables in one CSV: ``sounding`` first, then :data:`LAYER_COLUMNS`,
+    then ``rms_percent`` and ``in_domain`` of the sounding's inversion."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("sounding",) + LAYER_COLUMNS + ("rms_percent", "in_domain"))
+    for sounding_id, result in results:
+        rms = (result.get("misfit") or {}).get("rms_percent")
+        in_domain = result.get("in_domain")
+        for row in layer_rows(result):
+            writer.writerow(
+                [sounding_id]
+                + [_cell(row[c]) for c in LAYER_COLUMNS]
+                + [_cell(None if rms is None else float(rms)), _cell(in_domain)]
+            )
+    return buffer.getvalue()
+
+
+def format_result_json(result: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> str:
+    """One result (or a list) as indented JSON text; non-finite numbers are refused."""
+    return json.dumps(result, indent=2, allow_nan=False) + "\n"
+
+
+def write_result_json(
+    result: Mapping[str, Any] | Sequence[Mapping[str, Any]], path: str | Path
+) -> Path:
+    """Write a result (or a list of results) as JSON; returns the path."""
+    path = Path(path)
+    path.write_text(format_result_json(result), encoding="utf-8")
+    return path
+
+
+def write_layer_csv(result: Mapping[str, Any], path: str | Path) -> Path:
+    """Write one result's layer table as CSV; returns the path."""
+    path = Path(path)
+    path.write_text(format_layer_csv(result), encoding="utf-8")
+    return path
+
+
+def write_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]], path: str | Path) -> Path:
+    """Write several soundings' layer tables as one CSV with a sounding id column."""
+    path = Path(path)
+    path.write_text(format_profile_csv(results), encoding="utf-8")
+    return path

@@ -1,0 +1,291 @@
+"""Request and response schemas, declared once: they validate requests and generate OpenAPI 3.
+
+Field names carry units (``ab2_m``, ``rho_ohmm``, ``periods_s``). Requests forbid unknown fields
+so that typos are reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits, . _ - (≤64)")]
+
+
+class Strict(BaseModel):
+    """Base of request bodies: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- errors and health
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="machine-readable code, e.g. invalid_data, not_found")
+    message: str = Field(description="human-readable message naming the field and the problem")
+    details: list[Any] = Field(default_factory=list)
+
+
+class Error(BaseModel):
+    """The one error shape of every 4xx/5xx answer."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: dict[str, Any]
+    broker: dict[str, Any]
+    version: str
+
+
+# ---------------------------------------------------------------- forward models
+
+
+class ForwardModelInfo(BaseModel):
+    name: str
+    parameters: list[str] = Field(description="parameter names for the example geometry")
+    geometry_fields: list[str]
+    axis_name: str
+    data_kinds: list[str] = Field(description="per datum: rho_a (ohm·m) or phase (degrees)")
+    example: dict[str, Any] = Field(description="an example config accepted by /forward")
+
+
+class ForwardRequest(Strict):
+    """``config`` is the forward model's spec without the name (n_layers + geometry)."""
+
+    config: dict[str, Any] = Field(
+        description="n_layers and geometry, e.g. {n_layers: 3, ab2_m: [...], mn2_m: 0.5}"
+    )
+    models: list[list[Finite]] = Field(
+        min_length=1,
+        max_length=10000,
+        description="rows [rho_1..rho_N (ohm·m), h_1..h_{N-1} (m)]",
+    )
+
+
+class ForwardResponse(BaseModel):
+    data: list[list[float]]
+    data_names: list[str]
+    parameter_names: list[str]
+
+
+# ---------------------------------------------------------------- training jobs
+
+
+class ForwardModelSpec(BaseModel):
+    """A forward-model spec: ``name``, ``n_layers`` and the geometry keywords of that model."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1, max_length=64)
+    n_layers: int = Field(default=3, ge=1, le=10)
+
+
+class Bounds(Strict):
+    rho_ohmm: tuple[PositiveFinite, PositiveFinite] = (1.0, 5000.0)
+    thickness_m: tuple[PositiveFinite, PositiveFinite] = (0.5, 100.0)
+    max_depth_m: PositiveFinite | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        for field in ("rho_ohmm", "thickness_m"):
+            lo, hi = getattr(self, field)
+            if not lo < hi:
+                raise ValueError(f"{field}: lower bound {lo} must be below upper bound {hi}")
+        return self
+
+
+class NoiseSpec(Strict):
+    rho_a_rel: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.03
+    phase_deg: Annotated[float, Field(ge=0, le=45, allow_inf_nan=False)] = 1.0
+
+
+class NetworkSpec(BaseModel):
+    """Hyperparameters of ``bpnet`` networks (any key of ``bpnet.network.HYPERPARAMETERS``, each
+    checked against that table); ``n_members`` > 1 trains an ensemble."""
+
+    model_config = ConfigDict(extra="allow")
+    hidden: int = Field(default=64, ge=1, le=4096)
+    activation: str = "tanh"
+    optimizer: str = "adam"
+    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 1e-3
+    batch_size: int = Field(default=256, ge=1, le=1_000_000)
+    max_epochs: int = Field(default=300, ge=1, le=100_000)
+    early_stopping: bool = True
+    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.15
+    patience: int = Field(default=20, ge=1, le=100_000)
+    n_members: int = Field(default=5, ge=1, le=64)
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+
+
+class TrainingJobCreate(Strict):
+    """A training job. Everything but ``name`` and ``forward_model`` has a default."""
+
+    name: Name
+    forward_model: ForwardModelSpec
+    bounds: Bounds = Field(default_factory=Bounds)
+    n_samples: int = Field(default=100_000, ge=100, le=5_000_000)
+    n_test: int | None = Field(
+        default=None, ge=50, le=1_000_000, description="held-out set size (default 10%)"
+    )
+    sampler: Literal["sobol", "lhs", "random"] = "sobol"
+    noise: NoiseSpec = Field(default_factory=NoiseSpec)
+    seed: int = Field(default=1, ge=0, le=2**31 - 1)
+    n_chunks: int | None = Field(default=None, ge=1, le=256, description="dataset chunks")
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+
+
+class Links(BaseModel):
+    self: str
+    network: str | None = None
+
+
+class JobProgress(BaseModel):
+    stage: str
+    fraction: float
+    epoch: int | None = None
+    max_epochs: int | None = None
+    train_loss: float | None = None
+    val_loss: float | None = None
+
+
+class TrainingJob(BaseModel):
+    id: str
+    name: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: JobProgress
+    network_id: str | None
+    error: str | None
+    attempts: int
+    retry_reasons: list[str]
+    spec: dict[str, Any]
+    schedule_id: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    links: Links
+
+
+class TrainingJobList(BaseModel):
+    items: list[TrainingJob]
+
+
+# ---------------------------------------------------------------- networks
+
+
+class NetworkResource(BaseModel):
+    id: str
+    name: str
+    version: int
+    aliases: list[str]
+    forward_model: dict[str, Any]
+    domain: dict[str, list[float]] = Field(description="parameter name → [low, high]")
+    noise: dict[str, Any]
+    network: dict[str, Any] = Field(description="hyperparameters")
+    metrics: dict[str, Any]
+    lineage: dict[str, Any]
+    created_at: str | None
+
+
+class NetworkList(BaseModel):
+    items: list[NetworkResource]
+
+
+class AliasRequest(Strict):
+    alias: Literal["production", "latest"] = "production"
+
+
+class Observation(Strict):
+    """One sounding in the layout of the network's forward model (VES, Wenner or MT)."""
+
+    ab2_m: list[Finite] | None = None
+    mn2_m: Finite | list[Finite] | None = None
+    a_m: list[Finite] | None = None
+    periods_s: list[Finite] | None = None
+    rho_a_ohmm: list[Finite] | None = None
+    rho_a_error_percent: list[Finite] | None = None
+    phase_deg: list[Finite] | None = None
+    phase_error_deg: list[Finite] | None = None
+
+
+class InvertRequest(Strict):
+    """Either ``data`` (one sounding) or ``soundings`` (many, vectorised)."""
+
+    data: Observation | None = None
+    soundings: list[Observation] | None = Field(default=None, min_length=1, max_length=20000)
+    refine: bool = Field(
+        default=True, description="refine the network's model against the physics (Gauss–Newton)"
+    )
+    fixed: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        default=None, description="known parameters, e.g. {h1: 4.0} or {thickness_m: [4.0, null]}"
+    )
+    noise_floor: dict[str, float] | None = Field(
+        default=None, description="minimum errors, e.g. {rho_a_rel: 0.03, phase_deg: 1.0}"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> InvertRequest:
+        if (self.data is None) == (self.soundings is None):
+            raise ValueError("give exactly one of 'data' (one sounding) or 'soundings' (a list)")
+        return self
+
+
+class InversionResult(BaseModel):
+    model: dict[str, list[float]]
+    uncertainty: dict[str, Any]
+    predicted: dict[str, Any]
+    misfit: dict[str, Any]
+    in_domain: bool
+    warnings: list[str]
+    network: dict[str, Any]
+    elapsed_ms: float
+
+
+class InversionBatch(BaseModel):
+    items: list[InversionResult]
+    elapsed_ms: float
+
+
+# ---------------------------------------------------------------- schedules
+
+
+class ScheduleCreate(Strict):
+    """Retrain on a cron schedule: give a full training ``spec``, or ``network`` to retrain the
+    spec that produced that network name's latest version."""
+
+    name: Name
+    cron: str = Field(min_length=9, max_length=128, description="5-field cron, UTC")
+    spec: TrainingJobCreate | None = None
+    network: Name | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScheduleCreate:
+        if (self.spec is None) == (self.network is None):
+            raise ValueError("give exactly one of 'spec' (a training job) or 'network' (a name)")
+        return self
+
+
+class ScheduleResource(BaseModel):
+    id: str
+    name: str
+    cron: str
+    spec: dict[str, Any]
+    enabled: bool
+    next_run_at: str | None
+    last_run_at: str | None
+    last_job_id: str | None
+    created_at: str | None
+
+
+class ScheduleList(BaseModel):
+    items: list[ScheduleResource]
+
+
+class ForwardModelList(BaseModel):
+    items: list[ForwardModelInfo]

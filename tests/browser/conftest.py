@@ -1,0 +1,227 @@
+"""Browser end-to-end fixtures: the real app (Werkzeug, threaded) and a real Celery worker on the
+embedded broker over a fresh temporary SQLite database, driven by Debian's headless Chromium.
+
+Screenshots go to ``test-artifacts/browser/`` at the repository root (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("GEOBP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "browser-test-token"
+#: geometry of the small network every test shares (AB/2 in m)
+AB2_M = [1.0, 1.5, 2.2, 3.2, 4.6, 6.8, 10.0, 15.0, 22.0, 32.0, 46.0, 68.0, 100.0, 150.0, 220.0]
+NETWORK_SPEC: dict[str, Any] = {
+    "name": "browser-ves-3l",
+    "forward_model": {"name": "ves-schlumberger", "n_layers": 3, "ab2_m": AB2_M, "mn2_m": None},
+    "bounds": {"rho_ohmm": [1.0, 5000.0], "thickness_m": [0.5, 100.0]},
+    "n_samples": 3000,
+    "seed": 3,
+    "network": {"hidden": 32, "max_epochs": 40, "n_members": 2, "patience": 10},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a child started in its own session (and its children), by its process group."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@dataclass
+class LiveServer:
+    """The running service: base URL, token and small JSON helpers over urllib."""
+
+    url: str
+    token: str
+    var_dir: Path
+    logs: list[Path] = field(default_factory=list)
+
+    def request(self, method: str, path: str, body: Any = None, auth: bool = False) -> Any:
+        """Call ``/api/v1<path>``; return the parsed JSON (None for 204)."""
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(
+            f"{self.url}/api/v1{path}", data=data, headers=headers, method=method
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def wait_job(self, job_id: str, timeout_s: float = 150.0) -> dict[str, Any]:
+        """Poll a training job until it finishes; return its final resource."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            job = self.request("GET", f"/training-jobs/{job_id}")
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                return job
+            time.sleep(0.5)
+        tails = "\n".join(p.read_text(errors="replace")[-3000:] for p in self.logs if p.exists())
+        raise AssertionError(f"job {job_id} did not finish in {timeout_s} s\n{tails}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app on a free port plus one Celery worker (with beat), fresh var dir and database."""
+    var_dir = tmp_path_factory.mktemp("geobp-var")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOBP_")}
+    env.update(
+        GEOBP_VAR_DIR=str(var_dir),
+        GEOBP_API_TOKEN=TOKEN,
+        GEOBP_PROGRESS_INTERVAL_S="0.2",
+        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    app_code = (
+        "from service import create_app; "
+        f"create_app().run(host='127.0.0.1', port={port}, threaded=True, use_reloader=False)"
+    )
+    server_log = var_dir / "server.log"
+    worker_log = var_dir / "worker.log"
+    with open(server_log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-c", app_code],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    live = LiveServer(
+        url=f"http://127.0.0.1:{port}", token=TOKEN, var_dir=var_dir, logs=[server_log, worker_log]
+    )
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{live.url}/api/v1/forward-models", timeout=5).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "the app did not start:\n" + server_log.read_text(errors="replace")
+                    ) from None
+                time.sleep(0.3)
+        # started after the app migrated the database, so the two never race on it
+        with open(worker_log, "wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "worker.main", "--beat", "--concurrency", "1"],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        yield live
+    finally:
+        if worker is not None:
+            _stop(worker)
+        _stop(server)
+
+
+@pytest.fixture(scope="session")
+def trained_network(live_server: LiveServer) -> dict[str, Any]:
+    """A small Schlumberger network trained by the real worker through the API."""
+    job = live_server.request("POST", "/training-jobs", NETWORK_SPEC, auth=True)
+    final = live_server.wait_job(job["id"])
+    assert final["status"] == "succeeded", final
+    return live_server.request("GET", f"/networks/{final['network_id']}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(
+            f"{CHROMIUM} is missing: install Debian's chromium (scripts/ensure-browser.sh)"
+        )
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@dataclass
+class Tab:
+    """A page plus the console errors and uncaught exceptions it produced."""
+
+    page: Any
+    errors: list[str]
+
+    def screenshot(self, name: str) -> Path:
+        """Save a full-page screenshot under ``test-artifacts/browser/``."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def open_tab(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Tab]]:
+    """``open_tab(path, width=1280, height=800)`` → a :class:`Tab` on a fresh browser context."""
+    contexts = []
+
+    def _open(path: str, width: int = 1280, height: int = 800) -> Tab:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        page.goto(live_server.url + path)
+        return Tab(page=page, errors=errors)
+
+    yield _open
+    for context in contexts:
+        context.close()

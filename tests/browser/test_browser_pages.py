@@ -1,0 +1,79 @@
+"""Every dashboard page loads in headless Chromium without console errors, at 1280×800 and on a
+narrow (phone) screen without sideways scrolling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+#: page path → a selector that appears once the page's data arrived from the API
+READY = {
+    "/": "#recent-jobs a",
+    "/networks": "#networks-body a",
+    "/jobs": "#jobs-body tr[id^='job-']",
+    "/invert": "#network-select optgroup",
+    "/profile": "#profile-network option",
+    "/schedules": "#schedule-network option",
+}
+
+
+def _slug(path: str) -> str:
+    return path.strip("/").replace("/", "-") or "overview"
+
+
+@pytest.mark.parametrize("path", list(READY) + ["/networks/{id}"])
+def test_page_loads_without_console_errors(
+    path: str, open_tab: Any, trained_network: dict[str, Any]
+) -> None:
+    url = path.format(id=trained_network["id"])
+    tab = open_tab(url)
+    if path == "/networks/{id}":
+        tab.page.wait_for_selector("#summary dd")
+        # the network's own name and its coverage table (recorded by the worker) are shown
+        assert trained_network["name"] in tab.page.inner_text("h1")
+        assert "inside p10–p90" in tab.page.inner_text("#coverage")
+    else:
+        tab.page.wait_for_selector(READY[path], state="attached")
+    tab.page.wait_for_load_state("networkidle")
+    tab.screenshot(f"page-{_slug(path.replace('{id}', 'detail'))}")
+    assert tab.errors == []
+    assert tab.page.locator("#alert").is_hidden(), tab.page.inner_text("#alert")
+
+
+@pytest.mark.parametrize("path", ["/", "/networks", "/jobs", "/invert", "/network", "/schedules"])
+def test_narrow_screen_has_no_sideways_scroll(
+    path: str, open_tab: Any, trained_network: dict[str, Any]
+) -> None:
+    url = f"/networks/{trained_network['id']}" if path == "/network" else path
+    tab = open_tab(url, width=390, height=844)
+    tab.page.wait_for_load_state("networkidle")
+    overflow = tab.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    if path in ("/invert", "/network"):
+        tab.screenshot(f"narrow-{path.strip('/')}")
+    assert overflow <= 1, f"{url} scrolls sideways by {overflow} px at 390 px wide"
+    assert tab.errors == []
+
+
+def test_networks_table_filters_and_sorts(open_tab: Any, trained_network: dict[str, Any]) -> None:
+    tab = open_tab("/networks")
+    page = tab.page
+    page.wait_for_selector("#networks-body a")
+    row = page.locator("#networks-body tr").first
+    assert trained_network["name"] in row.inner_text()
+    assert "ves-schlumberger" in row.inner_text()
+    page.fill("#filter", "no-such-network-name")
+    assert "No network matches" in page.inner_text("#networks-body")
+    page.fill("#filter", "browser-ves")
+    assert page.locator("#networks-body a").count() == 1
+    page.click("th[data-key='version'] button")
+    assert page.get_attribute("th[data-key='version']", "aria-sort") == "ascending"
+    page.click("th[data-key='version'] button")
+    assert page.get_attribute("th[data-key='version']", "aria-sort") == "descending"
+    page.click("#networks-body a")
+    page.wait_for_url(f"**/networks/{trained_network['id']}")
+    assert tab.errors == []
