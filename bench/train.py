@@ -64,7 +64,7 @@ def flops_per_sample(hidden: int) -> int:
     return 2 * (2 * N_IN * hidden) + 3 * (2 * hidden * N_OUT)
 
 
-def run_bpnet(X, Y, Xv, Yv, epochs, batch, hidden) -> tuple[float, float, float]:
+def run_bpnet(X, Y, Xv, Yv, epochs, batch, hidden, threads) -> tuple[float, float, float]:
     """bpnet fit: ``(wall seconds, val MSE, best epoch's samples/s)``."""
     net = bpnet.BPNetwork(
         hidden=hidden,
@@ -76,6 +76,7 @@ def run_bpnet(X, Y, Xv, Yv, epochs, batch, hidden) -> tuple[float, float, float]
         early_stopping=False,
         validation_fraction=0.0,
         device="cpu",
+        threads=threads,
         dtype="float32",
         seed=0,
     )
@@ -165,7 +166,7 @@ def main() -> None:
         f"task: {N_IN} -> {args.hidden} tanh -> {N_OUT}, {len(X)} train / {n_val} val samples, "
         f"Adam lr 1e-3, batch {args.batch}, {args.epochs} epochs, {args.threads} threads"
     )
-    t_bp, v_bp, _ = run_bpnet(X, Y, Xv, Yv, args.epochs, args.batch, args.hidden)
+    t_bp, v_bp, _ = run_bpnet(X, Y, Xv, Yv, args.epochs, args.batch, args.hidden, args.threads)
     t_pt, v_pt = run_torch(X, Y, Xv, Yv, args.epochs, args.batch, args.hidden, args.threads)
     print(f"bpnet   : {t_bp:7.2f} s   val MSE {v_bp:.5f}")
     print(f"PyTorch : {t_pt:7.2f} s   val MSE {v_pt:.5f}")
@@ -182,7 +183,7 @@ def main() -> None:
 
     big_batch = 4096
     peak = matmul_gflops()
-    t_big, _, best_rate = run_bpnet(X, Y, Xv, Yv, args.epochs, big_batch, args.hidden)
+    t_big, _, best_rate = run_bpnet(X, Y, Xv, Yv, args.epochs, big_batch, args.hidden, args.threads)
     mean_gf = flops_per_sample(args.hidden) * len(X) * args.epochs / t_big / 1e9
     best_gf = flops_per_sample(args.hidden) * best_rate / 1e9
     print(

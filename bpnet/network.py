@@ -8,12 +8,14 @@ with ``_``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import _core
 from ._params import Spec, validate
@@ -49,6 +51,7 @@ HYPERPARAMETERS: dict[str, Spec] = {
     "max_time_s": Spec(None, "float", low=0.0, low_open=True, none_ok=True),
     "seed": Spec(0, "int", low=0, none_ok=True),
     "device": Spec("auto", "choice", choices=("auto", "cpu", "gpu")),
+    "threads": Spec(1, "int", low=1, none_ok=True, doc="CPU BLAS threads in fit; None: all"),
     "dtype": Spec("float32", "choice", choices=("float32", "float64")),
     "progress": Spec(False, "bool"),
 }
@@ -92,6 +95,7 @@ class BPNetwork:
         max_time_s: float | None = None,
         seed: int | None = 0,
         device: str = "auto",
+        threads: int | None = 1,
         dtype: str = "float32",
         progress: bool = False,
     ) -> None:
@@ -115,6 +119,7 @@ class BPNetwork:
         self.max_time_s = max_time_s
         self.seed = seed
         self.device = device
+        self.threads = threads
         self.dtype = dtype
         self.progress = progress
 
@@ -197,9 +202,10 @@ class BPNetwork:
                 return first_order_epoch(problem, optimizer, rng), False
 
         t0 = time.perf_counter()
-        history, best_epoch, reason = Loop(hp, callback, should_stop).run(
-            problem, step, optimizer, schedule
-        )
+        with _blas_threads(hp["threads"]):
+            history, best_epoch, reason = Loop(hp, callback, should_stop).run(
+                problem, step, optimizer, schedule
+            )
         weights = {k: to_numpy(v).copy() for k, v in layout.views(problem.theta).items()}
         if not all(np.isfinite(w).all() for w in weights.values()):
             raise TrainingDivergedError("training ended with non-finite weights")
@@ -255,6 +261,18 @@ class BPNetwork:
         from .io import save
 
         save(self, path, metadata=metadata)
+
+
+def _blas_threads(threads: int | None) -> contextlib.AbstractContextManager:
+    """Limit the CPU BLAS to ``threads`` threads for the ``with`` block (None: leave it).
+
+    The products of a small network are too small to gain from many BLAS threads, and threaded
+    BLAS collapses (10× slower or worse) when cores are shared with other processes, hence the
+    default of 1 (see docs/methods.md).
+    """
+    if threads is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def check_array(name: str, A: Any, allow_1d: bool = False) -> np.ndarray:

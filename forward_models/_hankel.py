@@ -52,15 +52,17 @@ def j1_filter() -> tuple[np.ndarray, np.ndarray, float]:
 def _lagrange_matrix(u_lattice: np.ndarray, u_eval: np.ndarray, n_points: int) -> np.ndarray:
     """(n_lat, n_eval) matrix interpolating lattice values to ``u_eval`` (uniform lattice)."""
     step = u_lattice[1] - u_lattice[0]
-    out = np.zeros((u_lattice.size, u_eval.size))
     pos = (u_eval - u_lattice[0]) / step
-    first = np.floor(pos).astype(int) - (n_points // 2 - 1)
-    first = np.clip(first, 0, u_lattice.size - n_points)
-    for col, (i0, x) in enumerate(zip(first, pos, strict=True)):
-        nodes = np.arange(i0, i0 + n_points)
-        for a in nodes:
-            others = nodes[nodes != a]
-            out[a, col] = np.prod((x - others) / (a - others))
+    first = np.clip(np.floor(pos).astype(int) - (n_points // 2 - 1), 0, u_lattice.size - n_points)
+    nodes = first[:, None] + np.arange(n_points)[None, :]  # (n_eval, n_points)
+    x = pos[:, None, None]
+    a = nodes[:, :, None]
+    b = nodes[:, None, :]
+    same = np.eye(n_points, dtype=bool)[None, :, :]
+    factors = np.where(same, 1.0, (x - b) / np.where(same, 1, a - b))
+    weights = factors.prod(axis=2)  # (n_eval, n_points): Lagrange basis at each point
+    out = np.zeros((u_lattice.size, u_eval.size))
+    np.add.at(out, (nodes, np.arange(u_eval.size)[:, None]), weights)
     return out
 
 
@@ -68,7 +70,7 @@ def _schlumberger_lattice(u_eval: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kernel grid λ (n_λ,) and matrix (n_λ, n_eval) giving ρ_s(e^u) − ρ_1 at ``u_eval``."""
     base, w1, step = j1_filter()
     n_f = base.size
-    margin = N_INTERP
+    margin = N_INTERP // 2 + 1
     u0 = u_eval.min() - margin * step
     n_lat = int(np.ceil((u_eval.max() - u_eval.min()) / step)) + 2 * margin + 1
     u_lat = u0 + step * np.arange(n_lat)
@@ -95,8 +97,7 @@ def _trim(lam: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def ideal_schlumberger_operator(ab2_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(λ (n_λ,) in 1/m, W (n_λ, K))`` for ideal Schlumberger at half-spacings ``ab2_m`` (K,)."""
-    lam, weights = _schlumberger_lattice(np.log(ab2_m))
-    return _trim(lam, weights)
+    return _ideal_cached(tuple(np.asarray(ab2_m, dtype=float).tolist()))
 
 
 def interval_average_operator(
@@ -107,6 +108,28 @@ def interval_average_operator(
     Finite-MN Schlumberger is r_lo = L − l, r_hi = L + l; Wenner is r_lo = a, r_hi = 2a
     (both identities follow from d/dr[∫T J0(λr) dλ] = −ρ_s(r)/r², see docs/methods.md).
     """
+    lo = tuple(np.asarray(r_lo_m, dtype=float).tolist())
+    hi = tuple(np.asarray(r_hi_m, dtype=float).tolist())
+    return _interval_cached(lo, hi)
+
+
+@lru_cache(maxsize=64)
+def _ideal_cached(ab2_m: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    lam, weights = _schlumberger_lattice(np.log(np.array(ab2_m)))
+    return _readonly(*_trim(lam, weights))
+
+
+def _readonly(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
+@lru_cache(maxsize=64)
+def _interval_cached(
+    r_lo: tuple[float, ...], r_hi: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    r_lo_m, r_hi_m = np.array(r_lo), np.array(r_hi)
     x, w = np.polynomial.legendre.leggauss(N_GAUSS)
     u_lo, u_hi = np.log(r_lo_m), np.log(r_hi_m)
     half = (u_hi - u_lo)[:, None] / 2
@@ -118,4 +141,4 @@ def interval_average_operator(
     n_k = r_lo_m.size
     combine = np.zeros((n_k * N_GAUSS, n_k))
     combine[np.arange(n_k * N_GAUSS), np.repeat(np.arange(n_k), N_GAUSS)] = quad.ravel()
-    return _trim(lam, to_nodes @ combine)
+    return _readonly(*_trim(lam, to_nodes @ combine))

@@ -108,7 +108,7 @@ class _VES(ForwardModel):
     """
 
     #: largest accepted float32 rounding bound (relative) before a row is redone in float64
-    SINGLE_TOLERANCE = 2e-4
+    SINGLE_TOLERANCE = 5e-4
     chunk_rows = 256
 
     @abc.abstractmethod

@@ -42,7 +42,13 @@ class InverterCache:
                 "artifact_invalid",
                 f"network {network_id}: artifact missing or its checksum does not match",
             )
-        inverter = bpnet.Inverter.load(path)
+        try:
+            inverter = bpnet.Inverter.load(path)
+        except (bpnet.IntegrityError, ValueError, KeyError, OSError) as exc:
+            log.error("network %s: artifact %s does not load: %s", network_id, path, exc)
+            raise ApiError(
+                409, "artifact_invalid", f"network {network_id}: artifact does not load"
+            ) from exc
         with self._lock:
             self._items[network_id] = inverter
             while len(self._items) > self.size:

@@ -39,6 +39,10 @@ class SqlJobStore:
         self.db = db
         self.artifacts = ArtifactStore(settings.artifact_dir)
 
+    def after_fork(self) -> None:
+        """Forget pooled connections inherited over ``fork`` (never share a socket)."""
+        self.db.engine.dispose(close=False)
+
     # ------------------------------------------------------------------ reading
     def get_job(self, job_id: str) -> JobView | None:
         """The job as a frozen view, or None."""

@@ -98,3 +98,6 @@ class JobStore(Protocol):
 
     def set_task_ids(self, job_id: str, task_ids: list[str]) -> None:
         """Remember the Celery task ids (to revoke on cancel)."""
+
+    def after_fork(self) -> None:
+        """Drop connections inherited from the parent (called in each forked pool process)."""

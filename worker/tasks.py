@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from celery import Celery, Task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 
 from worker import problem
 from worker.progress import CancelCheck, ProgressReporter
@@ -241,4 +241,9 @@ def register(app: Celery) -> None:
         if recovered:
             log.warning("worker %s resubmitted lost jobs: %s", hostname, recovered)
 
+    def _after_fork(**_: Any) -> None:
+        if app.geobp_store is not None:
+            app.geobp_store.after_fork()
+
     worker_ready.connect(_on_ready, weak=False)
+    worker_process_init.connect(_after_fork, weak=False)

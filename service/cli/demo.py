@@ -41,7 +41,7 @@ def run(args: Any) -> int:
         fm, space, args.samples, sampler="sobol", seed=args.seed, noise=noise, quiet=args.quiet
     )
 
-    step(3, f"training {args.members} network(s): {args.hidden} hidden, ≤{args.epochs} epochs")
+    step(3, f"training {args.members} network(s): {args.hidden} hidden, up to {args.epochs} epochs")
     network = {"hidden": args.hidden, "max_epochs": args.epochs, "patience": 15, "device": "cpu"}
     inverter = training.fit(
         fm, space, noise, network, args.members, args.seed, models, data, args.quiet

@@ -118,11 +118,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
         help="train a network from a JSON spec in this process, with progress bars",
-        description="Train a network in this process from SPEC.json — the same JSON body as "
+        description="Train a network in this process from SPEC.json, the same JSON body as "
         "POST /api/v1/training-jobs: name, forward_model {name, n_layers, geometry}, bounds "
         "{rho_ohmm [lo, hi] (ohm.m), thickness_m [lo, hi] (m)}, n_samples, sampler, noise "
         "{rho_a_rel (fraction), phase_deg (deg)}, seed, "
-        "network {hidden, max_epochs, n_members, …}. "
+        "network {hidden, max_epochs, n_members, ...}. "
         "Generates the dataset, trains, evaluates on a held-out set and writes DIR/NAME.npz "
         "(the saved inverter, usable by 'geobp invert') and DIR/NAME.json (spec and metrics).",
     )
@@ -208,7 +208,7 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
         help="generate, train and invert end to end (about a minute on 2 cores)",
         description="Generate synthetic 3-layer Schlumberger soundings (AB/2 from 1 to 300 m), "
         "train a network ensemble, write a noisy 'field' sounding of a known model to CSV, read "
-        "it back, invert it and write the figure — printing each step.",
+        "it back, invert it and write the figure, printing each step.",
     )
     demo.add_argument(
         "--out", metavar="DIR", default="geobp-demo", help="output folder (default %(default)s)"

@@ -145,9 +145,20 @@ def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     return buffer.getvalue()
 
 
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def format_result_json(result: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> str:
-    """One result (or a list) as indented JSON text; non-finite numbers are refused."""
-    return json.dumps(result, indent=2, allow_nan=False) + "\n"
+    """One result (or a list) as indented JSON text; NaN and infinities become ``null`` (JSON
+    has no such numbers)."""
+    return json.dumps(_finite_or_none(result), indent=2, allow_nan=False) + "\n"
 
 
 def write_result_json(

@@ -44,3 +44,10 @@ def test_unknown_attribute_and_lazy_names():
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         bpnet.Nope  # noqa: B018
     assert set(bpnet.__all__) >= {"BPNetwork", "BPEnsemble", "load", "Inverter"}
+
+
+def test_inverter_is_imported_lazily_from_its_module():
+    import bpnet.inverter
+
+    assert bpnet.Inverter is bpnet.inverter.Inverter
+    assert issubclass(bpnet.InversionInputError, ValueError)

@@ -223,3 +223,46 @@ def test_callback_must_be_callable(regression):
     X, Y = regression
     with pytest.raises(ValueError, match="callback: must be callable"):
         BPNetwork(**FAST).fit(X, Y, callback=3)
+
+
+def test_blas_threads_are_limited_during_fit_only(regression):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    X, Y = regression
+    before = blas_threads()
+    seen = []
+    BPNetwork(**FAST).fit(X, Y, callback=lambda info: seen.append(blas_threads()))
+    assert seen and all(t == [1] * len(before) for t in seen)
+    assert blas_threads() == before
+    with pytest.raises(ValueError, match="threads: must be >= 1"):
+        BPNetwork(**FAST, threads=0).fit(X, Y)
+
+
+def test_schedule_sets_each_epochs_learning_rate(regression):
+    X, Y = regression
+    net = BPNetwork(
+        **{**FAST, "max_epochs": 6},
+        optimizer="sgd",
+        learning_rate=0.1,
+        schedule="step",
+        schedule_params={"step_size": 2, "gamma": 0.5},
+    ).fit(X, Y)
+    rates = [h["learning_rate"] for h in net.history_]
+    assert rates == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+
+
+def test_lm_reports_convergence_when_mu_explodes():
+    X = np.linspace(-1, 1, 40)[:, None]
+    net = BPNetwork(
+        hidden=2,
+        optimizer="lm",
+        optimizer_params={"mu_max": 1e-2},
+        max_epochs=500,
+        validation_fraction=0.0,
+    ).fit(X, 0.5 * X)
+    assert net.stop_reason_ in ("converged", "early_stopping")
+    assert len(net.history_) < 500
+    assert net.history_[-1]["train_loss"] < 1e-3

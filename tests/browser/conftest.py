@@ -201,16 +201,31 @@ class Tab:
         return path
 
 
-@pytest.fixture
-def open_tab(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Tab]]:
-    """``open_tab(path, width=1280, height=800)`` → a :class:`Tab` on a fresh browser context."""
-    contexts = []
+@pytest.fixture(scope="session")
+def browser_context(browser: Any) -> Iterator[Any]:
+    """One browser context for the session, so the 4.6 MB ``plotly.min.js`` is fetched once and
+    then served from the HTTP cache; each test still opens its own tabs (own sessionStorage)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()
 
-    def _open(path: str, width: int = 1280, height: int = 800) -> Tab:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        page = context.new_page()
+
+@pytest.fixture
+def open_tab(browser_context: Any, live_server: LiveServer) -> Iterator[Callable[..., Tab]]:
+    """``open_tab(path, width=1280, height=800, setup=None)`` → a :class:`Tab` (a new page) at
+    ``path``; ``setup(page)`` runs before navigation (e.g. to add a route)."""
+    pages = []
+
+    def _open(
+        path: str,
+        width: int = 1280,
+        height: int = 800,
+        setup: Callable[[Any], None] | None = None,
+    ) -> Tab:
+        page = browser_context.new_page()
+        page.set_viewport_size({"width": width, "height": height})
+        pages.append(page)
         errors: list[str] = []
         page.on(
             "console",
@@ -219,9 +234,11 @@ def open_tab(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Ta
             ),
         )
         page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        if setup is not None:
+            setup(page)
         page.goto(live_server.url + path)
         return Tab(page=page, errors=errors)
 
     yield _open
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.close()

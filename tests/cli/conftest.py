@@ -5,25 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import AB2_M, PERIODS_S, Run, ves_data
 
 import bpnet
 import forward_models
 
 GEOBP = Path(sys.executable).with_name("geobp")
-AB2_M = np.geomspace(1.0, 100.0, 10)
-PERIODS_S = np.geomspace(1e-3, 1e2, 9)
-
-
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture(scope="session")
@@ -96,14 +87,6 @@ def networks(tmp_path_factory) -> dict[str, Path]:
     return {"ves2": ves[2], "ves3": ves[3], "mt2": mt, "folder": folder}
 
 
-def ves_data(model: list[float], n_layers: int) -> np.ndarray:
-    """Noise-free ρa (Ω·m) at AB2_M for a model [rho…, h…]."""
-    fm = forward_models.create(
-        "ves-schlumberger", n_layers=n_layers, ab2_m=AB2_M.tolist(), mn2_m=None
-    )
-    return np.asarray(fm.forward(np.asarray(model, dtype=float)), dtype=float).reshape(-1)
-
-
 @pytest.fixture
 def ves_csv(tmp_path) -> Path:
     """A 3-layer sounding (100, 10, 500 Ω·m; 4 m, 15 m) with 2 % noise as CSV."""
@@ -114,12 +97,3 @@ def ves_csv(tmp_path) -> Path:
     path = tmp_path / "ves12.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def one_line_error(run: Run) -> str:
-    """Assert a failure printed exactly one ``geobp: error:`` line and no traceback."""
-    lines = [line for line in run.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, run.stderr
-    assert lines[0].startswith("geobp: error: "), run.stderr
-    assert "Traceback" not in run.stderr
-    return lines[0]

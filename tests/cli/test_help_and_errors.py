@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import one_line_error
+from cli_helpers import one_line_error
 
 COMMANDS = ["serve", "worker", "train", "invert", "demo", "networks"]
 

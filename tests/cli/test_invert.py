@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import AB2_M, PERIODS_S, ves_data
+from cli_helpers import AB2_M, PERIODS_S, ves_data
 
 from service.formats import impedance_1d_field_units, write_edi_impedance
 

@@ -28,10 +28,13 @@ def test_json_round_trip(tmp_path, ves_result) -> None:
     assert json.loads(batch.read_text()) == [ves_result, ves_result]
 
 
-def test_json_refuses_non_finite_numbers(tmp_path, ves_result) -> None:
+def test_json_writes_non_finite_numbers_as_null(tmp_path, ves_result) -> None:
     ves_result["misfit"]["chi"] = math.nan
-    with pytest.raises(ValueError):
-        write_result_json(ves_result, tmp_path / "r.json")
+    ves_result["uncertainty"]["thickness_m"]["p90"] = [4.8, math.inf]
+    back = json.loads(write_result_json(ves_result, tmp_path / "r.json").read_text())
+    assert back["misfit"]["chi"] is None
+    assert back["uncertainty"]["thickness_m"]["p90"] == [4.8, None]
+    assert back["model"] == ves_result["model"]
 
 
 def test_layer_rows_have_tops_bottoms_and_the_half_space(ves_result) -> None:

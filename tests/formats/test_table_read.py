@@ -122,3 +122,7 @@ def test_utf8_bom_is_accepted(tmp_path) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes("\ufeffAB/2,rhoa\n1,10\n2,11\n".encode())
     assert read_observation(path)["ab2_m"] == [1.0, 2.0]
+
+
+def test_windows_line_endings() -> None:
+    assert one("AB/2,rhoa\r\n1,10\r\n2,11\r\n") == {"ab2_m": [1.0, 2.0], "rho_a_ohmm": [10.0, 11.0]}

@@ -48,7 +48,7 @@
   function progressCell(job) {
     const p = job.progress || {};
     const fraction = typeof p.fraction === "number" ? p.fraction : 0;
-    return el("td", {},
+    return el("td", { class: "progress-cell" },
       el("progress", { max: "1", value: String(fraction), "aria-label": "progress of " + job.name }),
       " ", el("span", { class: "fraction" }, g.pct(fraction)));
   }

@@ -17,8 +17,8 @@ window.geobpPlots = (function () {
 
   function baseLayout(extra) {
     return Object.assign({
-      margin: { l: 64, r: 16, t: 36, b: 52 },
-      legend: { orientation: "h", y: -0.22 },
+      margin: { l: 64, r: 16, t: 36, b: 96 },
+      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.3, yanchor: "top" },
       font: { size: 12 },
       paper_bgcolor: "#fff",
       plot_bgcolor: "#fff",

@@ -1,0 +1,216 @@
+"""Forward-model throughput: geobp vs SimPEG (and pyGIMLi when it imports), in one run.
+
+Measures models per second for three-layer Schlumberger soundings (30 AB/2 from 1 m to 1 km,
+MN/2 = AB/2 / 10) and three-layer MT soundings (40 periods from 1 ms to 1000 s):
+
+- geobp on a large batch (``--n`` models, best of ``--repeat`` runs, both cores via its threads),
+- SimPEG's 1D simulations (``Simulation1DLayers``, ``Simulation1DRecursive``) and pyGIMLi's
+  (``DC1dModelling``, ``MT1dModelling``) on the same first ``--n-ref`` models, called the fastest
+  way a user can: one simulation object, built once, then ``dpred``/``response`` per model.
+
+It prints models/s, the ratios ours/theirs, and the largest deviation from each code on those
+models. Usage: ``python bench/forward.py [--n 200000] [--n-ref 1000] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import forward_models  # noqa: E402
+from forward_models import ModelSpace  # noqa: E402
+
+AB2_M = np.geomspace(1.0, 1000.0, 30)
+MN2_M = AB2_M / 10
+PERIODS_S = np.geomspace(1e-3, 1e3, 40)
+MU0 = 4e-7 * np.pi
+
+
+def best_rate(fn: Callable[[], object], n_models: int, repeat: int) -> tuple[float, float]:
+    """Models per wall-clock second and per CPU second (all threads) of ``fn``, best of ``repeat``
+    timed runs after one warm-up."""
+    fn()
+    wall, cpu = [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return n_models / min(wall), n_models / min(cpu)
+
+
+def loop_rate(
+    fn: Callable[[np.ndarray], np.ndarray], models: np.ndarray
+) -> tuple[float, float, np.ndarray]:
+    """Per-wall-second and per-CPU-second rates of calling ``fn`` once per model, and the data."""
+    fn(models[0])
+    start, start_cpu = time.perf_counter(), time.process_time()
+    out = np.array([fn(m) for m in models])
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    return models.shape[0] / wall, models.shape[0] / cpu, out
+
+
+def simpeg_ves() -> Callable[[np.ndarray], np.ndarray] | None:
+    """SimPEG Simulation1DLayers over the Schlumberger geometry (rho and thicknesses mapped)."""
+    try:
+        from simpeg import maps
+        from simpeg.electromagnetics.static import resistivity as dc
+    except ImportError:
+        return None
+    sources = []
+    for ab2, mn2 in zip(AB2_M, MN2_M, strict=True):
+        rx = dc.receivers.Dipole(
+            locations_m=np.array([[-mn2, 0.0, 0.0]]),
+            locations_n=np.array([[mn2, 0.0, 0.0]]),
+            data_type="apparent_resistivity",
+        )
+        sources.append(
+            dc.sources.Dipole([rx], location_a=[-ab2, 0.0, 0.0], location_b=[ab2, 0.0, 0.0])
+        )
+    survey = dc.Survey(sources)
+    survey.set_geometric_factor(space_type="half-space")
+    wires = maps.Wires(("rho", 3), ("thk", 2))
+    sim = dc.Simulation1DLayers(survey=survey, rhoMap=wires.rho, thicknessesMap=wires.thk)
+    return sim.dpred
+
+
+def simpeg_mt() -> Callable[[np.ndarray], np.ndarray] | None:
+    """SimPEG Simulation1DRecursive: apparent resistivity and phase for each period."""
+    try:
+        from simpeg import maps
+        from simpeg.electromagnetics import natural_source as nsem
+    except ImportError:
+        return None
+    loc = np.array([[0.0, 0.0, 0.0]])
+    sources = []
+    for period in PERIODS_S:
+        rxs = [
+            nsem.receivers.Impedance(loc, orientation="xy", component="apparent_resistivity"),
+            nsem.receivers.Impedance(loc, orientation="xy", component="phase"),
+        ]
+        sources.append(nsem.sources.PlanewaveXYPrimary(rxs, frequency=1.0 / period))
+    survey = nsem.Survey(sources)
+    wires = maps.Wires(("rho", 3), ("thk", 2))
+    sim = nsem.Simulation1DRecursive(survey=survey, rhoMap=wires.rho, thicknessesMap=wires.thk)
+
+    def run(model: np.ndarray) -> np.ndarray:
+        # Simulation1DRecursive (SimPEG 0.25) takes layers from the bottom up
+        bottom_up = np.r_[model[2::-1], model[:2:-1]]
+        pairs = sim.dpred(bottom_up).reshape(-1, 2)  # per period: (rho_a, phase)
+        phase = np.mod(pairs[:, 1], 180.0)  # SimPEG's xy phase lies in the third quadrant
+        return np.concatenate([pairs[:, 0], phase])
+
+    return run
+
+
+def pygimli_codes() -> tuple[Callable | None, Callable | None, str]:
+    """pyGIMLi's DC1dModelling and MT1dModelling (parameters: thicknesses, then resistivities)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pygimli as pg
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return None, None, f"pyGIMLi not available ({type(exc).__name__})"
+    am, an = AB2_M - MN2_M, AB2_M + MN2_M
+    dc_fop = pg.core.DC1dModelling(3, am, an, an, am)
+    mt_fop = pg.core.MT1dModelling(pg.Vector(PERIODS_S), 3, False)
+
+    def dc_run(model: np.ndarray) -> np.ndarray:
+        return np.asarray(dc_fop.response(pg.Vector(np.r_[model[3:], model[:3]])))
+
+    def mt_run(model: np.ndarray) -> np.ndarray:
+        out = np.asarray(mt_fop.response(pg.Vector(np.r_[model[3:], model[:3]])))
+        k = PERIODS_S.size
+        return np.concatenate([out[:k], np.degrees(out[k:])])
+
+    return dc_run, mt_run, f"pyGIMLi {pg.__version__}"
+
+
+def compare(ours: np.ndarray, theirs: np.ndarray, n_rho: int) -> str:
+    rel = np.max(np.abs(ours[:, :n_rho] / theirs[:, :n_rho] - 1))
+    text = f"max |rel. dev.| rho_a {rel:.2e}"
+    if ours.shape[1] > n_rho:
+        text += f", max |dev.| phase {np.max(np.abs(ours[:, n_rho:] - theirs[:, n_rho:])):.2e} deg"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000, help="batch size for geobp")
+    parser.add_argument("--n-ref", type=int, default=1000, help="models for SimPEG/pyGIMLi")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    print(
+        f"# forward-model benchmark, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, NumPy {np.__version__}"
+    )
+    ves = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=AB2_M, mn2_m=MN2_M)
+    mt = forward_models.create("mt-1d", n_layers=3, periods_s=PERIODS_S)
+    ves_models = ModelSpace.for_forward_model(ves, (1.0, 5000.0), (0.5, 100.0)).sample(
+        args.n, seed=0
+    )
+    mt_models = ModelSpace.for_forward_model(mt, (1.0, 5000.0), (10.0, 2000.0)).sample(
+        args.n, seed=0
+    )
+    print(
+        "# models: Sobol', log-uniform rho 1-5000 ohm-m; thickness 0.5-100 m (VES), 10-2000 m (MT)"
+    )
+
+    dc_pg, mt_pg, pg_note = pygimli_codes()
+    cases = [
+        ("VES Schlumberger 3-layer @30 AB/2", ves, ves_models, simpeg_ves(), dc_pg, 300_000, 20),
+        ("MT 1D 3-layer @40 periods", mt, mt_models, simpeg_mt(), mt_pg, 1_000_000, 50),
+    ]
+    print(f"# {pg_note}")
+    for title, fm, models, simpeg_fn, pg_fn, target, target_ratio in cases:
+        print(f"\n## {title}")
+        ours, ours_cpu = best_rate(lambda fm=fm, m=models: fm.forward(m), args.n, args.repeat)
+        ours64, ours64_cpu = best_rate(
+            lambda fm=fm, m=models: fm.forward(m, precision="double"), args.n, args.repeat
+        )
+        print(f"{'code':<22}  {'models/s (wall)':>16}  {'models/CPU-s':>14}")
+        print(
+            f"{'geobp (float32)':<22}  {ours:16,.0f}  {ours_cpu:14,.0f}   target {target:,}/s: "
+            f"{'met' if ours >= target else 'NOT met'} (wall)"
+        )
+        print(f"{'geobp (float64)':<22}  {ours64:16,.0f}  {ours64_cpu:14,.0f}")
+        ref = models[: args.n_ref]
+        ours_ref = fm.forward(ref)
+        n_rho = fm.data_kinds.count("rho_a")
+        rates = {}
+        for name, fn in (("SimPEG", simpeg_fn), ("pyGIMLi", pg_fn)):
+            if fn is None:
+                print(f"{name:<22}  not installed")
+                continue
+            rate, rate_cpu, data = loop_rate(fn, ref)
+            rates[name] = (rate, rate_cpu)
+            print(
+                f"{name:<22}  {rate:16,.0f}  {rate_cpu:14,.0f}   ours/{name}: "
+                f"{ours / rate:.1f}x wall, {ours_cpu / rate_cpu:.1f}x per CPU-s; "
+                f"{compare(ours_ref, data, n_rho)}"
+            )
+        if rates:
+            fastest = max(rates, key=lambda k: rates[k][0])
+            ratio = ours / rates[fastest][0]
+            print(
+                f"ours / fastest ({fastest}) = {ratio:.1f}x wall-clock (target {target_ratio}x: "
+                f"{'met' if ratio >= target_ratio else 'NOT met'}); "
+                f"{ours_cpu / rates[fastest][1]:.1f}x per CPU-second"
+            )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n# 1-minute load average at the end: {load:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""Inversion quality: geobp (network alone, network + refinement) vs pyGIMLi and SimPEG.
+
+For 3-layer Schlumberger VES and 3-layer MT with 3 % noise on apparent resistivity (1° on phase):
+
+1. trains (or loads from ``--cache-dir``) a geobp ``Inverter`` on Sobol samples (seed 1);
+2. draws a held-out test set with its own seed (random sampler, seed 2026) and noise;
+3. network alone on ``--n-test`` soundings; network + refinement on ``--n-refine``;
+4. on the first ``--n-compare`` soundings, in the same run: geobp + refinement, pyGIMLi's
+   Marquardt inversion (``MarquardtInversion`` with ``VESModelling`` / ``MT1dBlockModelling``)
+   and SimPEG's parametric Gauss–Newton inversion (``Simulation1DLayers`` /
+   ``Simulation1DRecursive``), both from one generic start (every ρ = median ρa, every
+   thickness = the geometric centre of the thickness bounds);
+5. out-of-domain flag rates: in-domain data; every resistivity 3–100× outside the bounds; only
+   the top layer 3–30× outside (thickness ≥ 3 m); five-layer conductor–resistor–conductor models.
+
+Printed per method: success rate (χ ≤ 1.2, χ from our forward solver and the stated errors),
+median model error (per sounding the mean |log10 error| over the parameters, then the median),
+median time per sounding, speed ratio against pyGIMLi, coverage table (true value inside
+p10–p90), out-of-domain rates.
+
+Run: ``.venv/bin/python bench/quality.py`` (``--help`` for sizes). pyGIMLi and SimPEG come from
+the ``bench`` extra; a missing one is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import forward_models
+from bpnet import Inverter
+from bpnet.inverter import observation_from_data
+from bpnet.misfit import chi as chi_of
+
+RHO_BOUNDS = (1.0, 5000.0)
+THK_BOUNDS = (0.5, 100.0)
+NOISE = {"rho_a_rel": 0.03, "phase_deg": 1.0}
+GEOMETRY = {
+    "ves": ("ves-schlumberger", {"ab2_m": np.geomspace(1.0, 300.0, 20).tolist(), "mn2_m": 0.3}),
+    "mt": ("mt-1d", {"periods_s": np.geomspace(1e-4, 1e1, 20).tolist()}),
+}
+
+
+def _setup(kind: str, n_layers: int = 3):
+    name, geometry = GEOMETRY[kind]
+    fm = forward_models.create(name, n_layers=n_layers, **geometry)
+    space = forward_models.ModelSpace.for_forward_model(
+        fm, rho_ohmm=RHO_BOUNDS, thickness_m=THK_BOUNDS
+    )
+    return fm, space
+
+
+def get_inverter(kind: str, args: argparse.Namespace) -> tuple[Inverter, str]:
+    """Train (or load from the cache) the geobp inverter for ``kind``."""
+    fm, space = _setup(kind)
+    noise = forward_models.NoiseModel(**NOISE)
+    network = {
+        "hidden": args.hidden,
+        "max_epochs": args.epochs,
+        "batch_size": 256,
+        "learning_rate": 3e-3,
+        "patience": 20,
+    }
+    spec = json.dumps(
+        [fm.to_dict(), space.to_dict(), NOISE, network, args.members, args.n_train], sort_keys=True
+    )
+    path = (
+        Path(args.cache_dir)
+        / f"quality-{kind}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}.npz"
+    )
+    if path.is_file():
+        return Inverter.load(str(path)), f"loaded {path}"
+    ds = forward_models.generate_dataset(fm, space, args.n_train, seed=1, noise=noise)
+    inv = Inverter(
+        forward_model=fm, space=space, noise=noise, network=network, n_members=args.members
+    )
+    t0 = time.perf_counter()
+    inv.fit(ds.models, ds.data)
+    took = time.perf_counter() - t0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inv.save(str(path))
+    return inv, f"trained in {took:.0f} s on {args.n_train} samples, saved to {path}"
+
+
+def valid_rows(fm, data: np.ndarray) -> np.ndarray:
+    """Rows whose noisy phases stay inside [0°, 90°] (the inverter rejects others with 400)."""
+    is_phase = np.array([k == "phase" for k in fm.data_kinds])
+    if not is_phase.any():
+        return np.ones(data.shape[0], bool)
+    ph = data[:, is_phase]
+    return np.all((ph >= 0) & (ph <= 90), axis=1)
+
+
+def model_error(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per sounding the mean |log10 error| over the parameters, (n,)."""
+    return np.mean(np.abs(np.log10(estimate) - np.log10(truth)), axis=1)
+
+
+def as_vector(result: dict, key: str = "model") -> list[float]:
+    return result[key]["rho_ohmm"] + result[key]["thickness_m"]
+
+
+def sigma_for(fm) -> np.ndarray:
+    is_phase = np.array([k == "phase" for k in fm.data_kinds])
+    return np.where(is_phase, NOISE["phase_deg"], NOISE["rho_a_rel"])
+
+
+def generic_start(fm, data: np.ndarray) -> np.ndarray:
+    """ρ = median ρa for every layer, thickness = geometric centre of the thickness bounds."""
+    k = len(fm.axis_values)
+    rho = float(np.median(data[:k]))
+    thk = float(np.sqrt(THK_BOUNDS[0] * THK_BOUNDS[1]))
+    return np.array([rho] * fm.n_layers + [thk] * (fm.n_layers - 1))
+
+
+# -- pyGIMLi ------------------------------------------------------------------------------------
+def pygimli_invert(kind: str, fm, data: np.ndarray) -> tuple[np.ndarray, float]:
+    """pyGIMLi Marquardt inversion from the generic start; returns (model ours-order, seconds)."""
+    import pygimli as pg
+    from pygimli.physics.em.mt1dmodelling import MT1dBlockModelling
+    from pygimli.physics.ves import VESModelling
+
+    n = fm.n_layers
+    k = len(fm.axis_values)
+    start = generic_start(fm, data)
+    start_pg = np.concatenate([start[n:], start[:n]])  # pyGIMLi: thicknesses first
+    t0 = time.perf_counter()
+    if kind == "ves":
+        ab2 = np.asarray(fm.axis_values, float)
+        fop = VESModelling(ab2=ab2, mn2=np.full(k, fm.geometry["mn2_m"]), nLayers=n)
+        fop.setMultiThreadJacobian(1)
+        inv = pg.frameworks.MarquardtInversion(fop=fop, verbose=False)
+        out = inv.run(data, relativeError=NOISE["rho_a_rel"], startModel=start_pg, verbose=False)
+    else:
+        fop = MT1dBlockModelling(T=np.asarray(fm.axis_values, float), nLayers=n, verbose=False)
+        fop.setMultiThreadJacobian(1)
+        inv = pg.frameworks.MarquardtInversion(fop=fop, verbose=False)
+        trans = pg.trans.TransCumulative()
+        trans.add(pg.trans.TransLog(), k)
+        trans.add(pg.trans.TransLin(), k)
+        inv.dataTrans = trans
+        phase_rad = np.deg2rad(data[k:])
+        values = np.concatenate([data[:k], phase_rad])
+        rel_err = np.concatenate(
+            [np.full(k, NOISE["rho_a_rel"]), np.deg2rad(NOISE["phase_deg"]) / phase_rad]
+        )
+        out = inv.run(values, rel_err, startModel=start_pg, verbose=False)
+    took = time.perf_counter() - t0
+    out = np.asarray(out, float)
+    return np.concatenate([out[n - 1 :], out[: n - 1]]), took
+
+
+# -- SimPEG -------------------------------------------------------------------------------------
+def simpeg_invert(kind: str, fm, data: np.ndarray) -> tuple[np.ndarray, float]:
+    """SimPEG parametric Gauss–Newton inversion (log ρ, log h) from the generic start."""
+    import discretize
+    from simpeg import data as sdata
+    from simpeg import (
+        data_misfit,
+        directives,
+        inverse_problem,
+        inversion,
+        maps,
+        optimization,
+        regularization,
+    )
+
+    n = fm.n_layers
+    k = len(fm.axis_values)
+    start = generic_start(fm, data)
+    wires = maps.Wires(("rho", n), ("thk", n - 1))
+    t0 = time.perf_counter()
+    if kind == "ves":
+        from simpeg.electromagnetics.static import resistivity as dc
+
+        mn2 = float(fm.geometry["mn2_m"])
+        sources = []
+        for a in np.asarray(fm.axis_values, float):
+            rx = dc.receivers.Dipole(
+                np.array([[-mn2, 0.0, 0.0]]),
+                np.array([[mn2, 0.0, 0.0]]),
+                data_type="apparent_resistivity",
+            )
+            sources.append(dc.sources.Dipole([rx], np.r_[-a, 0.0, 0.0], np.r_[a, 0.0, 0.0]))
+        survey = dc.Survey(sources)
+        sim = dc.Simulation1DLayers(
+            survey=survey,
+            rhoMap=maps.ExpMap(nP=n) * wires.rho,
+            thicknessesMap=maps.ExpMap(nP=n - 1) * wires.thk,
+        )
+        dobs = data
+        std = NOISE["rho_a_rel"] * np.abs(data)
+        m0 = np.log(start)
+        to_model = np.exp
+    else:
+        from simpeg.electromagnetics import natural_source as nsem
+
+        receivers = [
+            nsem.receivers.Impedance([[0.0]], orientation="xy", component="apparent_resistivity"),
+            nsem.receivers.Impedance([[0.0]], orientation="xy", component="phase"),
+        ]
+        freqs = 1.0 / np.asarray(fm.axis_values, float)
+        survey = nsem.survey.Survey([nsem.sources.PlanewaveXYPrimary(receivers, f) for f in freqs])
+        sim = nsem.simulation_1d.Simulation1DRecursive(
+            survey=survey,
+            sigmaMap=maps.ExpMap(nP=n) * wires.rho,
+            thicknessesMap=maps.ExpMap(nP=n - 1) * wires.thk,
+        )
+        # SimPEG orders data per frequency as (ρa, φ) pairs, lists layers from the bottom up, and
+        # reports φ − 180° (checked against our solver to 1e-9 in a half-space and 3 layers).
+        dobs = np.empty(2 * k)
+        dobs[0::2], dobs[1::2] = data[:k], data[k:] - 180.0
+        std = np.empty(2 * k)
+        std[0::2], std[1::2] = NOISE["rho_a_rel"] * data[:k], NOISE["phase_deg"]
+        m0 = np.r_[np.log(1.0 / start[:n])[::-1], np.log(start[n:])[::-1]]
+
+        def to_model(m: np.ndarray) -> np.ndarray:
+            return np.r_[(1.0 / np.exp(m[:n]))[::-1], np.exp(m[n:])[::-1]]
+
+    data_obj = sdata.Data(survey, dobs=dobs, standard_deviation=std)
+    dmis = data_misfit.L2DataMisfit(simulation=sim, data=data_obj)
+    mesh = discretize.TensorMesh([2 * n - 1])
+    reg = regularization.WeightedLeastSquares(
+        mesh, alpha_s=1.0, alpha_x=0.0, reference_model=m0.copy()
+    )
+    opt = optimization.InexactGaussNewton(maxIter=30)
+    problem = inverse_problem.BaseInvProblem(dmis, reg, opt)
+    directive_list = [
+        directives.BetaEstimate_ByEig(beta0_ratio=1.0),
+        directives.BetaSchedule(coolingFactor=2.0, coolingRate=1),
+        directives.TargetMisfit(chifact=1.0),
+    ]
+    logging.getLogger("SimPEG").setLevel(logging.WARNING)
+    logging.getLogger("simpeg").setLevel(logging.WARNING)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            m = inversion.BaseInversion(problem, directiveList=directive_list).run(m0)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            m = m0  # the inversion diverged (non-finite predictions): a failure at the start
+    took = time.perf_counter() - t0
+    return to_model(np.asarray(m, float)), took
+
+
+# -- out-of-domain sets -------------------------------------------------------------------------
+def ood_sets(kind: str, space, n: int, rng: np.random.Generator) -> dict[str, tuple]:
+    """Model sets (models, forward model) for the out-of-domain rates."""
+    fm3, _ = _setup(kind)
+    sets = {}
+    all_out = space.sample(n, sampler="random", seed=31)
+    high = rng.random(n) < 0.5
+    factor = 10 ** rng.uniform(0.5, 2.0, (n, 3))
+    all_out[:, :3] = np.where(high[:, None], RHO_BOUNDS[1] * factor, RHO_BOUNDS[0] / factor)
+    sets["every ρ 3–100× outside the bounds"] = (all_out, fm3)
+    top_out = space.sample(n, sampler="random", seed=32)
+    f1 = 10 ** rng.uniform(0.5, 1.5, n)
+    top_out[:, 0] = np.where(rng.random(n) < 0.5, RHO_BOUNDS[1] * f1, RHO_BOUNDS[0] / f1)
+    top_out[:, 3] = 10 ** rng.uniform(np.log10(3.0), np.log10(THK_BOUNDS[1]), n)
+    sets["only ρ1 3–30× outside, h1 ≥ 3 m"] = (top_out, fm3)
+    fm5, _ = _setup(kind, n_layers=5)
+    base = 10 ** rng.uniform(1.5, 3.5, n)
+    rho = np.clip(np.column_stack([base, base / 30, base, base / 30, base]), *RHO_BOUNDS)
+    h1 = 10 ** rng.uniform(0.0, np.log10(3.0), n) * (1.0 if kind == "ves" else 10.0)
+    five = np.column_stack([rho, h1, 2 * h1, 4 * h1, 8 * h1])
+    label = "5 layers, ρ ratio 30, h = h1·(1, 2, 4, 8), h1 " + (
+        "1–3 m" if kind == "ves" else "10–30 m"
+    )
+    sets[label] = (five, fm5)
+    return sets
+
+
+# -- report -------------------------------------------------------------------------------------
+def summarise(label: str, chis, errors, times_ms) -> dict:
+    chis, errors, times_ms = map(np.asarray, (chis, errors, times_ms))
+    return {
+        "method": label,
+        "n": int(chis.size),
+        "success": float(np.mean(chis <= 1.2)),
+        "median_model_error": float(np.median(errors)),
+        "median_ms": float(np.median(times_ms)),
+    }
+
+
+def print_rows(rows: list[dict], baseline_ms: float | None) -> None:
+    print(
+        f"  {'method':34s} {'n':>4s} {'χ≤1.2':>7s} {'med |Δlog10|':>13s} "
+        f"{'ms/sounding':>12s} {'× faster than pyGIMLi':>22s}"
+    )
+    for r in rows:
+        ratio = f"{baseline_ms / r['median_ms']:.0f}×" if baseline_ms else "—"
+        print(
+            f"  {r['method']:34s} {r['n']:4d} {100 * r['success']:6.0f}% "
+            f"{r['median_model_error']:13.3f} {r['median_ms']:12.1f} {ratio:>22s}"
+        )
+
+
+def run_kind(kind: str, args: argparse.Namespace) -> dict:
+    inv, how = get_inverter(kind, args)
+    fm, space = inv.forward_model, inv.space
+    noise = inv.noise
+    print(
+        f"\n=== 3-layer {fm.name}: {fm.axis_name} {fm.axis_values[0]:g}…{fm.axis_values[-1]:g} "
+        f"({len(fm.axis_values)}), noise {NOISE} — inverter {how}"
+    )
+    test = forward_models.generate_dataset(
+        fm, space, args.n_test, sampler="random", seed=2026, noise=noise
+    )
+    keep = valid_rows(fm, test.data)
+    models, data = test.models[keep], test.data[keep]
+    if (~keep).any():
+        print(f"  ({int((~keep).sum())} test soundings dropped: a noisy phase left [0°, 90°])")
+    sigma = sigma_for(fm)
+    is_phase = np.array([k == "phase" for k in fm.data_kinds])
+    obs = [observation_from_data(fm, d) for d in data]
+    out: dict = {"kind": kind, "forward_model": fm.to_dict(), "inverter": how}
+
+    # network alone (all), network + refinement (subset)
+    t0 = time.perf_counter()
+    net = inv.invert(obs, refine=False)
+    net_batch_ms = 1e3 * (time.perf_counter() - t0) / len(obs)
+    rows = [
+        summarise(
+            "geobp network alone",
+            [r["misfit"]["chi"] for r in net],
+            model_error(np.array([as_vector(r) for r in net]), models),
+            [r["elapsed_ms"] for r in net],
+        )
+    ]
+    n_ref = min(args.n_refine, len(obs))
+    ref = inv.invert(obs[:n_ref], refine=True)
+    rows.append(
+        summarise(
+            "geobp network + refinement",
+            [r["misfit"]["chi"] for r in ref],
+            model_error(np.array([as_vector(r) for r in ref]), models[:n_ref]),
+            [r["elapsed_ms"] for r in ref],
+        )
+    )
+    print(
+        f"  held-out set: {len(obs)} soundings (network alone), {n_ref} refined; "
+        f"network batch time {net_batch_ms:.2f} ms/sounding"
+    )
+    print_rows(rows, None)
+    out["held_out"] = rows
+
+    # side by side on the first n_compare soundings
+    n_cmp = min(args.n_compare, len(obs))
+    cmp_rows = []
+    sub_obs, sub_models, sub_data = obs[:n_cmp], models[:n_cmp], data[:n_cmp]
+    for label, refine in (("geobp network alone", False), ("geobp network + refinement", True)):
+        res = inv.invert(sub_obs, refine=refine)
+        cmp_rows.append(
+            summarise(
+                label,
+                [r["misfit"]["chi"] for r in res],
+                model_error(np.array([as_vector(r) for r in res]), sub_models),
+                [r["elapsed_ms"] for r in res],
+            )
+        )
+    baseline_ms = None
+    for label, fn in (
+        ("pyGIMLi Marquardt", pygimli_invert),
+        ("SimPEG Gauss–Newton", simpeg_invert),
+    ):
+        try:
+            estimates, times = [], []
+            for d in sub_data:
+                m, took = fn(kind, fm, d)
+                estimates.append(m)
+                times.append(1e3 * took)
+        except ImportError as exc:
+            print(f"  {label}: not available ({exc}); skipped")
+            continue
+        estimates = np.array(estimates)
+        pred = fm.forward(np.clip(estimates, 1e-6, None), precision="double")
+        chis = chi_of(sub_data, pred, is_phase, sigma)
+        row = summarise(label, chis, model_error(estimates, sub_models), times)
+        cmp_rows.append(row)
+        if label.startswith("pyGIMLi"):
+            baseline_ms = row["median_ms"]
+    print(
+        f"  side by side on the first {n_cmp} held-out soundings (generic start for "
+        "pyGIMLi/SimPEG: ρ = median ρa, h = 7.07 m):"
+    )
+    print_rows(cmp_rows, baseline_ms)
+    out["compare"] = cmp_rows
+
+    # coverage
+    metrics = inv.evaluate(models, data, n_refine=0)
+    print("  p10–p90 coverage on the held-out set (target 70–90 %):")
+    print("   " + " ".join(f"{n:>7s}" for n in metrics["parameters"]))
+    print("   " + " ".join(f"{100 * v:6.1f}%" for v in metrics["coverage_p10_p90"].values()))
+    print("  median |log10 error| per parameter, network alone / refined:")
+    ref_err = np.median(np.abs(np.log10([as_vector(r) for r in ref]) - np.log10(models[:n_ref])), 0)
+    print("   " + " ".join(f"{v:7.3f}" for v in metrics["median_abs_log10_error"].values()))
+    print("   " + " ".join(f"{v:7.3f}" for v in ref_err))
+    out["coverage"] = metrics["coverage_p10_p90"]
+    out["median_abs_log10_error_network"] = metrics["median_abs_log10_error"]
+    out["median_abs_log10_error_refined"] = dict(
+        zip(metrics["parameters"], ref_err.tolist(), strict=True)
+    )
+
+    # out-of-domain rates
+    rng = np.random.default_rng(2027)
+    n_ood = args.n_ood
+    rates = {"in-domain (held-out)": float(np.mean([not r["in_domain"] for r in ref]))}
+    for label, (ood_models, fm_x) in ood_sets(kind, space, n_ood, rng).items():
+        d = noise.apply(fm_x.forward(ood_models), fm_x.data_kinds, rng)
+        ok = valid_rows(fm_x, d)
+        res = inv.invert([observation_from_data(fm_x, x) for x in d[ok]], refine=True)
+        rates[label] = float(np.mean([not r["in_domain"] for r in res]))
+    print("  out-of-domain flag rate (refined results; target ≤ 5 % in domain, ≥ 90 % outside):")
+    for label, rate in rates.items():
+        print(f"    {label:52s} {100 * rate:5.1f}%")
+    out["ood_rates"] = rates
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kinds", default="ves,mt", help="comma list of ves, mt")
+    parser.add_argument("--n-train", type=int, default=40000)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--n-test", type=int, default=1000)
+    parser.add_argument("--n-refine", type=int, default=300)
+    parser.add_argument("--n-compare", type=int, default=20)
+    parser.add_argument("--n-ood", type=int, default=200)
+    parser.add_argument("--cache-dir", default="var/bench")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    results = [run_kind(kind.strip(), args) for kind in args.kinds.split(",") if kind.strip()]
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
