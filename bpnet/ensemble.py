@@ -3,8 +3,8 @@
 Members are fitted one after another in this process (simple, deterministic, and each member
 already uses all BLAS threads or the whole GPU); member ``i`` uses ``seed + i``. With
 ``bootstrap=True`` member ``i`` trains on a resample (with replacement) of the rows drawn from
-``np.random.default_rng(seed + i)``. The spread of the members' predictions is the ensemble's
-uncertainty estimate.
+``np.random.default_rng(seed + i)``. A ``max_time_s`` budget is shared equally by the members.
+The spread of the members' predictions is the ensemble's uncertainty estimate.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ class BPEnsemble:
                 self.stop_reason_ = "cancelled"
                 break
             params = dict(self.network_params, seed=seed0 + i)
+            if base.max_time_s is not None:  # the budget is for the whole ensemble
+                params["max_time_s"] = base.max_time_s / ens["n_members"]
             Xi, Yi = X, Y
             if ens["bootstrap"]:
                 rows = np.random.default_rng(seed0 + i).integers(0, X.shape[0], size=X.shape[0])

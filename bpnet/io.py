@@ -76,6 +76,8 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], metadata
     payload[SHA_KEY] = np.array(hashlib.sha256(text.encode()).hexdigest())
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"path: directory {str(directory)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:

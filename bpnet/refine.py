@@ -289,38 +289,37 @@ def linearised_covariance(
     is_phase: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-    fixed: Sequence[float | None] | None = None,
+    fixed: Sequence[float | None] | Sequence[Sequence[float | None]] | None = None,
     *,
     step_log10: float = 5e-4,
 ) -> np.ndarray:
-    """Linearised posterior covariance (n_params, n_params) of log10 m at ``model``.
+    """Linearised posterior covariance of log10 m at ``model`` (same formula as :func:`refine`).
 
-    Same formula and arguments as :func:`refine` (one batched forward call of
-    ``n_free + 1`` models); used when a result is not refined.
+    Batched: ``model`` (n, n_params) with ``observed``/``sigma`` (n, n_data) and ``fixed`` one
+    list per sounding give (n, n_params, n_params) from ONE forward call of n·(n_params + 1)
+    models; ``model`` (n_params,) gives (n_params, n_params). Used when a result is not refined.
     """
-    model = np.asarray(model, dtype=float)
-    lower_log = np.log10(np.asarray(lower, dtype=float))
-    upper_log = np.log10(np.asarray(upper, dtype=float))
-    free = (
-        np.ones(model.size, dtype=bool)
-        if fixed is None
-        else np.asarray([v is None for v in fixed], dtype=bool)
-    )
-    problem = _Problem(
-        forward,
-        np.asarray(observed, dtype=float),
-        np.asarray(sigma, dtype=float),
-        np.asarray(is_phase, dtype=bool),
-        np.log10(model),
-        free,
-        step_log10,
-    )
-    x = np.log10(model[free])
-    if x.size == 0:
-        return np.zeros((model.size, model.size))
-    both = np.vstack([x[None, :], x[None, :] + step_log10 * np.eye(x.size)])
-    pred = np.asarray(forward(problem.models(both)), dtype=float)
-    r = weighted_residuals(problem.observed, pred, problem.is_phase, problem.sigma)
+    single = np.ndim(model) == 1
+    models = np.atleast_2d(np.asarray(model, dtype=float))
+    n, n_params = models.shape
+    observed = np.atleast_2d(np.asarray(observed, dtype=float))
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), observed.shape)
+    if fixed is None:
+        fixed_rows: list = [[None] * n_params] * n
+    elif single:
+        fixed_rows = [list(fixed)]
+    else:
+        fixed_rows = [list(row) for row in fixed]
+    width = np.log10(np.asarray(upper, dtype=float)) - np.log10(np.asarray(lower, dtype=float))
+    logs = np.log10(models)
+    perturbed = logs[:, None, :] + np.vstack([np.zeros(n_params), step_log10 * np.eye(n_params)])
+    pred = np.asarray(forward(10.0 ** perturbed.reshape(-1, n_params)), dtype=float)
+    pred = pred.reshape(n, n_params + 1, -1)
+    r = weighted_residuals(observed[:, None, :], pred, is_phase, sigma[:, None, :])
     r = np.where(np.isfinite(r), r, 1e6)
-    jac = ((r[1:] - r[0]) / step_log10).T
-    return _covariance(jac, free, upper_log - lower_log)
+    jac = np.transpose((r[:, 1:, :] - r[:, :1, :]) / step_log10, (0, 2, 1))  # (n, n_data, p)
+    out = np.empty((n, n_params, n_params))
+    for i in range(n):
+        free = np.asarray([v is None for v in fixed_rows[i]], dtype=bool)
+        out[i] = _covariance(jac[i][:, free], free, width)
+    return out[0] if single else out

@@ -102,21 +102,26 @@ def _atan_coefficients() -> np.ndarray:
     return fit.convert(kind=np.polynomial.Polynomial, domain=[0.0, 1.0], window=[0.0, 1.0]).coef
 
 
-def _phase_deg(x: Any, y: Any, xp: ModuleType) -> Any:
-    """45° + arg ζ in degrees for x > 0, |y| ≤ x (arg ζ ∈ [−45°, 45°]); float64 uses arctan2."""
+def _phase_deg(x: Any, y: Any, xp: ModuleType, out: Any) -> None:
+    """Write 45° + arg ζ in degrees into ``out`` for x > 0, |y| ≤ x (arg ζ ∈ [−45°, 45°]).
+
+    float32: the arctan polynomial (degrees folded into its coefficients); float64: ``arctan2``.
+    """
     if x.dtype == np.float64:
-        return 45 + xp.arctan2(y, x) * (180 / np.pi)
+        xp.arctan2(y, x, out=out)
+        out *= 180 / np.pi
+        out += 45
+        return
+    coef = _atan_coefficients() * (180 / np.pi)
     ratio = y / x
     u = ratio * ratio
-    coef = _atan_coefficients()
-    acc = xp.full_like(u, coef[-1])
-    for c in coef[-2::-1]:
-        acc *= u
-        acc += c
-    acc *= ratio
-    acc *= 180 / np.pi
-    acc += 45
-    return acc
+    xp.multiply(u, coef[-1], out=out)
+    out += coef[-2]
+    for c in coef[-3::-1]:
+        out *= u
+        out += c
+    out *= ratio
+    out += 45
 
 
 def _mt_response(models: Any, skin: Any, n_layers: int, xp: ModuleType) -> Any:
@@ -124,9 +129,10 @@ def _mt_response(models: Any, skin: Any, n_layers: int, xp: ModuleType) -> Any:
     x, y = _scaled_impedance(models[:, :n_layers], models[:, n_layers:], skin, xp)
     out = xp.empty((x.shape[0], 2 * x.shape[1]), dtype=x.dtype)
     k = x.shape[1]
-    xp.multiply(x, x, out=out[:, :k])
-    out[:, :k] += y * y
-    out[:, k:] = _phase_deg(x, y, xp)
+    _phase_deg(x, y, xp, out[:, k:])
+    x *= x
+    y *= y
+    xp.add(x, y, out=out[:, :k])
     return out
 
 
@@ -140,6 +146,7 @@ class MT1D(ForwardModel):
     name = "mt-1d"
     axis_name = "periods_s"
     geometry_fields = ("periods_s",)
+    chunk_rows = 512
 
     def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
         return {"periods_s": _validate.positive_vector("periods_s", geometry.get("periods_s"))}

@@ -59,6 +59,7 @@ def broker_settings(config: CeleryConfig) -> dict[str, Any]:
             "data_folder_out": str(folders["data"]),
             "control_folder": str(folders["control"]),
             "store_processed": False,
+            "polling_interval": 0.2,  # seconds between looks at the queue folder
         },
         "broker_connection_retry_on_startup": True,
     }

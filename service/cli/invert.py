@@ -72,6 +72,18 @@ def _n_data(observation: dict[str, Any]) -> int:
     return len(observation["rho_a_ohmm"]) * (2 if "phase_deg" in observation else 1)
 
 
+def _with_sounding_id(exc: ValueError, ids: list[str]) -> str:
+    """The inversion's message with the 0-based sounding index replaced by the file's id."""
+    message = str(exc)
+    index = getattr(exc, "index", None)
+    prefix = f"sounding {index}: "
+    if index is not None and message.startswith(prefix) and 0 <= index < len(ids):
+        return f"sounding {ids[index]}: {message[len(prefix) :]}"
+    if len(ids) == 1:
+        return f"sounding {ids[0]}: {message}"
+    return message
+
+
 def invert_soundings(
     candidates: list[Candidate],
     soundings: dict[str, dict[str, Any]],
@@ -92,7 +104,10 @@ def invert_soundings(
         if unknown and len(chosen) > 1:
             log.warning("%s has no parameter %s; skipped", candidate.label, ", ".join(unknown))
             continue
-        results = candidate.inverter.invert(observations, refine=refine, fixed=fixed or None)
+        try:
+            results = candidate.inverter.invert(observations, refine=refine, fixed=fixed or None)
+        except ValueError as exc:
+            raise CliError(_with_sounding_id(exc, list(soundings))) from None
         per_candidate.append((candidate, results))
     if not per_candidate:
         raise CliError(f"--fix {', '.join(fixed)}: no candidate network has these parameters")

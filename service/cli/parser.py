@@ -16,7 +16,9 @@ prints one line 'geobp: error: ...' on standard error."""
 INVERT_EPILOG = """\
 data files: CSV/TSV/whitespace tables with a header row (AB/2, MN/2, rho_a, error (%), or the
 raw AB/2, MN/2, I (mA), V (mV) form; a, rho_a for Wenner; period (s), rho_a, phase (deg) for MT;
-an optional 'sounding' column for a profile) or SEG EDI files (.edi). See docs/usage.md.
+an optional 'sounding' column for a profile), SEG EDI files (.edi), or JSON (.json) in the
+API's layout ({"ab2_m": [...], "rho_a_ohmm": [...]}, {"data": {...}} or {"soundings": [...]}).
+See docs/usage.md.
 
 examples:
   geobp invert schlumberger-3l field/ves12.csv
@@ -149,7 +151,7 @@ def _add_invert(commands: argparse._SubParsersAction) -> None:
         "separated by commas (candidates for --layers)",
     )
     invert.add_argument(
-        "data", metavar="DATA_FILE", help="field data: .csv, .tsv, .txt/.dat or .edi"
+        "data", metavar="DATA_FILE", help="field data: .csv, .tsv, .txt/.dat, .edi or .json"
     )
     invert.add_argument(
         "--format",

@@ -19,6 +19,7 @@ from service.formats.edi_write import (
     write_edi_rho_phase,
 )
 from service.formats.errors import FormatError
+from service.formats.json_input import read_json_soundings
 from service.formats.mt_modes import MODES, edi_observation, normalise_mode
 from service.formats.results import (
     LAYER_COLUMNS,
@@ -59,6 +60,7 @@ __all__ = [
     "parse_edi",
     "parse_table",
     "read_edi",
+    "read_json_soundings",
     "read_observation",
     "read_soundings",
     "read_table",
@@ -82,14 +84,17 @@ def read_edi(path: str | Path, mode: str = "det") -> dict[str, Any]:
 def read_soundings(path: str | Path, mode: str = "det") -> dict[str, dict[str, Any]]:
     """Read a field-data file into ``{sounding_id: observation dict}``.
 
-    ``.edi`` files are SEG EDI (one station; ``mode`` picks det/te/tm); anything else is a table
-    (CSV, TSV, whitespace text). Raises :class:`FormatError` on malformed input, ``OSError`` when
-    the file cannot be opened.
+    ``.edi`` files are SEG EDI (one station; ``mode`` picks det/te/tm); ``.json`` files hold
+    observations in the REST layout; anything else is a table (CSV, TSV, whitespace text).
+    Raises :class:`FormatError` on malformed input, ``OSError`` when the file cannot be opened.
     """
     path = Path(path)
-    if path.suffix.lower() == ".edi":
+    suffix = path.suffix.lower()
+    if suffix == ".edi":
         data = read_edi_file(path)
         return {data.station: edi_observation(data, mode)}
+    if suffix == ".json":
+        return read_json_soundings(path)
     return read_table(path)
 
 

@@ -5,7 +5,7 @@ Modes: ``"det"`` — the rotation-invariant determinant impedance Z_det = √(Zx
 
 Units: EDI impedances are in field units mV/km/nT. With E = Z_f·10⁻⁶ V/m per nT of B = 10⁻⁹ T and
 H = B/μ0, Z[Ω] = μ0·10³·Z_f = 4π·10⁻⁴·Z_f. Then ρa = |Z|²/(ωμ0) (Ω·m, Z in Ω) = 0.2·T·|Z_f|² and the
-phase is arg Z in degrees, folded into [−90°, 90°) by adding or removing 180° (Zyx lies in the
+phase is arg Z in degrees, folded into (−90°, 90°] by adding or removing 180° (Zyx lies in the
 third quadrant for a 1-D earth with the e^{+iωt} convention of SEG EDI).
 
 Errors: an EDI variance ``Z??.VAR`` is the variance of the complex impedance (field units squared);
@@ -49,8 +49,8 @@ def apparent_resistivity_ohmm(z_field: np.ndarray, frequencies_hz: np.ndarray) -
 
 
 def fold_phase_deg(phase_deg: np.ndarray) -> np.ndarray:
-    """Fold phases (degrees) into [−90°, 90°) by adding or removing 180°."""
-    return np.mod(np.asarray(phase_deg, dtype=float) + 90.0, 180.0) - 90.0
+    """Fold phases (degrees) into (−90°, 90°] by adding or removing 180°."""
+    return 90.0 - np.mod(90.0 - np.asarray(phase_deg, dtype=float), 180.0)
 
 
 def _impedance(data: EdiData, component: str) -> tuple[np.ndarray, np.ndarray | None]:

@@ -69,3 +69,13 @@ def test_bad_ensemble_input(regression):
         BPEnsemble().predict(X)
     with pytest.raises(ValueError, match="X, Y: different numbers"):
         BPEnsemble().fit(X, Y[:5])
+
+
+def test_time_budget_is_shared_by_the_members(regression):
+    X, Y = regression
+    ens = BPEnsemble(
+        n_members=2, hidden=5, max_epochs=100000, max_time_s=0.4, early_stopping=False
+    ).fit(X, Y)
+    for member in ens.members_:
+        assert member.stop_reason_ == "max_time"
+        assert 0.2 <= member.history_[-1]["elapsed_s"] < 1.0

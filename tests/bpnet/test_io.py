@@ -154,6 +154,8 @@ def test_save_before_fit_and_bad_metadata(fitted, tmp_path):
     net, _ = fitted
     with pytest.raises(ValueError, match="metadata: must be a dict"):
         net.save(tmp_path / "n.npz", metadata=["a"])
+    with pytest.raises(FileNotFoundError, match="path: directory .* does not exist"):
+        net.save(tmp_path / "missing" / "n.npz")
 
 
 def test_numpy_scalars_in_parameters_and_metadata_are_saved_as_numbers(regression, tmp_path):

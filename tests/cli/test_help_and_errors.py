@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from cli_helpers import one_line_error
+from cli_helpers import AB2_M, one_line_error
 
 COMMANDS = ["serve", "worker", "train", "invert", "demo", "networks"]
 
@@ -112,3 +114,14 @@ def test_registry_missing(geobp_main, ves_csv, tmp_path, monkeypatch) -> None:
     assert run.returncode == 1 and "no registry database" in one_line_error(run)
     listing = geobp_main("networks")
     assert listing.returncode == 1 and "no registry database" in one_line_error(listing)
+
+
+def test_inversion_errors_name_the_sounding_id(geobp_main, networks, tmp_path) -> None:
+    data = tmp_path / "line.json"
+    rho = [10.0 + i for i in range(AB2_M.size)]
+    good = {"ab2_m": AB2_M.tolist(), "rho_a_ohmm": rho}
+    bad = {**good, "id": "V2", "rho_a_ohmm": rho[:3] + [-1.0] + rho[4:]}
+    data.write_text(json.dumps({"soundings": [{**good, "id": "V1"}, bad]}))
+    run = geobp_main("invert", str(networks["ves3"]), str(data))
+    assert run.returncode == 1
+    assert "sounding V2: rho_a_ohmm[3] must be positive" in one_line_error(run)

@@ -66,7 +66,7 @@ def test_each_mode_follows_rho_equals_abs_z_squared_over_omega_mu0(tmp_path) -> 
         obs = read_edi(path, mode)
         rho = np.abs(z_mode) ** 2 / (omega * MU0)
         phase = np.degrees(np.arctan2(z_mode.imag, z_mode.real))
-        phase = np.where(phase < -90, phase + 180, np.where(phase >= 90, phase - 180, phase))
+        phase = np.where(phase <= -90, phase + 180, np.where(phase > 90, phase - 180, phase))
         assert obs["rho_a_ohmm"] == pytest.approx(rho[order], rel=1e-12), mode
         assert obs["phase_deg"] == pytest.approx(phase[order], abs=1e-9), mode
     # the 0.2·T·|Z|² field-unit formula agrees
@@ -103,6 +103,13 @@ def test_rho_phase_blocks_with_errors_and_third_quadrant_tm(tmp_path) -> None:
     assert tm["phase_error_deg"] == [1.0] * 13
     with pytest.raises(ValueError, match="determinant mode needs the full impedance tensor"):
         read_edi(path, "det")
+
+
+def test_phase_folding_keeps_the_first_quadrant_closed() -> None:
+    from service.formats.mt_modes import fold_phase_deg
+
+    folded = fold_phase_deg(np.array([90.0, 0.0, -135.0, 135.0, -90.0, 180.0, 45.0]))
+    assert folded.tolist() == [90.0, 0.0, 45.0, -45.0, 90.0, 0.0, 45.0]
 
 
 def test_1d_impedance_helper_reproduces_rho_and_phase(tmp_path) -> None:

@@ -121,18 +121,18 @@ class Stack:
         return self.log_path.read_text("utf-8", "replace")[-4000:] if self.log_path.exists() else ""
 
     def close(self) -> None:
-        """Stop the worker and release the database."""
-        self.stop_worker()
+        """Kill the worker (nothing to finish gracefully in a test) and release the database."""
+        self.kill_worker()
         self.app.extensions["geobp_db"].dispose()
 
 
-@pytest.fixture(params=["redis-postgres", "embedded"])
-def stack(request, tmp_path):
+@pytest.fixture(scope="module", params=["redis-postgres", "embedded"])
+def stack(request, tmp_path_factory):
     """A running deployment: Redis + PostgreSQL, or the embedded default (SQLite, no server)."""
     if request.param == "redis-postgres":
         database_url = request.getfixturevalue("postgres_url")
         broker_url = request.getfixturevalue("redis_url")
-        # each test starts from an empty registry on the shared throwaway database
+        # each module starts from an empty registry on the shared throwaway database
         engine = create_engine(database_url)
         with engine.begin() as conn:
             for table in ("network_aliases", "networks", "dataset_chunks", "training_jobs",
@@ -143,7 +143,8 @@ def stack(request, tmp_path):
         redis.Redis.from_url(broker_url).flushdb()
     else:
         database_url = broker_url = None
-    deployment = Stack(request.param, tmp_path / "var", database_url, broker_url)
+    var_dir = tmp_path_factory.mktemp(request.param) / "var"
+    deployment = Stack(request.param, var_dir, database_url, broker_url)
     deployment.start_worker()
     yield deployment
     deployment.close()

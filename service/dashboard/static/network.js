@@ -87,13 +87,15 @@
       box.append(notRecorded("Held-out predictions (metrics.heldout)"));
       return;
     }
-    for (const name of Object.keys(heldout)) {
+    const names = Object.keys(heldout);
+    // lay out every panel first, so each plot is sized to its final grid cell
+    const divs = names.map(name => el("div", { class: "plot small", id: "scatter-" + name, role: "img", "aria-label": "predicted versus true " + name }));
+    box.append(...divs);
+    names.forEach(function (name, i) {
       const item = heldout[name] || {};
-      const div = el("div", { class: "plot small", id: "scatter-" + name, role: "img", "aria-label": "predicted versus true " + name });
-      box.append(div);
-      if (Array.isArray(item.true) && Array.isArray(item.predicted)) { P.scatterPlot(div, name, item.true, item.predicted); }
-      else { div.replaceChildren(notRecorded(name)); }
-    }
+      if (Array.isArray(item.true) && Array.isArray(item.predicted)) { P.scatterPlot(divs[i], name, item.true, item.predicted); }
+      else { divs[i].replaceChildren(notRecorded(name)); }
+    });
   }
 
   function coverageWords(fraction) {
