@@ -57,6 +57,17 @@ def observation_from_data(forward_model: Any, data: np.ndarray) -> dict[str, Any
     return obs
 
 
+def _finite(value: Any) -> float | None:
+    """``float(value)``, or ``None`` when it is not finite (results must stay valid JSON)."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _or_inf(value: float | None) -> float:
+    """A result's χ or RMS as a float (``inf`` where the result holds ``None``)."""
+    return math.inf if value is None else float(value)
+
+
 def _per_param(names: list[str], values: np.ndarray) -> dict[str, float]:
     """``{name: float(value)}`` for one value per parameter."""
     return {name: float(v) for name, v in zip(names, values, strict=True)}
@@ -553,16 +564,16 @@ class Inverter:
             "uncertainty": uncertainty,
             "predicted": predicted_dict,
             "misfit": {
-                "rms_percent": float(rms_percent(obs.data, predicted, is_phase)),
-                "chi": float(final_chi),
+                "rms_percent": _finite(rms_percent(obs.data, predicted, is_phase)),
+                "chi": _finite(final_chi),
             },
             "network_misfit": {
-                "rms_percent": float(rms_percent(obs.data, network_predicted, is_phase)),
-                "chi": float(network_chi),
+                "rms_percent": _finite(rms_percent(obs.data, network_predicted, is_phase)),
+                "chi": _finite(network_chi),
             },
             "in_domain": bool(in_domain),
             "domain": {
-                "mahalanobis": mahalanobis,
+                "mahalanobis": _finite(mahalanobis),
                 "threshold": float(self.domain_.threshold_),
                 "reasons": reasons,
             },
@@ -614,7 +625,7 @@ class Inverter:
         if n_ref > 0:
             observations = [observation_from_data(fm, data[i]) for i in range(n_ref)]
             results = self.invert(observations, refine=True, noise_floor=noise_floor)
-            chis = np.array([r["misfit"]["chi"] for r in results])
+            chis = np.array([_or_inf(r["misfit"]["chi"]) for r in results])
             refined = np.array(
                 [r["model"]["rho_ohmm"] + r["model"]["thickness_m"] for r in results]
             )

@@ -84,13 +84,14 @@ def choose_layer_count(
                 2 if "phase_deg" in outcome["predicted"] else 1
             )
             k = inv.forward_model.n_params - len(outcome["fixed"])
-            chi = float(outcome["misfit"]["chi"])
+            chi = outcome["misfit"]["chi"]
+            chi = math.inf if chi is None else float(chi)
             candidates.append(
                 {
                     "n_layers": inv.n_layers,
                     "bic": n_data * chi * chi + k * math.log(n_data),
                     "chi": chi,
-                    "rms_percent": float(outcome["misfit"]["rms_percent"]),
+                    "rms_percent": outcome["misfit"]["rms_percent"],
                     "n_data": n_data,
                     "n_free_params": k,
                     "in_domain": bool(outcome["in_domain"]),

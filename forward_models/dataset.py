@@ -22,7 +22,7 @@ NOISE_BLOCK_ROWS = 4096
 _NOISE_KEY = 0x6E6F697365
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """One dataset or chunk.
 

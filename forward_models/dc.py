@@ -181,10 +181,11 @@ class _VES(ForwardModel):
         if np.dtype(dtype) == np.float64:
             return out
         # 4 ε: a few roundings per kernel value, each relative ε/2 (ε = float32 machine epsilon)
-        bound = (
-            _matmul(xp.abs(kernel), abs_weights, xp) * (4 * float(np.finfo(np.float32).eps)) / out
-        )
-        risky = xp.flatnonzero(xp.any(bound > self.SINGLE_TOLERANCE, axis=1))
+        bound = _matmul(xp.abs(kernel), abs_weights, xp)
+        bound *= 4 * float(np.finfo(np.float32).eps)
+        bound /= xp.abs(out)
+        # "not ≤" also flags NaN and a zero result (an infinite bound)
+        risky = xp.flatnonzero(xp.any(~(bound <= self.SINGLE_TOLERANCE), axis=1))
         out = out.astype(xp.float64)
         if risky.size:
             lam64, weights64, _ = self._operator(xp, xp.float64, self._operator_with_abs)

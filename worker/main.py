@@ -19,18 +19,10 @@ log = logging.getLogger(__name__)
 DEFAULT_APP = "service.celery_entry:celery"
 
 
-def gpu_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
-    try:
-        import cupy
-
-        return int(cupy.cuda.runtime.getDeviceCount()) > 0
-    except Exception:  # noqa: BLE001 - any CuPy/CUDA failure means "no usable GPU"
-        return False
-
-
 def default_queues() -> list[str]:
     """``geobp`` and ``train``, plus ``gpu`` when this machine has CuPy and a GPU."""
+    from bpnet import gpu_available
+
     queues = [DEFAULT_QUEUE, TRAIN_QUEUE]
     if gpu_available():
         queues.append(GPU_QUEUE)

@@ -18,6 +18,8 @@ from matplotlib.ticker import NullFormatter
 
 from service.formats.results import layer_rows
 
+# the dashboard's colours (service/dashboard/static/plots.js)
+OBSERVED, PREDICTED, MODEL = "#222222", "#c0392b", "#1f5fa8"
 _AXIS_LABELS = {"ab2_m": "AB/2 (m)", "a_m": "a (m)", "periods_s": "period (s)"}
 _FORMATS = {".png": "png", ".svg": "svg"}
 
@@ -68,12 +70,12 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
     if x_obs is not None and rho_obs is not None:
         err = _array(observation, "rho_a_error_percent")
         yerr = None if err is None else np.broadcast_to(rho_obs * err / 100.0, rho_obs.shape)
-        _plot_curve(rho_ax, x_obs, rho_obs, yerr, color="black", ms=4, label="observed")
+        _plot_curve(rho_ax, x_obs, rho_obs, yerr, color=OBSERVED, ms=4, label="observed")
     x_pred = _array(predicted, _axis_key(predicted) or axis_key)
     rho_pred = _array(predicted, "rho_a_ohmm")
     if x_pred is not None and rho_pred is not None:
         order = np.argsort(x_pred)
-        rho_ax.plot(x_pred[order], rho_pred[order], "-", color="tab:red", lw=1.5, label="predicted")
+        rho_ax.plot(x_pred[order], rho_pred[order], "-", color=PREDICTED, lw=1.5, label="predicted")
     rho_ax.set_xscale("log")
     rho_ax.xaxis.set_minor_formatter(NullFormatter())
     _decade_axis(rho_ax, "y", [rho_obs, rho_pred])
@@ -91,11 +93,11 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
     if x_obs is not None and phase_obs is not None:
         err = _array(observation, "phase_error_deg")
         yerr = None if err is None else np.broadcast_to(err, phase_obs.shape)
-        _plot_curve(phase_ax, x_obs, phase_obs, yerr, color="black", ms=4)
+        _plot_curve(phase_ax, x_obs, phase_obs, yerr, color=OBSERVED, ms=4)
     phase_pred = _array(predicted, "phase_deg")
     if x_pred is not None and phase_pred is not None:
         order = np.argsort(x_pred)
-        phase_ax.plot(x_pred[order], phase_pred[order], "-", color="tab:red", lw=1.5)
+        phase_ax.plot(x_pred[order], phase_pred[order], "-", color=PREDICTED, lw=1.5)
     phase_ax.set_ylim(0.0, 90.0)
     phase_ax.set_ylabel("phase (°)")
     phase_ax.set_xlabel(_AXIS_LABELS[axis_key])
@@ -121,12 +123,12 @@ def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any]) -> None:
             depth_steps,
             np.repeat(p10, 2),
             np.repeat(p90, 2),
-            color="tab:blue",
+            color=MODEL,
             alpha=0.25,
             lw=0,
             label="p10–p90",
         )
-    ax.plot(np.repeat(rho, 2), depth_steps, "-", color="tab:blue", lw=2, label="model")
+    ax.plot(np.repeat(rho, 2), depth_steps, "-", color=MODEL, lw=2, label="model")
     bands = [
         np.array([row[k] for row in rows], dtype=float) for k in ("rho_p10_ohmm", "rho_p90_ohmm")
     ]

@@ -24,7 +24,12 @@ def geobp(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-        full_env = {**os.environ, "GEOBP_VAR_DIR": str(var_dir), **(env or {})}
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("GEOBP_DATABASE_URL", "GEOBP_ARTIFACT_DIR", "GEOBP_API_TOKEN")
+        }
+        full_env = {**inherited, "GEOBP_VAR_DIR": str(var_dir), **(env or {})}
         done = subprocess.run(
             [str(GEOBP), *args], capture_output=True, text=True, env=full_env, timeout=timeout
         )

@@ -185,3 +185,28 @@ def test_bad_models(models, field):
     fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=AB2)
     with pytest.raises(ValueError, match=field):
         fm.forward(models)
+
+
+@pytest.mark.parametrize("geometry", [{"ab2_m": AB2}, {"ab2_m": AB2, "mn2_m": 0.5}])
+def test_single_precision_survives_extreme_contrasts(geometry):
+    """Five layers over 6 decades of resistivity: float32 cancellation is caught and redone."""
+    fm = forward_models.create("ves-schlumberger", n_layers=5, **geometry)
+    rng = np.random.default_rng(3)
+    rho = np.exp(rng.uniform(np.log(0.1), np.log(1e5), size=(3000, 5)))
+    thk = np.exp(rng.uniform(np.log(0.1), np.log(300.0), size=(3000, 4)))
+    models = np.hstack([rho, thk])
+    single, double = fm.forward(models), fm.forward(models, precision="double")
+    assert np.all(single > 0) and np.all(double > 0)
+    assert np.max(np.abs(single / double - 1)) < 6e-4
+
+
+def test_mt_single_precision_at_extreme_contrasts():
+    fm = forward_models.create("mt-1d", n_layers=5, periods_s=np.geomspace(1e-4, 1e4, 41))
+    rng = np.random.default_rng(4)
+    rho = np.exp(rng.uniform(np.log(0.1), np.log(1e5), size=(3000, 5)))
+    thk = np.exp(rng.uniform(np.log(0.1), np.log(1e4), size=(3000, 4)))
+    models = np.hstack([rho, thk])
+    single, double = fm.forward(models), fm.forward(models, precision="double")
+    assert np.max(np.abs(single[:, :41] / double[:, :41] - 1)) < 1e-3
+    assert np.max(np.abs(single[:, 41:] - double[:, 41:])) < 0.01
+    assert np.all((double[:, 41:] > 0) & (double[:, 41:] < 90))

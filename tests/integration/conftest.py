@@ -65,8 +65,12 @@ class Stack:
             env["GEOBP_DATABASE_URL"] = database_url
         if broker_url:
             env["GEOBP_BROKER_URL"] = broker_url
-        self.env = {**os.environ, **env, "GEOBP_PROGRESS_INTERVAL_S": "0.1",
-                    "PYTHONPATH": str(ROOT)}
+        self.env = {
+            **os.environ,
+            **env,
+            "GEOBP_PROGRESS_INTERVAL_S": "0.1",
+            "PYTHONPATH": str(ROOT),
+        }
         self.settings = load_settings(env=env, progress_interval_s=0.1)
         self.app = create_app({"GEOBP": self.settings, "TESTING": True})
         self.client = self.app.test_client()
@@ -79,10 +83,25 @@ class Stack:
         """Start ``python -m worker.main`` and wait until Celery says it is ready."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop/kill
-        cmd = [sys.executable, "-m", "worker.main", "--concurrency", "2", "--hostname",
-               WORKER_NAME, "--without-mingle", "--without-gossip"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "worker.main",
+            "--concurrency",
+            "2",
+            "--hostname",
+            WORKER_NAME,
+            "--without-mingle",
+            "--without-gossip",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             text_ = self.log_path.read_bytes()[offset:].decode("utf-8", "replace")
@@ -135,8 +154,13 @@ def stack(request, tmp_path_factory):
         # each module starts from an empty registry on the shared throwaway database
         engine = create_engine(database_url)
         with engine.begin() as conn:
-            for table in ("network_aliases", "networks", "dataset_chunks", "training_jobs",
-                          "schedules"):
+            for table in (
+                "network_aliases",
+                "networks",
+                "dataset_chunks",
+                "training_jobs",
+                "schedules",
+            ):
                 if engine.dialect.has_table(conn, table):
                     conn.execute(text(f"DELETE FROM {table}"))
         engine.dispose()

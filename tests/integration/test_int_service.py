@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-import forward_models
 import pytest
 
+import forward_models
 from service import create_app
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,11 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 def _spec(name: str, **network) -> dict:
     return {
-        "name": name, "forward_model": FM, "n_samples": 3000, "n_chunks": 2, "n_test": 100,
+        "name": name,
+        "forward_model": FM,
+        "n_samples": 3000,
+        "n_chunks": 2,
+        "n_test": 100,
         "network": {"hidden": 16, "max_epochs": 200, "n_members": 2, **network},
     }
 
@@ -36,8 +40,11 @@ def _watch(stack, job_id: str, timeout_s: float = 90.0, until=None) -> list[dict
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         job = stack.client.get(f"/api/v1/training-jobs/{job_id}").get_json()
-        if not seen or job["progress"] != seen[-1]["progress"] or job["status"] != seen[-1][
-                "status"]:
+        if (
+            not seen
+            or job["progress"] != seen[-1]["progress"]
+            or job["status"] != seen[-1]["status"]
+        ):
             seen.append(job)
         if job["status"] in TERMINAL or (until is not None and until(job)):
             return seen
@@ -53,6 +60,13 @@ def _sounding(model=(100.0, 10.0, 500.0, 5.0, 20.0)) -> dict:
 def _networks_of(stack, job_id: str) -> list[dict]:
     items = stack.client.get("/api/v1/networks").get_json()["items"]
     return [item for item in items if item["lineage"]["job_id"] == job_id]
+
+
+def test_health_sees_database_and_broker(stack) -> None:
+    body = stack.client.get("/api/v1/health").get_json()
+    assert body["status"] == "ok", body
+    expected = "redis" if stack.kind == "redis-postgres" else "embedded"
+    assert body["broker"]["kind"] == expected and body["database"]["revision"] == "0001_initial"
 
 
 def test_train_over_http_then_invert(stack) -> None:
@@ -112,7 +126,8 @@ def test_sigkill_mid_training_then_restart(stack) -> None:
     restarted = create_app({"GEOBP": stack.settings, "TESTING": True})
     client = restarted.test_client()
     assert client.get("/api/v1/networks").get_json()["items"] == before
-    response = client.post(f"/api/v1/networks/{final['network_id']}/invert",
-                           json={"data": _sounding()})
+    response = client.post(
+        f"/api/v1/networks/{final['network_id']}/invert", json={"data": _sounding()}
+    )
     assert response.status_code == 200
     restarted.extensions["geobp_db"].dispose()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import forward_models
 import numpy as np
 from svc_helpers import AB2_M, FM_SPEC, job_spec, register_tiny, sounding
 
-API_RULES_NOT_IN_DOC = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/init.js",
-                        "/api/v1/docs/{asset}"}
+import forward_models
+
+API_RULES_NOT_IN_DOC = {
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/docs/init.js",
+    "/api/v1/docs/{asset}",
+}
 
 
 def test_health_reports_database_and_broker(client) -> None:
@@ -18,7 +23,9 @@ def test_health_reports_database_and_broker(client) -> None:
 
 
 def test_forward_models_listing_and_forward_matches_library(client) -> None:
-    items = {item["name"]: item for item in client.get("/api/v1/forward-models").get_json()["items"]}
+    items = {
+        item["name"]: item for item in client.get("/api/v1/forward-models").get_json()["items"]
+    }
     assert set(items) == set(forward_models.names())
     ves = items["ves-schlumberger"]
     assert ves["parameters"] == ["rho1", "rho2", "rho3", "h1", "h2"]
@@ -42,8 +49,15 @@ def test_invert_one_and_many(app, client, tiny_inverter) -> None:
     result = one.get_json()
     assert result["network"] == {"id": network_id, "name": "inv", "version": 1}
     assert len(result["model"]["rho_ohmm"]) == 3 and len(result["model"]["thickness_m"]) == 2
-    assert set(result) >= {"model", "uncertainty", "predicted", "misfit", "in_domain",
-                           "warnings", "elapsed_ms"}
+    assert set(result) >= {
+        "model",
+        "uncertainty",
+        "predicted",
+        "misfit",
+        "in_domain",
+        "warnings",
+        "elapsed_ms",
+    }
     many = client.post(
         f"/api/v1/networks/{network_id}/invert",
         json={"soundings": [sounding(), sounding((20.0, 200.0, 20.0, 3.0, 10.0))]},
@@ -68,7 +82,8 @@ def test_schedules_create_list_tick_delete(app, client, auth, tiny_inverter) -> 
         session.add(job)
         session.query(Network).filter_by(name="sched").one().job_id = job.id
     response = client.post(
-        "/api/v1/schedules", json={"name": "nightly", "cron": "0 3 * * *", "network": "sched"},
+        "/api/v1/schedules",
+        json={"name": "nightly", "cron": "0 3 * * *", "network": "sched"},
         headers=auth,
     )
     assert response.status_code == 201

@@ -28,12 +28,19 @@ def test_defaults_under_var_dir_and_token_generated_once(tmp_path) -> None:
 
 
 def test_environment_wins(tmp_path) -> None:
-    env = {"GEOBP_VAR_DIR": str(tmp_path), "GEOBP_API_TOKEN": "t",
-           "GEOBP_BROKER_URL": "redis://h:6379/3", "GEOBP_DATABASE_URL": "sqlite:///x.db",
-           "GEOBP_MAX_CONTENT_LENGTH": "1000"}
+    env = {
+        "GEOBP_VAR_DIR": str(tmp_path),
+        "GEOBP_API_TOKEN": "t",
+        "GEOBP_BROKER_URL": "redis://h:6379/3",
+        "GEOBP_DATABASE_URL": "sqlite:///x.db",
+        "GEOBP_MAX_CONTENT_LENGTH": "1000",
+    }
     settings = load_settings(env=env)
     assert (settings.api_token, settings.broker_url, settings.database_url) == (
-        "t", "redis://h:6379/3", "sqlite:///x.db")
+        "t",
+        "redis://h:6379/3",
+        "sqlite:///x.db",
+    )
     assert not settings.embedded_broker and settings.max_content_length_bytes == 1000
     assert not (tmp_path / "api-token").exists()
 

@@ -57,13 +57,14 @@ def test_chunks_train_register_and_rerun_is_idempotent(app, client, auth) -> Non
     for index in range(2):
         _task(app, "geobp.generate_chunk").apply(args=(job_id, 1, index))
     with app.extensions["geobp_db"].session() as session:
-        paths = [
-            Path(c.path) for c in session.query(DatasetChunk).order_by(DatasetChunk.index)
-        ]
+        paths = [Path(c.path) for c in session.query(DatasetChunk).order_by(DatasetChunk.index)]
     assert _job(app, job_id).stage == "train"
     fm = forward_models.from_dict(FM_SPEC)
     whole = forward_models.generate_dataset(
-        fm, forward_models.ModelSpace.for_forward_model(fm), 1200, seed=7,
+        fm,
+        forward_models.ModelSpace.for_forward_model(fm),
+        1200,
+        seed=7,
         noise=forward_models.NoiseModel(rho_a_rel=0.03),
     )
     chunks = [np.load(path, allow_pickle=False) for path in paths]

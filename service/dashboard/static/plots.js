@@ -2,6 +2,31 @@
 "use strict";
 
 window.geobpPlots = (function () {
+  // Plotly (4.6 MB) is loaded on first use, so pages render at once and only pay for it when
+  // there is something to draw.
+  const PLOTLY_SRC = document.currentScript.dataset.plotly;
+  let loading = null;
+
+  /** Resolve once Plotly is loaded (inserting its script tag the first time). */
+  function ready() {
+    if (window.Plotly) { return Promise.resolve(window.Plotly); }
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        const script = document.createElement("script");
+        script.src = PLOTLY_SRC;
+        script.onload = () => resolve(window.Plotly);
+        script.onerror = () => { loading = null; reject(new Error("could not load " + PLOTLY_SRC)); };
+        document.head.append(script);
+      });
+    }
+    return loading;
+  }
+
+  /** Plotly.react once Plotly is there; returns a promise of the plot element. */
+  async function draw(div, traces, layout) {
+    await ready();
+    return draw(div, traces, layout);
+  }
   const AXIS_LABELS = { ab2_m: "AB/2 (m)", a_m: "a (m)", periods_s: "period (s)" };
   const OBSERVED = "#222";
   const PREDICTED = "#c0392b";
@@ -62,7 +87,7 @@ window.geobpPlots = (function () {
       xaxis: logAxis(AXIS_LABELS[key] || "abscissa"),
       yaxis: logAxis("apparent resistivity (Ω·m)"),
     });
-    return Plotly.react(div, traces, layout, CONFIG);
+    return draw(div, traces, layout);
   }
 
   /** Observed and predicted MT phase (degrees) against period (log axis). */
@@ -87,7 +112,7 @@ window.geobpPlots = (function () {
       xaxis: logAxis(AXIS_LABELS[key] || "period (s)"),
       yaxis: { title: { text: "phase (°)" }, range: [0, 90], gridcolor: "#e3e7ec" },
     });
-    return Plotly.react(div, traces, layout, CONFIG);
+    return draw(div, traces, layout);
   }
 
   /** Layers of a result: [{top, bottom, rho, p10, p90}] with the half-space drawn to plotBottom. */
@@ -146,7 +171,7 @@ window.geobpPlots = (function () {
       xaxis: logAxis("resistivity (Ω·m)"),
       yaxis: { title: { text: "depth (m)" }, autorange: "reversed", gridcolor: "#e3e7ec", zeroline: false },
     });
-    return Plotly.react(div, traces, layout, CONFIG);
+    return draw(div, traces, layout);
   }
 
   function rhoAt(rows, depth) {
@@ -188,7 +213,7 @@ window.geobpPlots = (function () {
       showlegend: false,
       margin: { l: 64, r: 16, t: 56, b: 52 },
     });
-    return Plotly.react(div, [trace, marks], layout, CONFIG);
+    return draw(div, [trace, marks], layout);
   }
 
   /** Misfit (RMS %) per sounding as bars with the value written on each bar. */
@@ -204,7 +229,7 @@ window.geobpPlots = (function () {
       yaxis: { title: { text: "RMS misfit (%)" }, rangemode: "tozero" },
       showlegend: false,
     });
-    return Plotly.react(div, [trace], layout, CONFIG);
+    return draw(div, [trace], layout);
   }
 
   /** Training and validation loss per epoch (log y). history: [{epoch, train_loss, val_loss}]. */
@@ -223,7 +248,7 @@ window.geobpPlots = (function () {
       xaxis: { title: { text: "epoch" }, gridcolor: "#e3e7ec" },
       yaxis: logAxis("loss (MSE, standardised)"),
     });
-    return Plotly.react(div, traces, layout, CONFIG);
+    return draw(div, traces, layout);
   }
 
   /** Predicted against true values of one parameter on the held-out set, with the 1:1 line. */
@@ -244,17 +269,18 @@ window.geobpPlots = (function () {
       showlegend: false,
       margin: { l: 60, r: 10, t: 32, b: 48 },
     });
-    return Plotly.react(div, traces, layout, CONFIG);
+    return draw(div, traces, layout);
   }
 
   /** Export a plot as PNG or SVG through Plotly's toImage; returns a data URL. */
-  function toImage(div, format) {
+  async function toImage(div, format) {
+    await ready();
     return Plotly.toImage(div, { format: format, width: 900, height: 560 });
   }
 
   return {
     axisKey: axisKey, layers: layers, soundingPlot: soundingPlot, phasePlot: phasePlot,
     modelPlot: modelPlot, sectionPlot: sectionPlot, misfitBars: misfitBars, lossPlot: lossPlot,
-    scatterPlot: scatterPlot, toImage: toImage, AXIS_LABELS: AXIS_LABELS,
+    scatterPlot: scatterPlot, toImage: toImage, ready: ready, AXIS_LABELS: AXIS_LABELS,
   };
 })();

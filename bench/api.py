@@ -1,0 +1,243 @@
+"""Inversion latency through HTTP on the embedded default (``geobp serve``).
+
+Starts ``python -m service.serve`` on a fresh var folder (SQLite + embedded broker + embedded
+worker), waits for the default network, then:
+  * 16 concurrent keep-alive clients POST one sounding each for 20 s: p50, p99, errors;
+  * one call with a batch of 1,000 soundings.
+Baselines measured in the same run, in this process, without HTTP: ``Inverter.invert`` of one
+sounding and of the 1,000-sounding batch; figures are printed with their ratio to the baseline.
+
+    python bench/api.py [--url URL --token T --network NAME] [--clients 16] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"p50_ms": 10.0, "errors": 0, "batch_s": 1.0}
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def start_server(port: int, var_dir: Path) -> subprocess.Popen:
+    """``python -m service.serve`` on the embedded default, in its own process group."""
+    env = {**os.environ, "GEOBP_VAR_DIR": str(var_dir), "PYTHONPATH": str(ROOT)}
+    for key in ("GEOBP_DATABASE_URL", "GEOBP_BROKER_URL", "GEOBP_ARTIFACT_DIR", "GEOBP_API_TOKEN"):
+        env.pop(key, None)
+    log = open(var_dir.parent / "serve.log", "wb")  # noqa: SIM115 - lives as long as the server
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for_network(base: str, timeout_s: float) -> dict:
+    """Wait until the registry holds a network; return it."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            items = _get(f"{base}/api/v1/networks")["items"]
+            if items:
+                return items[0]
+            jobs = _get(f"{base}/api/v1/training-jobs")["items"]
+            if jobs and jobs[0]["progress"] != last:
+                last = jobs[0]["progress"]
+                print(f"  default network: {jobs[0]['status']} {last}", flush=True)
+                if jobs[0]["status"] in ("failed", "cancelled"):
+                    raise RuntimeError(f"default training job ended {jobs[0]['status']}")
+        except OSError:
+            pass
+        time.sleep(2)
+    raise RuntimeError(f"no network registered after {timeout_s} s")
+
+
+def make_soundings(network: dict, n: int, seed: int = 0) -> list[dict]:
+    """``n`` noisy synthetic soundings on the network's geometry, inside its training domain."""
+    import forward_models
+
+    fm = forward_models.from_dict(network["forward_model"])
+    domain = network["domain"]
+    rng = np.random.default_rng(seed)
+    lo = np.log10([domain[p][0] for p in fm.parameter_names])
+    hi = np.log10([domain[p][1] for p in fm.parameter_names])
+    models = 10 ** (lo + (hi - lo) * (0.2 + 0.6 * rng.random((n, fm.n_params))))
+    data = np.asarray(fm.forward(models))
+    data = data * np.exp(0.03 * rng.standard_normal(data.shape))
+    axis = fm.axis_name
+    return [{axis: list(map(float, fm.axis_values)), "rho_a_ohmm": row.tolist()} for row in data]
+
+
+def load_clients(base: str, path: str, bodies: list[bytes], clients: int, seconds: float):
+    """``clients`` threads, each with one keep-alive connection, POSTing for ``seconds``."""
+    parts = urlsplit(base)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def run(i: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        k = i
+        while time.monotonic() < stop:
+            body = bodies[k % len(bodies)]
+            k += clients
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except OSError:
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            latencies[i].append((time.perf_counter() - t0) * 1000)
+            errors[i] += 0 if ok else 1
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    flat = sorted(x for per in latencies for x in per)
+    return flat, sum(errors)
+
+
+def post(base: str, path: str, payload: dict) -> tuple[float, int, dict]:
+    """One POST; returns (seconds, status, body)."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    body = json.dumps(payload).encode()
+    t0 = time.perf_counter()
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    data = json.loads(response.read())
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return elapsed, response.status, data
+
+
+def baseline(network_path: str, soundings: list[dict], refine: bool) -> tuple[float, float]:
+    """In-process ``Inverter.invert``: median ms for one sounding, seconds for the batch."""
+    import bpnet
+
+    inverter = bpnet.Inverter.load(network_path)
+    singles = []
+    for obs in soundings[:50]:
+        t0 = time.perf_counter()
+        inverter.invert([obs], refine=refine)
+        singles.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    inverter.invert(soundings, refine=refine)
+    return statistics.median(singles), time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print a table of figures and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="an already running server (default: start one)")
+    parser.add_argument("--network", help="network id or name (default: the first registered)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--wait", type=float, default=900.0, help="max seconds for the network")
+    args = parser.parse_args(argv)
+
+    server = None
+    tmp = tempfile.TemporaryDirectory(prefix="geobp-bench-")
+    base = args.url
+    try:
+        if base is None:
+            var_dir = Path(tmp.name) / "var"
+            var_dir.mkdir()
+            server = start_server(args.port, var_dir)
+            base = f"http://127.0.0.1:{args.port}"
+            print(f"started geobp serve on {base} (var {var_dir})", flush=True)
+        network = wait_for_network(base, args.wait)
+        if args.network:
+            network = _get(f"{base}/api/v1/networks/{args.network}")
+        print(f"network {network['name']} v{network['version']} ({network['id']})", flush=True)
+        soundings = make_soundings(network, max(args.batch, 256))
+        path = f"/api/v1/networks/{network['id']}/invert"
+        artifact = None
+        if server is not None:
+            matches = list(
+                Path(tmp.name, "var", "artifacts").glob(f"networks/*/{network['id']}.npz")
+            )
+            artifact = str(matches[0]) if matches else None
+
+        rows = []
+        for refine in (True, False):
+            bodies = [json.dumps({"data": s, "refine": refine}).encode() for s in soundings[:256]]
+            post(base, path, {"data": soundings[0], "refine": refine})  # warm the cache
+            lat, errors = load_clients(base, path, bodies, args.clients, args.seconds)
+            p50, p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+            batch_s, status, _ = post(
+                base, path, {"soundings": soundings[: args.batch], "refine": refine}
+            )
+            base_one, base_batch = (
+                baseline(artifact, soundings[: args.batch], refine)
+                if artifact
+                else (float("nan"), float("nan"))
+            )
+            rows.append((refine, len(lat), p50, p99, errors, batch_s, status, base_one, base_batch))
+
+        print()
+        print(
+            f"{args.clients} clients × {args.seconds:.0f} s, batch of {args.batch}; "
+            "baseline = in-process Inverter.invert (same run, no HTTP)"
+        )
+        header = (
+            f"{'refine':>6} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'errors':>6} {'base ms':>7} {'p50/base':>8} {'batch s':>7} {'base s':>7} "
+            f"{'batch/base':>10}"
+        )
+        print(header)
+        for refine, n, p50, p99, errors, batch_s, status, b1, bb in rows:
+            print(
+                f"{str(refine):>6} {n:>8d} {n / args.seconds:>7.0f} {p50:>7.2f} {p99:>7.2f} "
+                f"{errors:>6d} {b1:>7.2f} {p50 / b1:>8.2f} {batch_s:>7.3f} {bb:>7.3f} "
+                f"{batch_s / bb:>10.2f}" + ("" if status == 200 else f"  (batch HTTP {status})")
+            )
+        print(f"targets: p50 ≤ {TARGETS['p50_ms']} ms, errors = 0, batch ≤ {TARGETS['batch_s']} s")
+    finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
