@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,38 @@ class InverterCache:
             self._items.pop(network_id, None)
 
 
+class TTLCache:
+    """A small thread-safe mapping whose entries expire after ``ttl_s`` seconds (used to keep the
+    database off the inversion hot path: name/alias → network resolves for a second or two)."""
+
+    def __init__(self, ttl_s: float, max_items: int = 1024) -> None:
+        self.ttl_s = ttl_s
+        self.max_items = max_items
+        self._items: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The live value for ``key``, or None."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        """Store ``value`` for ``ttl_s`` seconds."""
+        with self._lock:
+            if len(self._items) >= self.max_items:
+                self._items.clear()
+            self._items[key] = (time.monotonic() + self.ttl_s, value)
+
+    def clear(self) -> None:
+        """Forget everything (after a registry change in this process)."""
+        with self._lock:
+            self._items.clear()
+
+
 def init_extensions(app: Flask, settings: Settings) -> None:
     """Create the database (migrated to head), the Celery client and the inverter cache."""
     from service.celery_entry import create_celery
@@ -71,6 +104,7 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["geobp_celery"] = create_celery(settings, db)
     app.extensions["geobp_inverters"] = InverterCache(settings.inverter_cache_size)
     app.extensions["geobp_artifacts"] = ArtifactStore(settings.artifact_dir)
+    app.extensions["geobp_resolved"] = TTLCache(ttl_s=2.0)
 
 
 def get_db() -> Database:
@@ -86,6 +120,11 @@ def get_celery() -> Celery:
 def get_inverters() -> InverterCache:
     """The current app's inverter cache."""
     return current_app.extensions["geobp_inverters"]
+
+
+def get_resolved() -> TTLCache:
+    """The current app's short-lived cache of network resolutions."""
+    return current_app.extensions["geobp_resolved"]
 
 
 def get_settings() -> Settings:

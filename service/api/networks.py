@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service import registry, schemas
 from service.api.requests import parse_body
 from service.errors import ApiError
-from service.extensions import get_db, get_inverters
+from service.extensions import get_db, get_inverters, get_resolved
 from service.models import Network
 from service.openapi import operation
 
@@ -90,10 +90,15 @@ def invert(ref: str):  # noqa: ANN201 - Flask view
     start = time.perf_counter()
     alias, version = _ref_args()
     body = parse_body(schemas.InvertRequest)
-    with get_db().session() as session:
-        net = registry.resolve(session, ref, alias, version)
-        info = {"id": net.id, "name": net.name, "version": net.version}
-        path, sha256 = net.artifact_path, net.artifact_sha256
+    key = (ref, alias, version)
+    resolved = get_resolved().get(key)
+    if resolved is None:
+        with get_db().session() as session:
+            net = registry.resolve(session, ref, alias, version)
+            info = {"id": net.id, "name": net.name, "version": net.version}
+            resolved = (info, net.artifact_path, net.artifact_sha256)
+        get_resolved().put(key, resolved)
+    info, path, sha256 = resolved
     inverter = get_inverters().get(info["id"], path, sha256)
     items = body.soundings if body.soundings is not None else [body.data]
     observations = [item.model_dump(exclude_none=True) for item in items]
@@ -104,7 +109,7 @@ def invert(ref: str):  # noqa: ANN201 - Flask view
         options["noise_floor"] = body.noise_floor
     results = inverter.invert(observations, **options)
     for result in results:
-        result["network"] = info
+        result["network"] = dict(info)
     elapsed_ms = round((time.perf_counter() - start) * 1000, 3)
     if body.soundings is None:
         return jsonify(results[0])
@@ -130,6 +135,7 @@ def set_alias(ref: str):  # noqa: ANN201 - Flask view
         net = registry.resolve(session, ref, alias, version)
         registry.set_alias(session, net, body.alias)
         session.flush()
+        get_resolved().clear()
         return jsonify(_describe(session, net))
 
 
@@ -151,5 +157,6 @@ def delete_network(ref: str):  # noqa: ANN201 - Flask view
         network_id = net.id
         path = registry.delete_network(session, net)
     get_inverters().drop(network_id)
+    get_resolved().clear()
     Path(path).unlink(missing_ok=True)
     return "", 204
