@@ -45,7 +45,7 @@ def start_server(port: int, var_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "GEOBP_VAR_DIR": str(var_dir), "PYTHONPATH": str(ROOT)}
     for key in ("GEOBP_DATABASE_URL", "GEOBP_BROKER_URL", "GEOBP_ARTIFACT_DIR", "GEOBP_API_TOKEN"):
         env.pop(key, None)
-    log = open(var_dir.parent / "serve.log", "wb")  # noqa: SIM115 - lives as long as the server
+    log = open(var_dir / "serve.log", "ab")  # noqa: SIM115 - lives as long as the server
     return subprocess.Popen(
         [sys.executable, "-m", "service.serve", "--port", str(port)],
         cwd=ROOT,
@@ -169,15 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--wait", type=float, default=900.0, help="max seconds for the network")
+    parser.add_argument(
+        "--var-dir", type=Path, help="keep the server's var folder here (reused: no retraining)"
+    )
     args = parser.parse_args(argv)
 
     server = None
     tmp = tempfile.TemporaryDirectory(prefix="geobp-bench-")
     base = args.url
     try:
+        var_dir = args.var_dir.resolve() if args.var_dir else Path(tmp.name) / "var"
         if base is None:
-            var_dir = Path(tmp.name) / "var"
-            var_dir.mkdir()
+            var_dir.mkdir(parents=True, exist_ok=True)
             server = start_server(args.port, var_dir)
             base = f"http://127.0.0.1:{args.port}"
             print(f"started geobp serve on {base} (var {var_dir})", flush=True)
@@ -189,9 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         path = f"/api/v1/networks/{network['id']}/invert"
         artifact = None
         if server is not None:
-            matches = list(
-                Path(tmp.name, "var", "artifacts").glob(f"networks/*/{network['id']}.npz")
-            )
+            matches = list(var_dir.glob(f"artifacts/networks/*/{network['id']}.npz"))
             artifact = str(matches[0]) if matches else None
 
         rows = []

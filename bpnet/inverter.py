@@ -151,6 +151,7 @@ class Inverter:
         calibration_fraction: float = 0.15,
         misfit_chi_limit: float = 1.5,
         n_restart_draws: int = 128,
+        network_prior: bool = True,
         seed: int = 0,
     ) -> None:
         self.forward_model = forward_model
@@ -161,6 +162,7 @@ class Inverter:
         self.calibration_fraction = calibration_fraction
         self.misfit_chi_limit = misfit_chi_limit
         self.n_restart_draws = n_restart_draws
+        self.network_prior = network_prior
         self.seed = seed
 
     # -- description ----------------------------------------------------------------------------
@@ -422,6 +424,12 @@ class Inverter:
                     for key in ("p10", "p50", "p90"):
                         intervals[key][i, j] = value
 
+        prior = None
+        if refine and self.network_prior:
+            log_p10, log_p90 = np.log10(intervals["p10"]), np.log10(intervals["p90"])
+            prior_std = np.maximum((log_p90 - log_p10) / (2.0 * _Z90), 1e-3)
+            prior = [(np.log10(starts_network[i]), prior_std[i]) for i in range(n)]
+
         # Forward check of the network's models, one call per observed geometry (and, without
         # refinement, their linearised covariances in one more call per geometry).
         cache: dict[tuple, Any] = {}
@@ -471,7 +479,10 @@ class Inverter:
                     lower,
                     upper,
                     fixed_vectors[i],
-                    candidates=pool[:, i, :],
+                    # Restarts only where the data look like training data: elsewhere no
+                    # in-bounds model is expected to fit, and the flag says so already.
+                    candidates=pool[:, i, :] if domain.in_domain[i] else None,
+                    prior=prior[i] if prior is not None else None,
                 )
                 model, predicted, final_chi = outcome.model, outcome.predicted, outcome.chi
                 cov = outcome.log10_cov
@@ -655,6 +666,7 @@ class Inverter:
             "calibration_fraction": self.calibration_fraction,
             "misfit_chi_limit": self.misfit_chi_limit,
             "n_restart_draws": self.n_restart_draws,
+            "network_prior": self.network_prior,
             "seed": self.seed,
             "data_transform": self.data_transform_.to_dict(),
             "param_transform": self.param_transform_.to_dict(),
@@ -697,6 +709,7 @@ class Inverter:
             calibration_fraction=doc["calibration_fraction"],
             misfit_chi_limit=doc["misfit_chi_limit"],
             n_restart_draws=doc["n_restart_draws"],
+            network_prior=doc.get("network_prior", True),
             seed=doc["seed"],
         )
         inv.ensemble_ = ensemble

@@ -68,8 +68,10 @@ class _Problem:
         free: np.ndarray,
         step_log10: float,
         target_chi: float = 0.0,
+        prior: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.forward = forward
+        self.prior = prior  # (mean, std) of log10 m_free, or None
         self.observed = observed
         self.sigma = sigma
         self.is_phase = is_phase
@@ -95,9 +97,16 @@ class _Problem:
         self._x, self._pred = x.copy(), pred
         return pred
 
-    def residuals(self, x: np.ndarray) -> np.ndarray:
+    def data_residuals(self, x: np.ndarray) -> np.ndarray:
         r = weighted_residuals(self.observed, self.predict(x), self.is_phase, self.sigma)
         return np.where(np.isfinite(r), r, 1e6)
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        r = self.data_residuals(x)
+        if self.prior is None:
+            return r
+        mean, std = self.prior
+        return np.concatenate([r, (x - mean) / std])
 
     def best_candidates(
         self, candidates: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int
@@ -115,12 +124,14 @@ class _Problem:
         return [models[i] for i in order[:k]]
 
     def stop_when_fit(self, intermediate_result: Any) -> None:
-        """least_squares callback: stop once χ ≤ target (discrepancy principle)."""
-        if intermediate_result.cost <= self.stop_cost:
+        """least_squares callback: stop once the data's χ ≤ target (discrepancy principle)."""
+        r = self.data_residuals(np.asarray(intermediate_result.x, dtype=float))
+        if 0.5 * float(r @ r) <= self.stop_cost:
             raise StopIteration
 
-    def jacobian(self, x: np.ndarray) -> np.ndarray:
-        base = self.residuals(x)
+    def data_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """Jacobian (n_data, n_free) of the data residuals: ONE forward call of n_free models."""
+        base = self.data_residuals(x)
         n_free = x.size
         xs = np.repeat(x[None, :], n_free, axis=0) + self.step * np.eye(n_free)
         pred = np.asarray(self.forward(self.models(xs)), dtype=float)
@@ -129,13 +140,32 @@ class _Problem:
         r = np.where(np.isfinite(r), r, 1e6)
         return ((r - base) / self.step).T
 
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        jac = self.data_jacobian(x)
+        if self.prior is None:
+            return jac
+        return np.vstack([jac, np.diag(1.0 / self.prior[1])])
 
-def _covariance(jac_free: np.ndarray, free: np.ndarray, width_log10: np.ndarray) -> np.ndarray:
+
+def _covariance(
+    jac_free: np.ndarray,
+    free: np.ndarray,
+    width_log10: np.ndarray,
+    prior_std: np.ndarray | None = None,
+) -> np.ndarray:
+    """(JᵀJ + P)⁻¹ on the free parameters, zero rows/columns for fixed ones (n_params²).
+
+    ``P`` = diag(1/prior_std²) with a Gaussian prior (free parameters), else the Gaussian
+    approximation diag(12/w²) of the uniform prior over the bounds.
+    """
     n_params = free.size
     cov = np.zeros((n_params, n_params))
     if jac_free.shape[1] == 0:
         return cov
-    prior = np.diag(12.0 / np.maximum(width_log10[free], 1e-6) ** 2)
+    if prior_std is None:
+        prior = np.diag(12.0 / np.maximum(width_log10[free], 1e-6) ** 2)
+    else:
+        prior = np.diag(1.0 / np.asarray(prior_std, dtype=float) ** 2)
     cov_free = np.linalg.inv(jac_free.T @ jac_free + prior)
     idx = np.flatnonzero(free)
     cov[np.ix_(idx, idx)] = 0.5 * (cov_free + cov_free.T)
@@ -155,10 +185,12 @@ def refine(
     candidates: np.ndarray | None = None,
     max_restarts: int = 3,
     max_evaluations: int = 30,
+    restart_evaluations: int = 15,
     restart_chi: float = 1.2,
     target_chi: float = 1.0,
     ftol: float = 1e-3,
     step_log10: float = 5e-4,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RefineResult:
     """Refine a layered-earth model against one sounding.
 
@@ -167,10 +199,15 @@ def refine(
     first is tried first; later ones only while χ > ``restart_chi``); ``candidates``
     ``(k, n_params)`` optional pool for restarts: when every start ends above ``restart_chi``,
     all candidates are forward-modelled in ONE call and the ``max_restarts`` best-fitting ones
-    are tried in turn; ``observed`` and ``sigma``
+    are tried in turn (each with at most ``restart_evaluations`` residual evaluations instead of
+    ``max_evaluations``); ``observed`` and ``sigma``
     ``(n_data,)`` (σ relative for ρa, degrees for phase); ``is_phase`` (n_data,) bool; ``lower``,
     ``upper`` (n_params,) bounds in physical units; ``fixed`` (n_params,) value or ``None`` per
-    parameter — fixed parameters keep their value. Returns the best :class:`RefineResult`.
+    parameter — fixed parameters keep their value. ``prior`` optional ``(mean, std)`` (n_params,)
+    of log10 m: a Gaussian prior (e.g. the network's calibrated prediction) whose residuals
+    ``(x − mean)/std`` join the data's, so parameters the data do not resolve stay near the prior
+    instead of drifting; χ, restarts and the stopping rule use the data residuals only.
+    Returns the best :class:`RefineResult`.
     """
     starts = np.atleast_2d(np.asarray(starts, dtype=float))
     lower_log = np.log10(np.asarray(lower, dtype=float))
@@ -191,6 +228,7 @@ def refine(
         free,
         step_log10,
         target_chi,
+        None if prior is None else (np.asarray(prior[0])[free], np.asarray(prior[1])[free]),
     )
     lo, hi = lower_log[free], upper_log[free]
     inset = np.minimum(1e-6, 0.25 * (hi - lo))
@@ -202,7 +240,7 @@ def refine(
         start = queue.pop(0)
         n_starts += 1
         if not free.any():
-            x_final, jac, status = np.zeros(0), np.zeros((observed.size, 0)), 0
+            x_final, jac, status = np.zeros(0), np.zeros((problem.observed.size, 0)), 0
         else:
             x0 = np.clip(np.log10(start[free]), lo + inset, hi - inset)
             fit = least_squares(
@@ -211,7 +249,7 @@ def refine(
                 jac=problem.jacobian,
                 bounds=(lo, hi),
                 method="trf",
-                max_nfev=max_evaluations,
+                max_nfev=max_evaluations if n_starts <= len(starts) else restart_evaluations,
                 ftol=ftol,
                 xtol=1e-5,
                 gtol=1e-8,
@@ -229,9 +267,11 @@ def refine(
             queue = problem.best_candidates(candidates, lo, hi, max_restarts)
     value, x_final, jac, status = best
     pred = problem.predict(x_final)
-    if jac is None or jac.shape != (observed.size, x_final.size):
-        jac = problem.jacobian(x_final) if x_final.size else np.zeros((observed.size, 0))
-    cov = _covariance(np.asarray(jac), free, upper_log - lower_log)
+    n_data = problem.observed.size
+    if jac is None or jac.shape[0] < n_data or jac.shape[1] != x_final.size:
+        jac = problem.data_jacobian(x_final) if x_final.size else np.zeros((n_data, 0))
+    prior_std = None if problem.prior is None else problem.prior[1]
+    cov = _covariance(np.asarray(jac)[:n_data], free, upper_log - lower_log, prior_std)
     model = problem.models(x_final[None, :])[0]
     return RefineResult(
         model=model,
@@ -323,3 +363,166 @@ def linearised_covariance(
         free = np.asarray([v is None for v in fixed_rows[i]], dtype=bool)
         out[i] = _covariance(jac[i][:, free], free, width)
     return out[0] if single else out
+
+
+@dataclass
+class BatchRefineResult:
+    """Outcome of :func:`refine_batch` for n soundings.
+
+    ``models`` (n, n_params) physical units; ``predicted`` (n, n_data); ``chi`` (n,) data χ;
+    ``log10_cov`` (n, n_params, n_params); ``n_iterations`` (n,) accepted or rejected steps
+    taken; ``n_forward_models`` models forward-modelled in all.
+    """
+
+    models: np.ndarray
+    predicted: np.ndarray
+    chi: np.ndarray
+    log10_cov: np.ndarray
+    n_iterations: np.ndarray
+    n_forward_models: int
+
+
+def _batch_covariance(
+    jac: np.ndarray, free: np.ndarray, width_log10: np.ndarray, prior_std: np.ndarray | None
+) -> np.ndarray:
+    """(JᵀJ + P)⁻¹ per sounding on the free parameters; zero rows/columns for fixed ones.
+
+    ``jac`` (n, n_data, p) with zero columns for fixed parameters; ``free`` (n, p) bool;
+    ``prior_std`` (n, p) or None (then P = diag(12/w²), the uniform prior's approximation).
+    """
+    n, _, p = jac.shape
+    precision = (
+        np.broadcast_to(12.0 / np.maximum(width_log10, 1e-6) ** 2, (n, p))
+        if prior_std is None
+        else 1.0 / np.asarray(prior_std, dtype=float) ** 2
+    )
+    a = np.einsum("nij,nik->njk", jac, jac)
+    a[:, np.arange(p), np.arange(p)] += np.where(free, precision, 1.0)
+    mask = free[:, :, None] & free[:, None, :]
+    eye = np.broadcast_to(np.eye(p, dtype=bool), a.shape)
+    a = np.where(mask | eye, a, 0.0)
+    cov = np.linalg.inv(a)
+    cov = np.where(mask, cov, 0.0)
+    return 0.5 * (cov + np.transpose(cov, (0, 2, 1)))
+
+
+def refine_batch(
+    forward: ForwardFn,
+    starts: np.ndarray,
+    observed: np.ndarray,
+    sigma: np.ndarray,
+    is_phase: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    fixed: np.ndarray | None = None,
+    *,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
+    max_iterations: int = 20,
+    target_chi: float = 1.0,
+    ftol: float = 1e-3,
+    step_log10: float = 5e-4,
+) -> BatchRefineResult:
+    """Levenberg–Marquardt refinement of n soundings at once (vectorised over the batch).
+
+    The same problem as :func:`refine` — error-weighted residuals over ``x = log10 m`` within
+    the bounds, optional Gaussian ``prior`` — solved by a projected Levenberg–Marquardt iteration
+    (Marquardt's diagonal scaling, damping λ ÷3 after an accepted step and ×5 after a rejected
+    one, steps clipped to the bounds) in which every iteration makes TWO forward calls for the
+    whole batch: the finite-difference Jacobians (n_active·n_params perturbed models) and the
+    trial models (n_active). A sounding stops at χ ≤ ``target_chi`` (discrepancy principle), at a
+    relative cost decrease below ``ftol`` on an accepted step, when λ exceeds 10⁷, or after
+    ``max_iterations``.
+
+    ``starts`` (n, p) physical models (fixed parameters already at their value); ``observed``,
+    ``sigma`` (n, n_data) (σ relative for ρa, degrees for phase); ``is_phase`` (n_data,);
+    ``lower``/``upper`` (p,); ``fixed`` (n, p) bool, True where the parameter is held;
+    ``prior`` ((n, p), (n, p)) mean and std of log10 m.
+    """
+    starts = np.atleast_2d(np.asarray(starts, dtype=float))
+    n, p = starts.shape
+    observed = np.atleast_2d(np.asarray(observed, dtype=float))
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), observed.shape)
+    is_phase = np.asarray(is_phase, dtype=bool)
+    lo = np.log10(np.asarray(lower, dtype=float))
+    hi = np.log10(np.asarray(upper, dtype=float))
+    free = np.ones((n, p), bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
+    x = np.log10(starts)
+    inset = np.minimum(1e-6, 0.25 * (hi - lo))
+    x = np.where(free, np.clip(x, lo + inset, hi - inset), x)
+    mean = std = None
+    if prior is not None:
+        mean = np.asarray(prior[0], dtype=float)
+        std = np.maximum(np.asarray(prior[1], dtype=float), 1e-6)
+    counter = {"models": 0}
+
+    def evaluate(xs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pred = np.asarray(forward(10.0**xs), dtype=float)
+        counter["models"] += xs.shape[0]
+        r = weighted_residuals(observed[rows], pred, is_phase, sigma[rows])
+        r = np.where(np.isfinite(r), r, 1e6)
+        cost = 0.5 * np.sum(r * r, axis=1)
+        if mean is not None:
+            rp = np.where(free[rows], (xs - mean[rows]) / std[rows], 0.0)
+            cost = cost + 0.5 * np.sum(rp * rp, axis=1)
+        return pred, r, cost
+
+    def jacobian(xs: np.ndarray, r: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        k = xs.shape[0]
+        pert = (xs[:, None, :] + step_log10 * np.eye(p)[None]).reshape(k * p, p)
+        pred = np.asarray(forward(10.0**pert), dtype=float).reshape(k, p, -1)
+        counter["models"] += k * p
+        rp = weighted_residuals(observed[rows][:, None, :], pred, is_phase, sigma[rows][:, None, :])
+        rp = np.where(np.isfinite(rp), rp, 1e6)
+        jac = np.transpose((rp - r[:, None, :]) / step_log10, (0, 2, 1))
+        return jac * free[rows][:, None, :]
+
+    all_rows = np.arange(n)
+    pred, r, cost = evaluate(x, all_rows)
+    lam = np.full(n, 1e-2)
+    iterations = np.zeros(n, dtype=int)
+    stop_cost = 0.5 * observed.shape[1] * target_chi**2
+    done = 0.5 * np.sum(r * r, axis=1) <= stop_cost
+    for _ in range(max_iterations):
+        act = np.flatnonzero(~done)
+        if act.size == 0:
+            break
+        xa, ra, fr = x[act], r[act], free[act]
+        jac = jacobian(xa, ra, act)
+        a = np.einsum("nij,nik->njk", jac, jac)
+        g = np.einsum("nij,ni->nj", jac, ra)
+        if mean is not None:
+            prec = np.where(fr, 1.0 / std[act] ** 2, 0.0)
+            a[:, np.arange(p), np.arange(p)] += prec
+            g = g + prec * (xa - mean[act])
+        diag = np.where(fr, np.diagonal(a, axis1=1, axis2=2), 1.0) + 1e-12
+        m = a.copy()
+        m[:, np.arange(p), np.arange(p)] = diag * (1.0 + lam[act][:, None])
+        step = np.linalg.solve(m, -g[:, :, None])[:, :, 0]
+        x_new = np.where(fr, np.clip(xa + step, lo, hi), xa)
+        pred_new, r_new, cost_new = evaluate(x_new, act)
+        iterations[act] += 1
+        better = cost_new < cost[act]
+        gain = (cost[act] - cost_new) / np.maximum(cost[act], 1e-300)
+        take = act[better]
+        x[take], pred[take], r[take], cost[take] = (
+            x_new[better],
+            pred_new[better],
+            r_new[better],
+            cost_new[better],
+        )
+        lam[take] = np.maximum(lam[take] / 3.0, 1e-7)
+        lam[act[~better]] *= 5.0
+        fit = 0.5 * np.sum(r[act] * r[act], axis=1) <= stop_cost
+        done[act] = fit | (better & (gain < ftol)) | (lam[act] > 1e7)
+    chi = np.sqrt(np.mean(r * r, axis=1))
+    jac = jacobian(x, r, all_rows)
+    width = hi - lo
+    cov = _batch_covariance(jac, free, width, None if std is None else std)
+    return BatchRefineResult(
+        models=10.0**x,
+        predicted=pred,
+        chi=chi,
+        log10_cov=cov,
+        n_iterations=iterations,
+        n_forward_models=counter["models"],
+    )

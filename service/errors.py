@@ -13,6 +13,8 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bpnet import InversionInputError
+
 log = logging.getLogger(__name__)
 
 HTTP_CODES = {
@@ -93,20 +95,13 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response, status
 
-    try:
-        from bpnet import InversionInputError
-    except ImportError:  # bpnet not importable (its optional parts missing): nothing to map
-        InversionInputError = None  # noqa: N806
-
-    if InversionInputError is not None:
-
-        @app.errorhandler(InversionInputError)
-        def _inversion_error(exc: Exception):  # noqa: ANN202
-            status = int(getattr(exc, "status", 400))
-            field = getattr(exc, "field", None)
-            code = "out_of_range" if status == 422 else "invalid_data"
-            details = [{"field": field, "message": str(exc)}] if field else []
-            return error_response(status, code, str(exc), details)
+    @app.errorhandler(InversionInputError)
+    def _inversion_error(exc: InversionInputError):  # noqa: ANN202
+        status = int(getattr(exc, "status", 400))
+        field = getattr(exc, "field", None)
+        code = "out_of_range" if status == 422 else "invalid_data"
+        details = [{"field": field, "message": str(exc)}] if field else []
+        return error_response(status, code, str(exc), details)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202

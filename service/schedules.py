@@ -32,15 +32,15 @@ def next_run(expression: str, after: datetime) -> datetime:
 
 
 def spec_for_schedule(session: Session, schedule: Schedule) -> dict[str, Any] | None:
-    """The training spec a schedule runs now: its own spec, or the spec that trained the
-    current ``latest`` version of its network name (with the seed advanced per run)."""
+    """The training spec a schedule runs now: its own spec, or (``{"retrain_network": name}``) the
+    spec that trained the current ``latest`` version of that name; the seed advances per run."""
     n_runs = session.scalar(
         select(func.count(TrainingJob.id)).where(TrainingJob.schedule_id == schedule.id)
     )
-    if "network" not in schedule.spec:
+    if "retrain_network" not in schedule.spec:
         base = dict(schedule.spec)
     else:
-        name = schedule.spec["network"]
+        name = schedule.spec["retrain_network"]
         alias = session.get(NetworkAlias, (name, "latest"))
         net = session.get(Network, alias.network_id) if alias else None
         job = session.get(TrainingJob, net.job_id) if net is not None and net.job_id else None

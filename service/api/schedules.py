@@ -73,7 +73,7 @@ def create_schedule():  # noqa: ANN201 - Flask view
             exists = session.scalar(select(Network.id).where(Network.name == body.network))
             if exists is None:
                 raise ApiError(404, "not_found", f"network: no network named {body.network!r}")
-            spec = {"network": body.network}
+            spec = {"retrain_network": body.network}
         now = utcnow()
         schedule = Schedule(
             name=body.name,

@@ -53,6 +53,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM → KeyboardInterrupt, so pytest still runs the fixture teardown that stops the
+    server and the worker (a plain SIGTERM would leave them running)."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """Stop a child started in its own session (and its children), by its process group."""
     if proc.poll() is not None:
@@ -133,6 +139,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         url=f"http://127.0.0.1:{port}", token=TOKEN, var_dir=var_dir, logs=[server_log, worker_log]
     )
     worker = None
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -160,12 +167,33 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         if worker is not None:
             _stop(worker)
         _stop(server)
+        signal.signal(signal.SIGTERM, previous_handler)
 
 
 @pytest.fixture(scope="session")
 def trained_network(live_server: LiveServer) -> dict[str, Any]:
     """A small Schlumberger network trained by the real worker through the API."""
     job = live_server.request("POST", "/training-jobs", NETWORK_SPEC, auth=True)
+    final = live_server.wait_job(job["id"])
+    assert final["status"] == "succeeded", final
+    return live_server.request("GET", f"/networks/{final['network_id']}")
+
+
+MT_PERIODS_S = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+MT_NETWORK_SPEC: dict[str, Any] = {
+    "name": "browser-mt-2l",
+    "forward_model": {"name": "mt-1d", "n_layers": 2, "periods_s": MT_PERIODS_S},
+    "bounds": {"rho_ohmm": [1.0, 5000.0], "thickness_m": [10.0, 5000.0]},
+    "n_samples": 2000,
+    "seed": 4,
+    "network": {"hidden": 32, "max_epochs": 30, "n_members": 2, "patience": 10},
+}
+
+
+@pytest.fixture(scope="session")
+def trained_mt_network(live_server: LiveServer) -> dict[str, Any]:
+    """A small two-layer MT network, trained like :func:`trained_network`."""
+    job = live_server.request("POST", "/training-jobs", MT_NETWORK_SPEC, auth=True)
     final = live_server.wait_job(job["id"])
     assert final["status"] == "succeeded", final
     return live_server.request("GET", f"/networks/{final['network_id']}")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import forward_models
+from service.formats import format_edi_rho_phase
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +74,38 @@ def test_invert_uploaded_file_shows_both_plots(
     page.click("#invert-button")
     page.wait_for_selector("#auto-choice table")
     assert "Chosen: " + trained_network["name"] in page.inner_text("#auto-choice")
+    assert tab.errors == []
+
+
+def test_invert_edi_shows_phase_for_mt(
+    open_tab: Any, trained_mt_network: dict[str, Any], tmp_path: Path
+) -> None:
+    periods_s = np.asarray(trained_mt_network["forward_model"]["periods_s"], dtype=float)
+    fm = forward_models.create("mt-1d", n_layers=2, periods_s=periods_s)
+    data = np.asarray(fm.forward(np.array([30.0, 300.0, 500.0])), dtype=float).ravel()
+    k = periods_s.size
+    edi = format_edi_rho_phase(
+        1.0 / periods_s, {"XY": {"rho_ohmm": data[:k], "phase_deg": data[k:]}}, station="MT7"
+    )
+    path = tmp_path / "mt7.edi"
+    path.write_text(edi, encoding="utf-8")
+    tab = open_tab("/invert")
+    page = tab.page
+    page.wait_for_selector("#network-select optgroup", state="attached")
+    page.select_option("#mt-mode", "te")
+    page.set_input_files("#data-file", str(path))
+    page.wait_for_function("document.getElementById('data-state').textContent.startsWith('Read 1')")
+    assert f"MT, {k} points" in page.inner_text("#data-state")
+    # "choose the layer count for me" only considers networks that read periods: the MT one
+    page.click("#invert-button")
+    page.wait_for_selector("#auto-choice table")
+    assert "Chosen: " + trained_mt_network["name"] in page.inner_text("#auto-choice")
+    page.wait_for_function("document.getElementById('plot-phase').data !== undefined")
+    assert page.locator("#plot-phase").is_visible()
+    assert _trace_names(page, "plot-phase") == ["observed phase", "predicted phase"]
+    assert page.evaluate("document.getElementById('plot-phase').data[0].y.length") == k
+    assert page.locator("#layers tr").count() == 2
+    tab.screenshot("invert-mt")
     assert tab.errors == []
 
 

@@ -127,3 +127,30 @@ def test_unresolved_parameters_tend_to_the_prior_std(ves) -> None:
     prior_std = np.log10(UPPER[4] / LOWER[4]) / np.sqrt(12.0)
     assert np.sqrt(cov[4, 4]) == pytest.approx(prior_std, rel=0.05)
     assert np.sqrt(cov[0, 0]) < 0.05
+
+
+def test_a_gaussian_prior_holds_parameters_the_data_cannot_see(ves) -> None:
+    forward, is_phase, sigma = ves
+    model = np.array([100.0, 100.0, 100.0, 20.0, 5.0])  # a half-space: thicknesses invisible
+    observed = forward(model)[0]
+    mean = np.log10([100.0, 100.0, 100.0, 8.0, 3.0])
+    std = np.array([0.5, 0.5, 0.5, 0.1, 0.2])
+    start = np.array([120.0, 90.0, 110.0, 40.0, 20.0])
+    out = refine(
+        forward,
+        start,
+        observed,
+        sigma,
+        is_phase,
+        LOWER,
+        UPPER,
+        target_chi=0.0,
+        ftol=1e-10,
+        max_evaluations=60,
+        prior=(mean, std),
+    )
+    np.testing.assert_allclose(np.log10(out.model[3:]), mean[3:], atol=0.02)
+    assert out.chi < 0.1
+    # Posterior std: the prior's for the invisible thicknesses, far below it for the resistivity.
+    np.testing.assert_allclose(out.log10_std[3:], std[3:], rtol=0.02)
+    assert out.log10_std[0] < 0.05

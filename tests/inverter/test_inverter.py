@@ -99,9 +99,9 @@ def test_in_domain_data_are_rarely_flagged_and_out_of_bounds_data_always(
     assert np.mean(flags) <= 0.05
 
     rng = np.random.default_rng(12)
-    outside = inv.space.sample(100, sampler="random", seed=13)
-    high = rng.random(100) < 0.5
-    factor = 10 ** rng.uniform(0.5, 2.0, (100, 3))  # every resistivity 3–100× beyond its bound
+    outside = inv.space.sample(60, sampler="random", seed=13)
+    high = rng.random(60) < 0.5
+    factor = 10 ** rng.uniform(0.5, 2.0, (60, 3))  # every resistivity 3–100× beyond its bound
     outside[:, :3] = np.where(high[:, None], 5000.0 * factor, 1.0 / factor)
     results = inv.invert(obs_for(inv, outside, seed=4))
     assert np.mean([not r["in_domain"] for r in results]) >= 0.9
@@ -112,8 +112,8 @@ def test_data_from_five_layers_are_flagged_by_their_misfit(ves_inverter, obs_for
     inv = ves_inverter
     fm5 = forward_models.create("ves-schlumberger", n_layers=5, ab2_m=inv.forward_model.axis_values)
     rng = np.random.default_rng(14)
-    base = 10 ** rng.uniform(1.5, 3.5, 100)
-    h1 = 10 ** rng.uniform(0.0, np.log10(3.0), 100)
+    base = 10 ** rng.uniform(1.5, 3.5, 60)
+    h1 = 10 ** rng.uniform(0.0, np.log10(3.0), 60)
     rho = np.clip(np.column_stack([base, base / 30, base, base / 30, base]), 1.0, 5000.0)
     models = np.column_stack([rho, h1, 2 * h1, 4 * h1, 8 * h1])  # conductor–resistor–conductor
     results = inv.invert(obs_for(inv, models, seed=5, fm=fm5))

@@ -104,6 +104,20 @@ def test_schedules_create_list_tick_delete(app, client, auth, tiny_inverter) -> 
     assert client.get("/api/v1/schedules").get_json()["items"] == []
 
 
+def test_schedule_with_a_full_spec_submits_that_spec(app, client, auth) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    body = {"name": "weekly", "cron": "30 2 * * 1", "spec": job_spec(name="weekly", seed=10)}
+    response = client.post("/api/v1/schedules", json=body, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["spec"]["network"]["hidden"] == 8  # hyperparameters kept
+    store = app.extensions["geobp_celery"].geobp_store
+    [job_id] = store.create_due_jobs(datetime.now(timezone.utc) + timedelta(days=8))
+    job = client.get(f"/api/v1/training-jobs/{job_id}").get_json()
+    assert job["name"] == "weekly" and job["spec"]["seed"] == 11
+    assert job["spec"]["network"]["n_members"] == 2
+
+
 def test_openapi_documents_every_route(app, client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")

@@ -24,8 +24,13 @@ window.geobpPlots = (function () {
 
   /** Plotly.react once Plotly is there; returns a promise of the plot element. */
   async function draw(div, traces, layout) {
-    await ready();
-    return draw(div, traces, layout);
+    try {
+      await ready();
+    } catch (err) {
+      div.textContent = "The plot could not be drawn: " + err.message;
+      return div;
+    }
+    return Plotly.react(div, traces, layout, CONFIG);
   }
   const AXIS_LABELS = { ab2_m: "AB/2 (m)", a_m: "a (m)", periods_s: "period (s)" };
   const OBSERVED = "#222";

@@ -13,7 +13,9 @@
 
   function target(schedule) {
     const spec = schedule.spec || {};
-    if (spec.network && typeof spec.network === "string") { return "network " + spec.network; }
+    // a schedule that retrains a network name stores {retrain_network: name} (older: {network})
+    const named = spec.retrain_network || (typeof spec.network === "string" ? spec.network : null);
+    if (named) { return "network " + named; }
     const fm = spec.forward_model || {};
     return "spec " + (spec.name || "?") + " (" + (fm.name || "?") + ", " + (fm.n_layers || "?") + " layers)";
   }
