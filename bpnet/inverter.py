@@ -32,14 +32,20 @@ from .observations import (
     phase_mask,
     validate_noise_floor,
 )
-from .refine import linearised_covariance, resolved_combinations
-from .refine import refine as refine_model
+from .refine import (
+    BatchRefineResult,
+    linearised_covariance,
+    refine_batch,
+    resolved_combinations,
+)
 
 __all__ = ["Inverter", "InversionInputError", "observation_from_data"]
 
 logger = logging.getLogger(__name__)
 
 _Z90 = 1.2815515655446004  # standard-normal 90th percentile
+_RESTART_CHI = 1.2  # refined results above this χ get restarts (in-domain data only)
+_MAX_RESTARTS = 3
 _FORMAT = "geobp.inverter"
 _FORMAT_VERSION = 1
 
@@ -259,6 +265,7 @@ class Inverter:
 
     @property
     def n_params_(self) -> int:
+        """Model vector length, ``2 * n_layers - 1``."""
         return int(self.forward_model.n_params)
 
     def _calibrate(self, x_cal: np.ndarray, y_cal: np.ndarray, data_cal: np.ndarray) -> None:
@@ -403,7 +410,6 @@ class Inverter:
         members = self._members(features)
         intervals = self._intervals(members)
         domain = self.domain_.check(features)
-        pool = self._restart_pool(members, self.n_restart_draws) if refine else None
         t_network = time.perf_counter()
         network_ms = 1e3 * (t_network - t_parsed) / n
         overhead_ms = 1e3 * (t_parsed - t_start) / n
@@ -419,8 +425,6 @@ class Inverter:
             for j, value in enumerate(vector):
                 if value is not None:
                     starts_network[i, j] = value
-                    if pool is not None:
-                        pool[:, i, j] = value
                     for key in ("p10", "p50", "p90"):
                         intervals[key][i, j] = value
 
@@ -428,7 +432,7 @@ class Inverter:
         if refine and self.network_prior:
             log_p10, log_p90 = np.log10(intervals["p10"]), np.log10(intervals["p90"])
             prior_std = np.maximum((log_p90 - log_p10) / (2.0 * _Z90), 1e-3)
-            prior = [(np.log10(starts_network[i]), prior_std[i]) for i in range(n)]
+            prior = (np.log10(starts_network), prior_std)
 
         # Forward check of the network's models, one call per observed geometry (and, without
         # refinement, their linearised covariances in one more call per geometry).
@@ -459,37 +463,37 @@ class Inverter:
         t_check = time.perf_counter()
         check_ms = 1e3 * (t_check - t_network) / n
 
+        refined: dict[int, tuple[np.ndarray, np.ndarray, float, np.ndarray]] = {}
+        refine_ms = np.zeros(n)
+        if refine:
+            fixed_mask = np.array([[v is not None for v in row] for row in fixed_vectors])
+            for rows in groups.values():
+                t0 = time.perf_counter()
+                fwd = self._forward_for(parsed[rows[0]], cache)
+                outcome = self._refine_group(
+                    fwd, rows, parsed, starts_network, fixed_mask, prior, members, domain.in_domain
+                )
+                refine_ms[rows] = 1e3 * (time.perf_counter() - t0) / len(rows)
+                for r, row in enumerate(rows):
+                    refined[row] = (
+                        outcome.models[r],
+                        outcome.predicted[r],
+                        float(outcome.chi[r]),
+                        outcome.log10_cov[r],
+                    )
+
         results = []
         for i, p in enumerate(parsed):
             t0 = time.perf_counter()
             fwd = self._forward_for(p, cache)
             is_phase = phase_mask(fwd.data_kinds)
 
-            def forward(models: np.ndarray, _fwd: Any = fwd) -> np.ndarray:
-                return np.asarray(_fwd.forward(models, precision="double"), dtype=float)
-
             net_chi = float(chi_of(p.data, network_pred[i], is_phase, p.sigma))
             if refine:
-                outcome = refine_model(
-                    forward,
-                    starts_network[i],
-                    p.data,
-                    p.sigma,
-                    is_phase,
-                    lower,
-                    upper,
-                    fixed_vectors[i],
-                    # Restarts only where the data look like training data: elsewhere no
-                    # in-bounds model is expected to fit, and the flag says so already.
-                    candidates=pool[:, i, :] if domain.in_domain[i] else None,
-                    prior=prior[i] if prior is not None else None,
-                )
-                model, predicted, final_chi = outcome.model, outcome.predicted, outcome.chi
-                cov = outcome.log10_cov
+                model, predicted, final_chi, cov = refined[i]
             else:
                 model, predicted, final_chi = starts_network[i], network_pred[i], net_chi
                 cov = network_cov[i]
-            refine_ms = 1e3 * (time.perf_counter() - t0)
             result = self._result(
                 p,
                 model=model,
@@ -507,12 +511,81 @@ class Inverter:
                 fixed=fixes[i],
                 is_phase=is_phase,
             )
-            result["timing_ms"] = {"network": network_ms, "refine": refine_ms if refine else 0.0}
+            result["timing_ms"] = {"network": network_ms, "refine": float(refine_ms[i])}
             result["elapsed_ms"] = (
-                overhead_ms + network_ms + check_ms + 1e3 * (time.perf_counter() - t0)
+                overhead_ms
+                + network_ms
+                + check_ms
+                + float(refine_ms[i])
+                + 1e3 * (time.perf_counter() - t0)
             )
             results.append(result)
         return results
+
+    def _refine_group(
+        self,
+        fwd: Any,
+        rows: list[int],
+        parsed: list[Observation],
+        starts: np.ndarray,
+        fixed_mask: np.ndarray,
+        prior: tuple[np.ndarray, np.ndarray] | None,
+        members: np.ndarray,
+        in_domain: np.ndarray,
+    ) -> BatchRefineResult:
+        """Refine the soundings ``rows`` (one observed geometry) as one batch, then restart the
+        in-domain ones still above χ 1.2 from the best-fitting of the restart pool's models
+        (built only for those, from the ensemble ``members`` predictions (m, n, p))."""
+        is_phase = phase_mask(fwd.data_kinds)
+
+        def forward(models: np.ndarray) -> np.ndarray:
+            """Models (k, p) → data (k, n_data) on this group's geometry, float64."""
+            return np.asarray(fwd.forward(models, precision="double"), dtype=float)
+
+        idx = np.asarray(rows)
+        observed = np.stack([parsed[i].data for i in rows])
+        sigma = np.stack([parsed[i].sigma for i in rows])
+        lower = np.asarray(self.space.lower, dtype=float)
+        upper = np.asarray(self.space.upper, dtype=float)
+
+        def run(sub: np.ndarray, start: np.ndarray, iterations: int) -> BatchRefineResult:
+            """Refine the group's soundings ``sub`` from ``start`` (k, p)."""
+            return refine_batch(
+                forward,
+                start,
+                observed[sub],
+                sigma[sub],
+                is_phase,
+                lower,
+                upper,
+                fixed_mask[idx[sub]],
+                prior=None if prior is None else (prior[0][idx[sub]], prior[1][idx[sub]]),
+                max_iterations=iterations,
+            )
+
+        every = np.arange(idx.size)
+        out = run(every, starts[idx], 20)
+        # Restarts only where the data look like training data: elsewhere no in-bounds model is
+        # expected to fit, and the domain flag says so already.
+        failing = every[(out.chi > _RESTART_CHI) & in_domain[idx]]
+        if failing.size:
+            candidates = self._restart_pool(members[:, idx[failing], :], self.n_restart_draws)
+            candidates = np.where(fixed_mask[idx[failing]], starts[idx[failing]], candidates)
+            n_pool, k, p = candidates.shape  # (n_members + n_draws, k, p)
+            pred = forward(candidates.reshape(-1, p)).reshape(n_pool, k, -1)
+            chis = chi_of(observed[failing][None], pred, is_phase, sigma[failing][None])
+            ranked = np.argsort(np.where(np.isfinite(chis), chis, np.inf), axis=0)
+            for rank in range(min(_MAX_RESTARTS, n_pool)):
+                still = out.chi[failing] > _RESTART_CHI
+                if not still.any():
+                    break
+                sub = failing[still]
+                start = candidates[ranked[rank, still], np.flatnonzero(still), :]
+                again = run(sub, start, 10)
+                better = again.chi < out.chi[sub]
+                for name in ("models", "predicted", "chi", "log10_cov"):
+                    getattr(out, name)[sub[better]] = getattr(again, name)[better]
+        return out
 
     def _model_dict(self, model: np.ndarray) -> dict[str, list[float]]:
         n_layers = self.n_layers

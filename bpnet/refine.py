@@ -1,20 +1,24 @@
-"""Refinement: damped Gauss–Newton (trust-region Levenberg–Marquardt) in log10-parameter space.
+"""Refinement: damped Gauss–Newton (Levenberg–Marquardt) in log10-parameter space with bounds.
 
-The network gives the start, the physics gives the fit. We minimise ``½ Σ r_i²`` with the
-error-weighted residuals of :mod:`bpnet.misfit` over ``x = log10(m_free)`` inside the network's
-bounds, with ``scipy.optimize.least_squares(method="trf")`` (a bounded trust-region Gauss–Newton
-method whose step is damped like Levenberg–Marquardt's). The Jacobian is a forward finite
-difference in log10 space computed in ONE batched forward call of the ``n_free`` perturbed models
-(the unperturbed response is reused from the last residual evaluation).
+The network gives the start, the physics gives the fit. Over ``x = log10 m`` within the network's
+bounds we minimise ``½ Σ r_i²`` with the error-weighted residuals of :mod:`bpnet.misfit`, plus,
+optionally, ``½ Σ ((x − μ)/σ)²`` for a Gaussian prior (the network's calibrated prediction).
 
-At the final model we also return the linearised posterior covariance of ``log10 m``::
+* :func:`refine_batch` — the production solver: a projected Levenberg–Marquardt iteration
+  vectorised over a batch of soundings; each iteration makes ONE forward call for the whole
+  batch (every active sounding's trial model with its n_params finite-difference perturbations).
+* :func:`refine` — one sounding with ``scipy.optimize.least_squares(method="trf")`` (bounded
+  trust-region Gauss–Newton), the Jacobian one batched forward call of the ``n_free`` perturbed
+  models; the reference :func:`refine_batch` is tested against.
 
-    C = (JᵀJ + P)⁻¹,   P = diag(12 / w_j²)
+At the final model both return the linearised posterior covariance of ``log10 m``::
 
-where J is the weighted-residual Jacobian and ``P`` is the Gaussian approximation of the uniform
-prior over the bounds (``w_j`` = width of parameter j's bounds in decades). The prior term keeps C
-finite for unresolved parameters (their std then approaches the prior's ``w/√12``). Fixed
-parameters get zero variance.
+    C = (JᵀJ + P)⁻¹,   P = diag(1/σ²) (Gaussian prior)  or  diag(12 / w_j²) (uniform prior)
+
+where J is the weighted-residual Jacobian and ``w_j`` the width of parameter j's bounds in
+decades (the Gaussian approximation of the uniform prior over the bounds). The prior term keeps C
+finite for unresolved parameters (their std then approaches the prior's). Fixed parameters get
+zero variance.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ class _Problem:
         return 10.0**full
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """Forward response (n_data,) of free-parameter vector x (cached for the last x)."""
         if self._x is not None and np.array_equal(x, self._x):
             return self._pred
         pred = np.asarray(self.forward(self.models(x[None, :])), dtype=float)[0]
@@ -98,10 +103,12 @@ class _Problem:
         return pred
 
     def data_residuals(self, x: np.ndarray) -> np.ndarray:
+        """Error-weighted data residuals (n_data,) at x (non-finite ones replaced by 10⁶)."""
         r = weighted_residuals(self.observed, self.predict(x), self.is_phase, self.sigma)
         return np.where(np.isfinite(r), r, 1e6)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Data residuals followed by the prior's (x − mean)/std when there is a prior."""
         r = self.data_residuals(x)
         if self.prior is None:
             return r
@@ -141,6 +148,7 @@ class _Problem:
         return ((r - base) / self.step).T
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """Jacobian of :meth:`residuals`: the data's, with diag(1/std) rows for a prior."""
         jac = self.data_jacobian(x)
         if self.prior is None:
             return jac
@@ -427,9 +435,10 @@ def refine_batch(
     The same problem as :func:`refine` — error-weighted residuals over ``x = log10 m`` within
     the bounds, optional Gaussian ``prior`` — solved by a projected Levenberg–Marquardt iteration
     (Marquardt's diagonal scaling, damping λ ÷3 after an accepted step and ×5 after a rejected
-    one, steps clipped to the bounds) in which every iteration makes TWO forward calls for the
-    whole batch: the finite-difference Jacobians (n_active·n_params perturbed models) and the
-    trial models (n_active). A sounding stops at χ ≤ ``target_chi`` (discrepancy principle), at a
+    one, steps clipped to the bounds) in which every iteration makes ONE forward call for the
+    whole batch: each active sounding's trial model together with its n_params finite-difference
+    perturbations (n_active·(n_params + 1) models), so an accepted step arrives with its
+    Jacobian. A sounding stops at χ ≤ ``target_chi`` (discrepancy principle), at a
     relative cost decrease below ``ftol`` on an accepted step, when λ exceeds 10⁷, or after
     ``max_iterations``.
 
@@ -454,30 +463,27 @@ def refine_batch(
         mean = np.asarray(prior[0], dtype=float)
         std = np.maximum(np.asarray(prior[1], dtype=float), 1e-6)
     counter = {"models": 0}
+    eye = step_log10 * np.vstack([np.zeros(p), np.eye(p)])  # (p + 1, p)
 
-    def evaluate(xs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pred = np.asarray(forward(10.0**xs), dtype=float)
-        counter["models"] += xs.shape[0]
-        r = weighted_residuals(observed[rows], pred, is_phase, sigma[rows])
+    def evaluate(xs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """ONE forward call of k·(p + 1) models: responses, residuals, costs and Jacobians."""
+        k = xs.shape[0]
+        both = (xs[:, None, :] + eye[None]).reshape(k * (p + 1), p)
+        pred = np.asarray(forward(10.0**both), dtype=float).reshape(k, p + 1, -1)
+        counter["models"] += k * (p + 1)
+        r = weighted_residuals(observed[rows][:, None, :], pred, is_phase, sigma[rows][:, None, :])
         r = np.where(np.isfinite(r), r, 1e6)
-        cost = 0.5 * np.sum(r * r, axis=1)
+        jac = np.transpose((r[:, 1:, :] - r[:, :1, :]) / step_log10, (0, 2, 1))
+        jac = jac * free[rows][:, None, :]
+        r0 = r[:, 0, :]
+        cost = 0.5 * np.sum(r0 * r0, axis=1)
         if mean is not None:
             rp = np.where(free[rows], (xs - mean[rows]) / std[rows], 0.0)
             cost = cost + 0.5 * np.sum(rp * rp, axis=1)
-        return pred, r, cost
-
-    def jacobian(xs: np.ndarray, r: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        k = xs.shape[0]
-        pert = (xs[:, None, :] + step_log10 * np.eye(p)[None]).reshape(k * p, p)
-        pred = np.asarray(forward(10.0**pert), dtype=float).reshape(k, p, -1)
-        counter["models"] += k * p
-        rp = weighted_residuals(observed[rows][:, None, :], pred, is_phase, sigma[rows][:, None, :])
-        rp = np.where(np.isfinite(rp), rp, 1e6)
-        jac = np.transpose((rp - r[:, None, :]) / step_log10, (0, 2, 1))
-        return jac * free[rows][:, None, :]
+        return pred[:, 0, :], r0, cost, jac
 
     all_rows = np.arange(n)
-    pred, r, cost = evaluate(x, all_rows)
+    pred, r, cost, jac = evaluate(x, all_rows)
     lam = np.full(n, 1e-2)
     iterations = np.zeros(n, dtype=int)
     stop_cost = 0.5 * observed.shape[1] * target_chi**2
@@ -486,10 +492,9 @@ def refine_batch(
         act = np.flatnonzero(~done)
         if act.size == 0:
             break
-        xa, ra, fr = x[act], r[act], free[act]
-        jac = jacobian(xa, ra, act)
-        a = np.einsum("nij,nik->njk", jac, jac)
-        g = np.einsum("nij,ni->nj", jac, ra)
+        xa, ra, fr, ja = x[act], r[act], free[act], jac[act]
+        a = np.einsum("nij,nik->njk", ja, ja)
+        g = np.einsum("nij,ni->nj", ja, ra)
         if mean is not None:
             prec = np.where(fr, 1.0 / std[act] ** 2, 0.0)
             a[:, np.arange(p), np.arange(p)] += prec
@@ -499,23 +504,24 @@ def refine_batch(
         m[:, np.arange(p), np.arange(p)] = diag * (1.0 + lam[act][:, None])
         step = np.linalg.solve(m, -g[:, :, None])[:, :, 0]
         x_new = np.where(fr, np.clip(xa + step, lo, hi), xa)
-        pred_new, r_new, cost_new = evaluate(x_new, act)
+        # The trial models and their Jacobians in one call: accepted steps need no second call.
+        pred_new, r_new, cost_new, jac_new = evaluate(x_new, act)
         iterations[act] += 1
         better = cost_new < cost[act]
         gain = (cost[act] - cost_new) / np.maximum(cost[act], 1e-300)
         take = act[better]
-        x[take], pred[take], r[take], cost[take] = (
+        x[take], pred[take], r[take], cost[take], jac[take] = (
             x_new[better],
             pred_new[better],
             r_new[better],
             cost_new[better],
+            jac_new[better],
         )
         lam[take] = np.maximum(lam[take] / 3.0, 1e-7)
         lam[act[~better]] *= 5.0
         fit = 0.5 * np.sum(r[act] * r[act], axis=1) <= stop_cost
         done[act] = fit | (better & (gain < ftol)) | (lam[act] > 1e7)
     chi = np.sqrt(np.mean(r * r, axis=1))
-    jac = jacobian(x, r, all_rows)
     width = hi - lo
     cov = _batch_covariance(jac, free, width, None if std is None else std)
     return BatchRefineResult(

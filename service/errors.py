@@ -73,16 +73,16 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers for API errors, HTTP errors, validation errors and the last resort."""
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):  # noqa: ANN202 - Flask handler
+    def _api_error(exc: ApiError) -> tuple[Response, int]:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(ValidationError)
-    def _validation_error(exc: ValidationError):  # noqa: ANN202
+    def _validation_error(exc: ValidationError) -> tuple[Response, int]:
         details = validation_details(exc)
         return error_response(400, "invalid_request", _validation_message(details), details)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # noqa: ANN202
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         code = HTTP_CODES.get(status, "http_error")
         message = exc.description or exc.name
@@ -96,7 +96,7 @@ def register_error_handlers(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(InversionInputError)
-    def _inversion_error(exc: InversionInputError):  # noqa: ANN202
+    def _inversion_error(exc: InversionInputError) -> tuple[Response, int]:
         status = int(getattr(exc, "status", 400))
         field = getattr(exc, "field", None)
         code = "out_of_range" if status == 422 else "invalid_data"
@@ -104,6 +104,6 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(status, code, str(exc), details)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # noqa: ANN202
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error while serving a request")
         return error_response(500, "internal_error", "internal server error")

@@ -28,6 +28,8 @@ from worker.store import JobView, Reclaimed
 
 log = logging.getLogger(__name__)
 
+LATER_STAGES = ("train", "evaluate", "register", "done")
+
 
 class SqlJobStore:
     """Job state in the SQL database, artifacts in the artifact directory."""
@@ -76,6 +78,8 @@ class SqlJobStore:
             job = s.get(TrainingJob, job_id)
             if job is None or job.status in TERMINAL_STATUSES or job.attempts != attempt:
                 return False
+            if stage == "dataset" and job.stage in LATER_STAGES:
+                return False  # a late chunk task must not pull a training job back
             job.status = "running"
             job.stage = stage
             job.worker = worker
@@ -245,6 +249,7 @@ class SqlJobStore:
                     values = {
                         "attempts": attempt + 1,
                         "status": "queued",
+                        "stage": "queued",  # the resubmitted tasks set it again
                         "heartbeat_at": now,
                         "worker": None,
                     }

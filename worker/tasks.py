@@ -75,6 +75,9 @@ def generate_chunk(task: Task, job_id: str, attempt: int, index: int) -> None:
     send the train task when this was the last missing chunk."""
     store = task.app.geobp_store
     job = store.get_job(job_id)
+    if job is not None and index not in store.missing_chunks(job_id):
+        log.info("chunk %d of job %s already saved; skipping", index, job_id)
+        return
     if job is None or not store.mark_running(job_id, attempt, "dataset", task.request.hostname):
         log.info("chunk %d of job %s: job finished or superseded; skipping", index, job_id)
         return

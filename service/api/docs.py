@@ -7,6 +7,7 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from flask import Blueprint, Response, abort, jsonify, send_from_directory
+from flask.typing import ResponseReturnValue
 
 from service.openapi import build_document
 from service.version import VERSION
@@ -45,25 +46,25 @@ INIT = """window.onload = function () {
 
 
 @bp.get("/openapi.json")
-def openapi_document():  # noqa: ANN201 - Flask view
+def openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3 document of this API."""
     return jsonify(build_document(VERSION))
 
 
 @bp.get("/docs")
-def docs_page():  # noqa: ANN201 - Flask view
+def docs_page() -> ResponseReturnValue:
     """The interactive API page (assets served from this server)."""
     return Response(PAGE, mimetype="text/html")
 
 
 @bp.get("/docs/init.js")
-def docs_init():  # noqa: ANN201 - Flask view
+def docs_init() -> ResponseReturnValue:
     """Swagger UI start-up script pointing at ``openapi.json``."""
     return Response(INIT, mimetype="application/javascript")
 
 
 @bp.get("/docs/<asset>")
-def docs_asset(asset: str):  # noqa: ANN201 - Flask view
+def docs_asset(asset: str) -> ResponseReturnValue:
     """A Swagger UI asset file from the installed package."""
     if asset not in ALLOWED_ASSETS:
         abort(404)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 
 import forward_models
 from forward_models import registry as fm_registry
@@ -50,7 +51,8 @@ def describe(name: str) -> dict[str, Any]:
     response=schemas.ForwardModelList,
     errors=(),
 )
-def list_forward_models():  # noqa: ANN201 - Flask view
+def list_forward_models() -> ResponseReturnValue:
+    """Forward models with parameters, geometry and data layout."""
     return jsonify({"items": [describe(name) for name in forward_models.names()]})
 
 
@@ -64,7 +66,8 @@ def list_forward_models():  # noqa: ANN201 - Flask view
     response=schemas.ForwardResponse,
     errors=(400, 404, 422),
 )
-def run_forward(name: str):  # noqa: ANN201 - Flask view
+def run_forward(name: str) -> ResponseReturnValue:
+    """Compute synthetic data for models."""
     if name not in forward_models.names():
         raise ApiError(404, "not_found", f"no forward model {name!r}; see GET /forward-models")
     body = parse_body(schemas.ForwardRequest)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from service import schemas
@@ -52,7 +53,8 @@ def _broker() -> dict:
     response=schemas.Health,
     errors=(503,),
 )
-def health():  # noqa: ANN201 - Flask view
+def health() -> ResponseReturnValue:
+    """Liveness and readiness of database and broker."""
     database, broker = _database(), _broker()
     ok = database["ok"] and broker["ok"]
     body = {

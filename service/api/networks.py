@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service import registry, schemas
 from service.api.requests import parse_body
@@ -34,7 +37,28 @@ def _ref_args() -> tuple[str | None, int | None]:
     return alias, int(raw) if raw is not None else None
 
 
-def _describe(session, net: Network) -> dict:  # noqa: ANN001 - SQLAlchemy Session
+def _check_layout(forward_model: Any, observations: list[dict], batch: bool) -> None:
+    """400 when a sounding carries fields that the network's forward model does not use (e.g.
+    ``phase_deg`` for a VES network), instead of silently ignoring them."""
+    allowed = {forward_model.axis_name, "rho_a_ohmm", "rho_a_error_percent"}
+    if "mn2_m" in type(forward_model).geometry_fields:
+        allowed.add("mn2_m")
+    if "phase" in tuple(forward_model.data_kinds):
+        allowed |= {"phase_deg", "phase_error_deg"}
+    for index, obs in enumerate(observations):
+        extra = sorted(set(obs) - allowed)
+        if extra:
+            where = f"soundings[{index}]" if batch else "data"
+            raise ApiError(
+                400,
+                "invalid_data",
+                f"{where}.{extra[0]}: not used by a {forward_model.name!r} network "
+                f"(expected {sorted(allowed)})",
+                [{"field": f"{where}.{name}", "message": "unexpected field"} for name in extra],
+            )
+
+
+def _describe(session: Session, net: Network) -> dict:
     return registry.network_to_dict(net, registry.aliases_of(session, [net.id])[net.id])
 
 
@@ -48,7 +72,8 @@ def _describe(session, net: Network) -> dict:  # noqa: ANN001 - SQLAlchemy Sessi
     errors=(),
     query=(("name", "string", "only this name"),),
 )
-def list_networks():  # noqa: ANN201 - Flask view
+def list_networks() -> ResponseReturnValue:
+    """List registered networks (newest version first per name)."""
     query = select(Network).order_by(Network.name, Network.version.desc())
     if request.args.get("name"):
         query = query.where(Network.name == request.args["name"])
@@ -69,7 +94,8 @@ def list_networks():  # noqa: ANN201 - Flask view
     errors=(400, 404),
     query=REF_QUERY,
 )
-def get_network(ref: str):  # noqa: ANN201 - Flask view
+def get_network(ref: str) -> ResponseReturnValue:
+    """One network by id, or by name (production, else latest)."""
     alias, version = _ref_args()
     with get_db().session() as session:
         return jsonify(_describe(session, registry.resolve(session, ref, alias, version)))
@@ -86,7 +112,8 @@ def get_network(ref: str):  # noqa: ANN201 - Flask view
     errors=(400, 404, 409, 422),
     query=REF_QUERY,
 )
-def invert(ref: str):  # noqa: ANN201 - Flask view
+def invert(ref: str) -> ResponseReturnValue:
+    """Invert one sounding ({data}) or many ({soundings})."""
     start = time.perf_counter()
     alias, version = _ref_args()
     body = parse_body(schemas.InvertRequest)
@@ -102,6 +129,7 @@ def invert(ref: str):  # noqa: ANN201 - Flask view
     inverter = get_inverters().get(info["id"], path, sha256)
     items = body.soundings if body.soundings is not None else [body.data]
     observations = [item.model_dump(exclude_none=True) for item in items]
+    _check_layout(inverter.forward_model, observations, batch=body.soundings is not None)
     options = {"refine": body.refine}
     if body.fixed is not None:
         options["fixed"] = body.fixed
@@ -128,7 +156,8 @@ def invert(ref: str):  # noqa: ANN201 - Flask view
     errors=(400, 404),
     query=REF_QUERY,
 )
-def set_alias(ref: str):  # noqa: ANN201 - Flask view
+def set_alias(ref: str) -> ResponseReturnValue:
+    """Point an alias (production) at this network."""
     body = parse_body(schemas.AliasRequest)
     alias, version = _ref_args()
     with get_db().session() as session:
@@ -150,7 +179,8 @@ def set_alias(ref: str):  # noqa: ANN201 - Flask view
     errors=(404,),
     query=REF_QUERY,
 )
-def delete_network(ref: str):  # noqa: ANN201 - Flask view
+def delete_network(ref: str) -> ResponseReturnValue:
+    """Delete a network (aliases move to the newest left)."""
     alias, version = _ref_args()
     with get_db().session() as session:
         net = registry.resolve(session, ref, alias, version)

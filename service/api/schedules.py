@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from service import schemas
@@ -42,7 +43,8 @@ def schedule_to_dict(schedule: Schedule) -> dict:
     response=schemas.ScheduleList,
     errors=(),
 )
-def list_schedules():  # noqa: ANN201 - Flask view
+def list_schedules() -> ResponseReturnValue:
+    """List schedules."""
     with get_db().session() as session:
         rows = session.scalars(select(Schedule).order_by(Schedule.created_at))
         return jsonify({"items": [schedule_to_dict(row) for row in rows]})
@@ -60,7 +62,8 @@ def list_schedules():  # noqa: ANN201 - Flask view
     auth=True,
     errors=(400, 404),
 )
-def create_schedule():  # noqa: ANN201 - Flask view
+def create_schedule() -> ResponseReturnValue:
+    """Create a retraining schedule."""
     body = parse_body(schemas.ScheduleCreate)
     try:
         cron = validate_cron(body.cron)
@@ -98,7 +101,8 @@ def create_schedule():  # noqa: ANN201 - Flask view
     response=schemas.ScheduleResource,
     errors=(404,),
 )
-def get_schedule(schedule_id: str):  # noqa: ANN201 - Flask view
+def get_schedule(schedule_id: str) -> ResponseReturnValue:
+    """One schedule."""
     with get_db().session() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is None:
@@ -116,7 +120,8 @@ def get_schedule(schedule_id: str):  # noqa: ANN201 - Flask view
     status=204,
     errors=(404,),
 )
-def delete_schedule(schedule_id: str):  # noqa: ANN201 - Flask view
+def delete_schedule(schedule_id: str) -> ResponseReturnValue:
+    """Delete a schedule."""
     with get_db().session() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service import schemas
 from service.api.requests import parse_body
@@ -36,7 +38,7 @@ def submit_new_job(spec: dict, schedule_id: str | None = None) -> TrainingJob:
     return job
 
 
-def _get_job(session, job_id: str) -> TrainingJob:  # noqa: ANN001 - SQLAlchemy Session
+def _get_job(session: Session, job_id: str) -> TrainingJob:
     job = session.get(TrainingJob, job_id)
     if job is None:
         raise ApiError(404, "not_found", f"no training job {job_id!r}")
@@ -55,7 +57,8 @@ def _get_job(session, job_id: str) -> TrainingJob:  # noqa: ANN001 - SQLAlchemy 
     auth=True,
     errors=(400, 503),
 )
-def create_training_job():  # noqa: ANN201 - Flask view
+def create_training_job() -> ResponseReturnValue:
+    """Submit a training job."""
     spec = check_training_spec(parse_body(schemas.TrainingJobCreate))
     job = submit_new_job(spec)
     with get_db().session() as session:
@@ -77,7 +80,8 @@ def create_training_job():  # noqa: ANN201 - Flask view
         ("limit", "integer", "at most this many (default 100, ≤ 1000)"),
     ),
 )
-def list_training_jobs():  # noqa: ANN201 - Flask view
+def list_training_jobs() -> ResponseReturnValue:
+    """List training jobs, newest first."""
     status = request.args.get("status")
     if status is not None and status not in JOB_STATUSES:
         raise ApiError(400, "invalid_request", f"status: one of {list(JOB_STATUSES)}")
@@ -103,7 +107,8 @@ def list_training_jobs():  # noqa: ANN201 - Flask view
     response=schemas.TrainingJob,
     errors=(404,),
 )
-def get_job(job_id: str):  # noqa: ANN201 - Flask view
+def get_job(job_id: str) -> ResponseReturnValue:
+    """A training job with its progress."""
     with get_db().session() as session:
         return jsonify(job_to_dict(_get_job(session, job_id)))
 
@@ -119,7 +124,8 @@ def get_job(job_id: str):  # noqa: ANN201 - Flask view
     status=202,
     errors=(404, 409),
 )
-def cancel_job(job_id: str):  # noqa: ANN201 - Flask view
+def cancel_job(job_id: str) -> ResponseReturnValue:
+    """Cancel a training job."""
     with get_db().session() as session:
         job = _get_job(session, job_id)
         if not request_cancel(job):

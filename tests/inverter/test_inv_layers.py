@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from inverter_helpers import AB2_M, train
 
-from bpnet.inverter import observation_from_data
+from bpnet.inverter import InversionInputError, observation_from_data
 from bpnet.layers import choose_layer_count
 
 
@@ -47,3 +47,17 @@ def test_the_family_must_be_consistent(family, mt_inverter) -> None:
         choose_layer_count([family[2], mt_inverter], [])
     with pytest.raises(ValueError, match="once"):
         choose_layer_count([family[3], family[3]], [])
+
+
+def test_an_inverter_whose_geometry_cannot_take_the_sounding_is_skipped(family, noisy) -> None:
+    narrow = train("ves-schlumberger", 2, n_samples=1500, ab2_m=np.geomspace(1.0, 100.0, 15))
+    models = np.array([[30.0, 800.0, 6.0]])
+    obs = _observations(family, 2, models, noisy, seed=23)  # AB/2 up to 300 m
+    choice = choose_layer_count([narrow, family[3]], obs)[0]
+    assert choice["n_layers"] == 3
+    assert [c["n_layers"] for c in choice["candidates"]] == [3]
+    assert choice["skipped"][0]["n_layers"] == 2
+    assert "outside the network's trained range" in choice["skipped"][0]["reason"]
+    with pytest.raises(InversionInputError) as info:
+        choose_layer_count([narrow], obs)
+    assert info.value.status == 422

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import forward_models
-from bpnet.refine import linearised_covariance, refine, resolved_combinations
+from bpnet.refine import linearised_covariance, refine, refine_batch, resolved_combinations
 
 LOWER = np.array([1.0, 1.0, 1.0, 0.5, 0.5])
 UPPER = np.array([5000.0, 5000.0, 5000.0, 100.0, 100.0])
@@ -154,3 +154,76 @@ def test_a_gaussian_prior_holds_parameters_the_data_cannot_see(ves) -> None:
     # Posterior std: the prior's for the invisible thicknesses, far below it for the resistivity.
     np.testing.assert_allclose(out.log10_std[3:], std[3:], rtol=0.02)
     assert out.log10_std[0] < 0.05
+
+
+def test_the_batched_levenberg_marquardt_agrees_with_scipy(ves) -> None:
+    forward, is_phase, sigma = ves
+    truth = np.array(
+        [
+            [100.0, 10.0, 1000.0, 5.0, 20.0],
+            [20.0, 800.0, 5.0, 4.0, 15.0],
+            [300.0, 30.0, 300.0, 2.0, 8.0],
+        ]
+    )
+    observed = forward(truth)
+    starts = truth * np.array([1.4, 0.7, 1.3, 0.8, 1.2])
+    fixed = np.zeros_like(truth, dtype=bool)
+    fixed[1, 3] = True
+    starts[1, 3] = truth[1, 3]
+    batch = refine_batch(
+        forward,
+        starts,
+        observed,
+        sigma,
+        is_phase,
+        LOWER,
+        UPPER,
+        fixed,
+        target_chi=0.0,
+        ftol=1e-12,
+        max_iterations=60,
+    )
+    assert batch.models[1, 3] == truth[1, 3]
+    assert batch.log10_cov[1, 3, 3] == 0.0 and batch.log10_cov[1, 0, 3] == 0.0
+    for i in range(3):
+        ref = refine(
+            forward,
+            starts[i],
+            observed[i],
+            sigma,
+            is_phase,
+            LOWER,
+            UPPER,
+            [truth[1, 3] if fixed[i, j] else None for j in range(5)],
+            target_chi=0.0,
+            ftol=1e-12,
+            max_evaluations=100,
+        )
+        assert batch.chi[i] < 0.05 and ref.chi < 0.05
+        np.testing.assert_allclose(np.log10(batch.models[i]), np.log10(ref.model), atol=0.01)
+        np.testing.assert_allclose(batch.log10_cov[i], ref.log10_cov, rtol=0.05, atol=1e-6)
+        np.testing.assert_allclose(batch.predicted[i], forward(batch.models[i])[0])
+
+
+def test_the_batched_refinement_stops_at_the_discrepancy_principle(ves) -> None:
+    forward, is_phase, sigma = ves
+    truth = np.array([[100.0, 10.0, 1000.0, 5.0, 20.0]])
+    rng = np.random.default_rng(3)
+    observed = forward(truth) * (1 + 0.03 * rng.standard_normal((1, 20)))
+    out = refine_batch(forward, truth * 1.5, observed, sigma, is_phase, LOWER, UPPER)
+    best = refine(
+        forward,
+        truth[0],
+        observed[0],
+        sigma,
+        is_phase,
+        LOWER,
+        UPPER,
+        target_chi=0.0,
+        ftol=1e-12,
+        max_evaluations=100,
+    )
+    # Either it reached χ ≤ 1 and stopped, or χ = 1 is out of reach and it found the minimum.
+    assert out.chi[0] <= max(1.0, best.chi + 0.01)
+    assert out.n_iterations[0] <= 12
+    assert np.all(out.models >= LOWER) and np.all(out.models <= UPPER)

@@ -146,3 +146,21 @@ def test_api_page_is_served_locally(client) -> None:
     asset = client.get("/api/v1/docs/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.data) > 100_000
     assert client.get("/api/v1/docs/..%2Fsecret").status_code == 404
+
+
+def test_unreachable_broker_is_503_not_500(settings) -> None:
+    from service import create_app
+
+    down = settings.with_changes(broker_url="redis://127.0.0.1:1/0")
+    app = create_app({"GEOBP": down, "TESTING": True})
+    client = app.test_client()
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503 and health.get_json()["status"] == "degraded"
+    assert health.get_json()["broker"]["ok"] is False
+    response = client.post(
+        "/api/v1/training-jobs", json=job_spec(), headers={"Authorization": "Bearer test-token-123"}
+    )
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "broker_unavailable"
+    [job] = client.get("/api/v1/training-jobs").get_json()["items"]
+    assert job["status"] == "failed" and "broker" in job["error"]
