@@ -276,6 +276,26 @@ def _mn2_for(
     return mn2, warnings
 
 
+def _segment_mn2(obs: Mapping[str, Any], axis_name: str, n: int) -> np.ndarray | None:
+    """Per-datum MN/2 (m, (n,)) when a VES observation gives one per AB/2, else None."""
+    raw = obs.get("mn2_m") if axis_name == "ab2_m" else None
+    if raw is None or np.ndim(raw) == 0:
+        return None
+    try:
+        mn2 = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        return None  # reported with its field by _mn2_for
+    return mn2 if mn2.shape == (n,) else None
+
+
+def _mean_over_repeats(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ``x`` and the mean of ``y`` over each group of equal ``x``."""
+    x_unique, group = np.unique(x, return_inverse=True)
+    if x_unique.size == x.size:
+        return x, y
+    return x_unique, np.bincount(group, weights=y) / np.bincount(group)
+
+
 def parse_observation(
     obs: Mapping[str, Any],
     forward_model: Any,
@@ -353,10 +373,22 @@ def parse_observation(
 
     warnings: list[str] = []
     raw_axis = axis
-    order = np.argsort(axis, kind="stable")
-    if np.any(np.diff(axis[order]) <= 0):
+    segment_mn2 = _segment_mn2(obs, axis_name, axis.size)
+    if segment_mn2 is None:
+        order = np.argsort(axis, kind="stable")
+    else:  # overlapping MN/2 segments: sort by AB/2, then MN/2
+        order = np.lexsort((segment_mn2, axis))
+    step = np.diff(axis[order])
+    if np.any(step < 0) or (np.any(step == 0) and segment_mn2 is None):
         raise InversionInputError(
-            f"{axis_name} contains repeated values", field=axis_name, index=index
+            f"{axis_name} contains repeated values (repeats are allowed only for AB/2 measured "
+            "with different mn2_m, one mn2_m per datum)",
+            field=axis_name,
+            index=index,
+        )
+    if segment_mn2 is not None and np.any((step == 0) & (np.diff(segment_mn2[order]) == 0)):
+        raise InversionInputError(
+            "ab2_m and mn2_m contain a repeated (AB/2, MN/2) pair", field=axis_name, index=index
         )
     if np.any(order != np.arange(raw_axis.size)):
         warnings.append(f"data were sorted by increasing {axis_name}")
@@ -395,7 +427,13 @@ def parse_observation(
         network_data = data.copy()
     else:
         x_obs, x_net = np.log10(axis), np.log10(axis_net)
-        parts = [10.0 ** _interpolate(x_obs, np.log10(rho_a), x_net)]
+        x_unique, log_rho = _mean_over_repeats(x_obs, np.log10(rho_a))
+        if x_unique.size < x_obs.size:
+            warnings.append(
+                "overlapping MN/2 segments: the network reads the log-mean of the readings at a "
+                "repeated AB/2; refinement and misfit fit every reading with its own MN/2"
+            )
+        parts = [10.0 ** _interpolate(x_unique, log_rho, x_net)]
         if has_phase:
             parts.append(_interpolate(x_obs, phase, x_net))
         network_data = np.concatenate(parts)

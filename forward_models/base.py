@@ -13,7 +13,7 @@ import numpy as np
 from . import _validate
 from ._backend import get_array_module, to_numpy
 
-PRECISIONS = ("single", "double")
+PRECISIONS = ("auto", "single", "double")
 _EXECUTOR: ThreadPoolExecutor | None = None
 
 
@@ -40,6 +40,8 @@ class ForwardModel(abc.ABC):
     geometry_fields: ClassVar[tuple[str, ...]]
     #: rows per block when a NumPy batch is split across threads
     chunk_rows: ClassVar[int] = 1024
+    #: precision used by ``forward(precision="auto")``: the faster one at the stated accuracy
+    default_precision: ClassVar[str] = "single"
 
     def __init__(self, n_layers: int = 3, **geometry: Any) -> None:
         self.n_layers = _validate.n_layers(n_layers)
@@ -147,19 +149,23 @@ class ForwardModel(abc.ABC):
             )
         return arr
 
-    def forward(self, models: Any, backend: str | None = None, precision: str = "single") -> Any:
+    def forward(self, models: Any, backend: str | None = None, precision: str = "auto") -> Any:
         """Apparent resistivities (and MT phases) for a batch of layered models.
 
         ``models``: ``(n, n_params)`` or ``(n_params,)`` — ``[rho (Ω·m) …, h (m) …]``.
         ``backend``: ``None``/``"auto"`` (the input's array module), ``"numpy"`` or ``"cupy"``.
         ``precision``: ``"single"`` computes in float32 (within 1e-4 of double for the DC
-        models and 1e-5 / 1e-3° for MT, see docs/methods.md) and ``"double"`` in float64.
+        models and 1e-5 / 1e-3° for MT, see docs/methods.md), ``"double"`` in float64, and
+        ``"auto"`` (default) in the faster of the two for this model (``default_precision``,
+        measured in bench/forward.py: double for the DC models, single for MT).
         Returns ``(n, n_data)`` float64 in the same array module as the input.
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision: must be one of {PRECISIONS}, got {precision!r}")
         xp = get_array_module(models, backend=backend)
         arr = self.check_models(models, backend=backend)
+        if precision == "auto":
+            precision = self.default_precision
         dtype = xp.float32 if precision == "single" else xp.float64
         n = arr.shape[0]
         if xp is not np or n <= self.chunk_rows:

@@ -132,6 +132,7 @@ def test_profile_section_and_misfit_per_sounding(
     tab = open_tab("/profile")
     page = tab.page
     page.wait_for_selector("#profile-network option", state="attached")
+    page.select_option("#profile-network", trained_network["id"])
     page.click("#profile-example")
     page.wait_for_function(
         "document.getElementById('profile-state').textContent.startsWith('Read 5')"

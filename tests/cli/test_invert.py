@@ -126,3 +126,26 @@ def test_layers_number_picks_that_network(geobp_main, networks, ves_csv) -> None
     assert len(result["model"]["rho_ohmm"]) == 2 and "model_selection" not in result
     missing = geobp_main("invert", folder, str(ves_csv), "--layers", "5")
     assert missing.returncode == 1 and "no network with 5 layers" in missing.stderr
+
+
+def test_overlapping_mn2_segments_invert_as_measured(geobp_main, networks, tmp_path) -> None:
+    """A field file with two MN/2 segments overlapping at one AB/2 inverts; both readings kept."""
+    import forward_models
+
+    ab2 = np.concatenate([AB2_M[:5], AB2_M[4:]])
+    mn2 = np.array([0.2] * 5 + [2.0] * (AB2_M.size - 4))
+    model = [100.0, 10.0, 1000.0, 5.0, 20.0]
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2, mn2_m=mn2)
+    rho = fm.forward(model)[0]
+    lines = ["AB/2 (m),MN/2 (m),rho_a (ohm.m)"]
+    lines += [
+        f"{a},{m},{r}" for a, m, r in zip(ab2.tolist(), mn2.tolist(), rho.tolist(), strict=True)
+    ]
+    data = tmp_path / "segments.csv"
+    data.write_text("\n".join(lines) + "\n")
+    run = geobp_main("invert", str(networks["ves3"]), str(data), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert len(result["predicted"]["ab2_m"]) == ab2.size
+    assert any("overlapping MN/2 segments" in w for w in result["warnings"])
+    assert result["misfit"]["rms_percent"] < 5.0

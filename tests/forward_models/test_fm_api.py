@@ -92,7 +92,8 @@ def test_single_and_double_precision_agree(name):
     rho = np.exp(rng.uniform(0.0, np.log(5000.0), size=(2000, 3)))
     thk = np.exp(rng.uniform(np.log(0.5), np.log(100.0), size=(2000, 2)))
     models = np.hstack([rho, thk])
-    single, double = fm.forward(models), fm.forward(models, precision="double")
+    single = fm.forward(models, precision="single")
+    double = fm.forward(models, precision="double")
     kinds = np.array(fm.data_kinds)
     rel = np.abs(single[:, kinds == "rho_a"] / double[:, kinds == "rho_a"] - 1)
     assert rel.max() < 6e-4
@@ -195,7 +196,8 @@ def test_single_precision_survives_extreme_contrasts(geometry):
     rho = np.exp(rng.uniform(np.log(0.1), np.log(1e5), size=(3000, 5)))
     thk = np.exp(rng.uniform(np.log(0.1), np.log(300.0), size=(3000, 4)))
     models = np.hstack([rho, thk])
-    single, double = fm.forward(models), fm.forward(models, precision="double")
+    single = fm.forward(models, precision="single")
+    double = fm.forward(models, precision="double")
     assert np.all(single > 0) and np.all(double > 0)
     assert np.max(np.abs(single / double - 1)) < 6e-4
 
@@ -206,7 +208,8 @@ def test_mt_single_precision_at_extreme_contrasts():
     rho = np.exp(rng.uniform(np.log(0.1), np.log(1e5), size=(3000, 5)))
     thk = np.exp(rng.uniform(np.log(0.1), np.log(1e4), size=(3000, 4)))
     models = np.hstack([rho, thk])
-    single, double = fm.forward(models), fm.forward(models, precision="double")
+    single = fm.forward(models, precision="single")
+    double = fm.forward(models, precision="double")
     assert np.max(np.abs(single[:, :41] / double[:, :41] - 1)) < 1e-3
     assert np.max(np.abs(single[:, 41:] - double[:, 41:])) < 0.01
     assert np.all((double[:, 41:] > 0) & (double[:, 41:] < 90))

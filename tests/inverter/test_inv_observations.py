@@ -126,3 +126,30 @@ def test_noise_floor_is_validated() -> None:
     assert info.value.field == "noise_floor.rho_a_rel"
     with pytest.raises(InversionInputError, match="unknown key"):
         validate_noise_floor({"rho": 0.1})
+
+
+def test_overlapping_mn2_segments_are_kept_as_measured(ves) -> None:
+    """Repeated AB/2 with different MN/2 (field segments) → every reading kept with its MN/2."""
+    ab2 = np.array([1.0, 2.0, 5.0, 10.0, 10.0, 20.0, 50.0, 100.0, 300.0])
+    mn2 = np.array([0.3, 0.3, 0.3, 0.3, 2.0, 2.0, 2.0, 2.0, 2.0])
+    measured = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2, mn2_m=mn2)
+    rho_a = measured.forward(MODEL)[0]
+    obs = {"ab2_m": ab2.tolist(), "mn2_m": mn2.tolist(), "rho_a_ohmm": rho_a.tolist()}
+    p = parse_observation(obs, ves)
+    np.testing.assert_array_equal(p.geometry["ab2_m"], ab2)
+    np.testing.assert_array_equal(p.geometry["mn2_m"], mn2)
+    np.testing.assert_array_equal(p.data, rho_a)
+    assert any("overlapping MN/2 segments" in w for w in p.warnings)
+    # the network input at AB/2 = 10 m is the log-mean of the two readings there
+    at_10 = np.interp(np.log10(10.0), np.log10(AB2), np.log10(p.network_data))
+    assert 10**at_10 == pytest.approx(np.sqrt(rho_a[3] * rho_a[4]), rel=0.05)
+
+
+def test_repeated_ab2_pair_is_refused(ves) -> None:
+    ab2 = [1.0, 2.0, 5.0, 5.0, 10.0]
+    obs = {"ab2_m": ab2, "mn2_m": [0.3, 0.3, 0.3, 0.3, 1.0], "rho_a_ohmm": [100.0] * 5}
+    with pytest.raises(InversionInputError, match="repeated") as info:
+        parse_observation(obs, ves)
+    assert info.value.field == "ab2_m" and info.value.status == 400
+    with pytest.raises(InversionInputError, match="repeated"):
+        parse_observation({"ab2_m": ab2, "rho_a_ohmm": [100.0] * 5}, ves)

@@ -104,13 +104,16 @@
   /** Five synthetic soundings along a line: a conductive layer that thickens to the east. */
   async function example() {
     g.clearAlert();
-    const net = networks.find(n => n.id === document.getElementById("profile-network").value) || g.preferredVersions(networks)[0];
+    const isVes = n => n && P.axisKey(n.forward_model || {}) !== "periods_s";
+    const selected = networks.find(n => n.id === document.getElementById("profile-network").value);
+    const net = isVes(selected) ? selected : g.preferredVersions(networks).find(isVes);
+    if (net) { document.getElementById("profile-network").value = net.id; }
     const fm = Object.assign({}, (net && net.forward_model) || { name: "ves-schlumberger", ab2_m: [1, 2.15, 4.64, 10, 21.5, 46.4, 100, 215], mn2_m: null });
     const name = fm.name;
     delete fm.name;
     fm.n_layers = 3;
     const key = P.axisKey(fm);
-    if (key === "periods_s") { g.showAlert("The example line is a VES line; choose a VES network first."); return; }
+    if (key === "periods_s") { g.showAlert("The example line is a VES line; register a VES network first."); return; }
     const xs = [0, 25, 50, 75, 100];
     const models = xs.map(x => [120, 15, 600, 4 + x / 25, 8 + x / 5]);
     try {
