@@ -673,6 +673,7 @@ class Inverter:
         data: np.ndarray,
         n_refine: int = 50,
         noise_floor: Mapping[str, float] | None = None,
+        n_points: int = 200,
     ) -> dict[str, Any]:
         """Held-out metrics on raw pairs ``models`` (n, n_params), noisy ``data`` (n, n_data).
 
@@ -680,7 +681,9 @@ class Inverter:
         space), per parameter the median |log10 error| of the network's model and the p10–p90
         coverage, the out-of-domain rate of the network's domain tests, and, on the first
         ``n_refine`` soundings, the refined success rate (χ ≤ 1.2), median χ, median |log10
-        error| and median time per sounding.
+        error| and median time per sounding. ``heldout`` holds up to ``n_points`` (true, network
+        p50) pairs per parameter in physical units for predicted-versus-true plots, and
+        ``history`` the per-member training curves (:meth:`training_history`).
         """
         fm = self.forward_model
         models = np.asarray(models, dtype=float)
@@ -704,6 +707,8 @@ class Inverter:
             "median_abs_log10_error": _per_param(names, np.median(err, axis=0)),
             "coverage_p10_p90": _per_param(names, covered.mean(axis=0)),
             "out_of_domain_rate": float(1.0 - domain.in_domain.mean()),
+            "heldout": _heldout_sample(names, models, intervals["p50"], n_points),
+            "history": self.training_history(),
         }
         n_ref = min(int(n_refine), models.shape[0])
         if n_ref > 0:
@@ -723,6 +728,14 @@ class Inverter:
                 "out_of_domain_rate": float(np.mean([not r["in_domain"] for r in results])),
             }
         return out
+
+    def training_history(self) -> list[list[dict[str, float]]]:
+        """Per ensemble member, the per-epoch ``{epoch, train_loss, val_loss}`` of its fit."""
+        keys = ("epoch", "train_loss", "val_loss")
+        return [
+            [{k: epoch[k] for k in keys if k in epoch} for epoch in member]
+            for member in self.ensemble_.history_
+        ]
 
     # -- persistence ----------------------------------------------------------------------------
     def to_metadata(self) -> dict[str, Any]:
@@ -794,3 +807,14 @@ class Inverter:
         inv.metrics_ = doc["metrics"]
         inv.metadata_ = doc.get("user", {})
         return inv
+
+
+def _heldout_sample(
+    names: list[str], models: np.ndarray, predicted: np.ndarray, n_points: int
+) -> dict[str, dict[str, list[float]]]:
+    """The first ``n_points`` rows of true and predicted models (n, n_params) per parameter."""
+    k = min(int(n_points), models.shape[0])
+    return {
+        name: {"true": models[:k, j].tolist(), "predicted": predicted[:k, j].tolist()}
+        for j, name in enumerate(names)
+    }

@@ -74,6 +74,15 @@ def test_p10_p90_coverage_is_calibrated_on_held_out_data(which, request) -> None
     for name, coverage in metrics["coverage_p10_p90"].items():
         assert 0.70 <= coverage <= 0.90, (name, coverage)
     assert "refined" not in metrics
+    # predicted-versus-true pairs and the training curves, for the dashboard
+    heldout = metrics["heldout"]
+    assert set(heldout) == set(inv.parameter_names)
+    assert len(heldout["rho1"]["true"]) == 200
+    np.testing.assert_array_equal(heldout["rho1"]["true"], test.models[:200, 0])
+    assert len(metrics["history"]) == inv.ensemble_.n_members
+    first = metrics["history"][0]
+    assert [e["epoch"] for e in first] == list(range(1, len(first) + 1))
+    assert all(np.isfinite(e["train_loss"]) for e in first)
 
 
 @pytest.mark.parametrize("which", ["ves_inverter", "mt_inverter"])
