@@ -24,13 +24,15 @@ test: setup
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install -q 'torch==2.13.0' || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev,bench]' || $(PY) -m pip install -q -e '.[dev]' simpeg scikit-learn
 	touch $@
 
 bench: $(VENV)/.bench-installed
 	$(PY) bench/forward.py
 	$(PY) bench/train.py
 	$(PY) bench/gpu_check.py
+	$(PY) bench/api.py
+	$(PY) bench/quality.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
