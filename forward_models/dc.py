@@ -162,7 +162,7 @@ class _VES(ForwardModel):
 
     #: largest accepted float32 rounding bound (relative) before a row is redone in float64
     SINGLE_TOLERANCE = 5e-4
-    chunk_rows = 256
+    chunk_rows = 512
     #: the float32 path redoes ~20 % of rows (high contrasts) in float64 and ends up slower than
     #: float64 throughout (bench/forward.py), so double is the default here
     default_precision = "double"

@@ -146,7 +146,7 @@ class MT1D(ForwardModel):
     name = "mt-1d"
     axis_name = "periods_s"
     geometry_fields = ("periods_s",)
-    chunk_rows = 512
+    chunk_rows = 4096
 
     def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
         return {"periods_s": _validate.positive_vector("periods_s", geometry.get("periods_s"))}
