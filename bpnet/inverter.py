@@ -43,6 +43,8 @@ __all__ = ["Inverter", "InversionInputError", "observation_from_data"]
 
 logger = logging.getLogger(__name__)
 
+#: calibration soundings refined at fit time to calibrate the post-refinement band
+_N_REFINED_CAL = 200
 _Z90 = 1.2815515655446004  # standard-normal 90th percentile
 _RESTART_CHI = 1.2  # refined results above this χ get restarts (in-domain data only)
 _MAX_RESTARTS = 3
@@ -257,6 +259,7 @@ class Inverter:
         self.ensemble_.fit(x_all[train], y_all[train], callback=callback, should_stop=should_stop)
         self.domain_ = TrainingDomain().fit(x_all[train])
         self._calibrate(x_all[cal], y_all[cal], data[cal])
+        self._calibrate_refined(models[cal], data[cal])
         return self
 
     def _members(self, features: np.ndarray) -> np.ndarray:
@@ -296,6 +299,34 @@ class Inverter:
             "n_calibration": int(y_cal.shape[0]),
             "network_chi_median": float(np.median(chi_net)),
         }
+
+    def _calibrate_refined(self, models_cal: np.ndarray, data_cal: np.ndarray) -> None:
+        """Scale the linearised posterior std at the refined model so that, on (up to
+        ``_N_REFINED_CAL``) calibration soundings inside the domain, 80 % of the true parameters lie
+        within refined ∓ 1.2816·k_j·std_j (log10): the p10–p90 band reported after refinement."""
+        k = min(_N_REFINED_CAL, models_cal.shape[0])
+        self.calibration_["refined_scale"] = [1.0] * self.n_params_
+        fm = self.forward_model
+        results = self.invert([observation_from_data(fm, d) for d in data_cal[:k]], refine=True)
+        refined = np.array([_model_vector(r["model"]) for r in results])
+        std = np.array([_model_vector(r["uncertainty"]["linearised_std_log10"]) for r in results])
+        keep = np.array([r["in_domain"] for r in results]) & np.all(np.isfinite(std), axis=1)
+        err = np.abs(np.log10(refined) - np.log10(models_cal[:k]))
+        ratio = err / (_Z90 * np.maximum(std, 1e-6))
+        if keep.sum() >= 10:
+            self.calibration_["refined_scale"] = np.quantile(ratio[keep], 0.8, axis=0).tolist()
+
+    def _refined_band(
+        self, model: np.ndarray, std_log10: np.ndarray
+    ) -> dict[str, np.ndarray] | None:
+        """Calibrated p10/p50/p90 (n_params,) around the refined ``model`` from its linearised
+        log10 std; None when the inverter carries no refined calibration (older files)."""
+        scale = self.calibration_.get("refined_scale")
+        if scale is None:
+            return None
+        half = _Z90 * np.asarray(scale, dtype=float) * std_log10
+        log_model = np.log10(model)
+        return {"p10": 10 ** (log_model - half), "p50": model, "p90": 10 ** (log_model + half)}
 
     def _to_models(self, y: np.ndarray) -> np.ndarray:
         """Standardised targets (n, n_params) → positive physical models (n, n_params)."""
@@ -634,9 +665,15 @@ class Inverter:
         }
         if is_phase.any():
             predicted_dict["phase_deg"] = [float(v) for v in predicted[k:]]
-        uncertainty: dict[str, Any] = {}
+        band = None
+        if refined and np.all(np.isfinite(std)):
+            band = self._refined_band(np.asarray(model, dtype=float), std)
+        uncertainty: dict[str, Any] = {"source": "network" if band is None else "refined"}
+        network_uncertainty: dict[str, Any] = {}
         for key, sl in (("rho_ohmm", slice(0, n_layers)), ("thickness_m", slice(n_layers, None))):
-            uncertainty[key] = {q: [float(v) for v in intervals[q][sl]] for q in intervals}
+            network_uncertainty[key] = {q: [float(v) for v in intervals[q][sl]] for q in intervals}
+            chosen = intervals if band is None else band
+            uncertainty[key] = {q: [float(v) for v in chosen[q][sl]] for q in chosen}
         uncertainty["linearised_std_log10"] = {
             "rho_ohmm": [float(v) for v in std[:n_layers]],
             "thickness_m": [float(v) for v in std[n_layers:]],
@@ -646,6 +683,7 @@ class Inverter:
             "model": self._model_dict(model),
             "network_model": self._model_dict(network_model),
             "uncertainty": uncertainty,
+            "network_uncertainty": network_uncertainty,
             "predicted": predicted_dict,
             "misfit": {
                 "rms_percent": _finite(rms_percent(obs.data, predicted, is_phase)),
@@ -719,11 +757,15 @@ class Inverter:
                 [r["model"]["rho_ohmm"] + r["model"]["thickness_m"] for r in results]
             )
             ref_err = np.abs(np.log10(refined) - np.log10(models[:n_ref]))
+            p10 = np.array([_model_vector(r["uncertainty"], "p10") for r in results])
+            p90 = np.array([_model_vector(r["uncertainty"], "p90") for r in results])
+            ref_covered = (models[:n_ref] >= p10) & (models[:n_ref] <= p90)
             out["refined"] = {
                 "n": n_ref,
                 "success_rate": float(np.mean(chis <= 1.2)),
                 "median_chi": float(np.median(chis)),
                 "median_abs_log10_error": _per_param(names, np.median(ref_err, axis=0)),
+                "coverage_p10_p90": _per_param(names, ref_covered.mean(axis=0)),
                 "median_ms": float(np.median([r["elapsed_ms"] for r in results])),
                 "out_of_domain_rate": float(np.mean([not r["in_domain"] for r in results])),
             }
@@ -818,3 +860,11 @@ def _heldout_sample(
         name: {"true": models[:k, j].tolist(), "predicted": predicted[:k, j].tolist()}
         for j, name in enumerate(names)
     }
+
+
+def _model_vector(part: Mapping[str, Any], quantile: str | None = None) -> list[float]:
+    """``[rho…, h…]`` from a result part keyed ``rho_ohmm``/``thickness_m`` (or its quantile)."""
+    rho, thk = part["rho_ohmm"], part["thickness_m"]
+    if quantile is not None:
+        rho, thk = rho[quantile], thk[quantile]
+    return list(rho) + list(thk)

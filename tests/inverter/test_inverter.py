@@ -236,3 +236,23 @@ def test_fit_validates_its_arguments_and_reports_progress() -> None:
     inv.fit(ds.models, ds.data, callback=seen.append)
     assert seen and "epoch" in seen[-1]
     assert inv.invert(observation_from_data(fm, ds.data[0]))[0]["model"]["thickness_m"]
+
+
+@pytest.mark.parametrize("which", ["ves_inverter", "mt_inverter"])
+def test_band_after_refinement_is_centred_on_the_answer_and_calibrated(which, request) -> None:
+    """The reported p10–p90 brackets the refined model and covers the truth ~80 % of the time."""
+    inv = request.getfixturevalue(which)
+    test = forward_models.generate_dataset(
+        inv.forward_model, inv.space, 300, sampler="random", seed=79, noise=inv.noise
+    )
+    metrics = inv.evaluate(test.models, test.data, n_refine=300)
+    for name, coverage in metrics["refined"]["coverage_p10_p90"].items():
+        assert 0.65 <= coverage <= 0.95, (name, coverage)
+    obs = observation_from_data(inv.forward_model, test.data[0])
+    result = inv.invert([obs])[0]
+    assert result["uncertainty"]["source"] == "refined"
+    for key in ("rho_ohmm", "thickness_m"):
+        band, model = result["uncertainty"][key], np.array(result["model"][key])
+        assert np.all(np.array(band["p10"]) <= model) and np.all(model <= np.array(band["p90"]))
+        np.testing.assert_allclose(band["p50"], model)
+    assert set(result["network_uncertainty"]["rho_ohmm"]) == {"p10", "p50", "p90"}
