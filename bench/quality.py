@@ -107,6 +107,12 @@ def model_error(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.mean(np.abs(np.log10(estimate) - np.log10(truth)), axis=1)
 
 
+def as_band(result: dict, quantile: str) -> list[float]:
+    """One quantile of a result's reported band as ``[rho…, h…]``."""
+    u = result["uncertainty"]
+    return list(u["rho_ohmm"][quantile]) + list(u["thickness_m"][quantile])
+
+
 def as_vector(result: dict, key: str = "model") -> list[float]:
     return result[key]["rho_ohmm"] + result[key]["thickness_m"]
 
@@ -451,11 +457,17 @@ def run_kind(kind: str, args: argparse.Namespace) -> dict:
     print("  p10–p90 coverage on the held-out set (target 70–90 %):")
     print("   " + " ".join(f"{n:>7s}" for n in metrics["parameters"]))
     print("   " + " ".join(f"{100 * v:6.1f}%" for v in metrics["coverage_p10_p90"].values()))
+    truth = models[: len(ref)]
+    band = {q: np.array([as_band(r, q) for r in ref]) for q in ("p10", "p90")}
+    refined_cov = ((truth >= band["p10"]) & (truth <= band["p90"])).mean(axis=0)
+    print(f"  p10–p90 coverage of the band reported after refinement ({len(ref)} soundings):")
+    print("   " + " ".join(f"{100 * v:6.1f}%" for v in refined_cov))
     print("  median |log10 error| per parameter, network alone / refined:")
     ref_err = np.median(np.abs(np.log10([as_vector(r) for r in ref]) - np.log10(models[:n_ref])), 0)
     print("   " + " ".join(f"{v:7.3f}" for v in metrics["median_abs_log10_error"].values()))
     print("   " + " ".join(f"{v:7.3f}" for v in ref_err))
     out["coverage"] = metrics["coverage_p10_p90"]
+    out["coverage_refined"] = dict(zip(metrics["parameters"], refined_cov.tolist(), strict=True))
     out["median_abs_log10_error_network"] = metrics["median_abs_log10_error"]
     out["median_abs_log10_error_refined"] = dict(
         zip(metrics["parameters"], ref_err.tolist(), strict=True)
