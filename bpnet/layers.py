@@ -21,6 +21,16 @@ from typing import Any
 from .observations import InversionInputError
 
 
+def bic_score(result: Mapping[str, Any], n_free_params: int) -> tuple[float, int]:
+    """``(BIC, n_data)`` of one inversion result: n·χ² + k·ln n with n the result's data count
+    (ρa, plus phases for MT) and k = ``n_free_params``; χ = None (no fit) counts as infinite."""
+    predicted = result["predicted"]
+    n_data = len(predicted["rho_a_ohmm"]) * (2 if "phase_deg" in predicted else 1)
+    chi = result["misfit"]["chi"]
+    chi = math.inf if chi is None else float(chi)
+    return n_data * chi * chi + n_free_params * math.log(n_data), n_data
+
+
 def _as_family(inverters: Mapping[int, Any] | Sequence[Any]) -> list[Any]:
     family = list(inverters.values()) if isinstance(inverters, Mapping) else list(inverters)
     if not family:
@@ -80,17 +90,14 @@ def choose_layer_count(
                 skipped.append({"n_layers": inv.n_layers, "reason": str(outcome)})
                 first_error = first_error or outcome
                 continue
-            n_data = len(outcome["predicted"]["rho_a_ohmm"]) * (
-                2 if "phase_deg" in outcome["predicted"] else 1
-            )
             k = inv.forward_model.n_params - len(outcome["fixed"])
+            bic, n_data = bic_score(outcome, k)
             chi = outcome["misfit"]["chi"]
-            chi = math.inf if chi is None else float(chi)
             candidates.append(
                 {
                     "n_layers": inv.n_layers,
-                    "bic": n_data * chi * chi + k * math.log(n_data),
-                    "chi": chi,
+                    "bic": bic,
+                    "chi": math.inf if chi is None else float(chi),
                     "rms_percent": outcome["misfit"]["rms_percent"],
                     "n_data": n_data,
                     "n_free_params": k,

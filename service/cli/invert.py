@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bpnet.layers import bic_score
 from service.cli.errors import CliError
 from service.cli.networks import Candidate, load_candidates
 
@@ -63,15 +64,6 @@ def _choose_candidates(
     return usable
 
 
-def _bic(result: dict[str, Any], n_data: int, n_free: int) -> float:
-    chi = float(result["misfit"]["chi"])
-    return n_data * chi**2 + n_free * math.log(max(n_data, 2))
-
-
-def _n_data(observation: dict[str, Any]) -> int:
-    return len(observation["rho_a_ohmm"]) * (2 if "phase_deg" in observation else 1)
-
-
 def _with_sounding_id(exc: ValueError, ids: list[str]) -> str:
     """The inversion's message with the 0-based sounding index replaced by the file's id."""
     message = str(exc)
@@ -117,7 +109,7 @@ def invert_soundings(
         for candidate, results in per_candidate:
             result = dict(results[i])
             n_free = len(candidate.inverter.parameter_names) - len(fixed)
-            scored.append((_bic(result, _n_data(observations[i]), n_free), candidate, result))
+            scored.append((bic_score(result, n_free)[0], candidate, result))
         best = min(scored, key=lambda item: item[0])
         result = best[2]
         result["network"] = dict(best[1].info)
