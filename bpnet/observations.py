@@ -104,6 +104,17 @@ def _as_vector(obs: Mapping[str, Any], name: str, index: int | None) -> np.ndarr
     return values
 
 
+def _require_positive(values: np.ndarray, name: str, index: int | None) -> np.ndarray:
+    """``values`` (K,) unchanged, or InversionInputError naming the first value ≤ 0."""
+    bad = np.flatnonzero(values <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise InversionInputError(
+            f"{name}[{i}] must be positive, got {values[i]}", field=f"{name}[{i}]", index=index
+        )
+    return values
+
+
 def _errors(obs: Mapping[str, Any], name: str, n: int, index: int | None) -> np.ndarray | None:
     """Optional per-datum errors: a positive scalar or a list of ``n`` positive numbers."""
     if name not in obs or obs[name] is None:
@@ -121,13 +132,7 @@ def _errors(obs: Mapping[str, Any], name: str, n: int, index: int | None) -> np.
         raise InversionInputError(
             f"{name} has {values.size} values but rho_a_ohmm has {n}", field=name, index=index
         )
-    bad = np.flatnonzero(values <= 0)
-    if bad.size:
-        i = int(bad[0])
-        raise InversionInputError(
-            f"{name}[{i}] must be positive, got {values[i]}", field=f"{name}[{i}]", index=index
-        )
-    return values
+    return _require_positive(values, name, index)
 
 
 def validate_noise_floor(noise_floor: Mapping[str, float] | None) -> dict[str, float]:
@@ -256,13 +261,7 @@ def _mn2_for(
                 field="mn2_m",
                 index=index,
             )
-        bad = np.flatnonzero(mn2 <= 0)
-        if bad.size:
-            i = int(bad[0])
-            raise InversionInputError(
-                f"mn2_m[{i}] must be positive, got {mn2[i]}", field=f"mn2_m[{i}]", index=index
-            )
-        mn2 = mn2[order]
+        mn2 = _require_positive(mn2, "mn2_m", index)[order]
     if np.any(np.asarray(mn2, float) >= ab2_obs):
         raise InversionInputError(
             "mn2_m must be smaller than ab2_m at every spacing", field="mn2_m", index=index
@@ -335,22 +334,8 @@ def parse_observation(
             field="rho_a_ohmm",
             index=index,
         )
-    bad = np.flatnonzero(axis <= 0)
-    if bad.size:
-        i = int(bad[0])
-        raise InversionInputError(
-            f"{axis_name}[{i}] must be positive, got {axis[i]}",
-            field=f"{axis_name}[{i}]",
-            index=index,
-        )
-    bad = np.flatnonzero(rho_a <= 0)
-    if bad.size:
-        i = int(bad[0])
-        raise InversionInputError(
-            f"rho_a_ohmm[{i}] must be positive, got {rho_a[i]}",
-            field=f"rho_a_ohmm[{i}]",
-            index=index,
-        )
+    _require_positive(axis, axis_name, index)
+    _require_positive(rho_a, "rho_a_ohmm", index)
     phase = None
     if has_phase:
         phase = _as_vector(obs, "phase_deg", index)
