@@ -305,16 +305,15 @@ class Inverter:
         ``_N_REFINED_CAL``) calibration soundings inside the domain, 80 % of the true parameters lie
         within refined ∓ 1.2816·k_j·std_j (log10): the p10–p90 band reported after refinement."""
         k = min(_N_REFINED_CAL, models_cal.shape[0])
-        self.calibration_["refined_scale"] = [1.0] * self.n_params_
-        fm = self.forward_model
+        fm = self.forward_model  # refined_scale is unset here: these results carry the network band
         results = self.invert([observation_from_data(fm, d) for d in data_cal[:k]], refine=True)
         refined = np.array([_model_vector(r["model"]) for r in results])
         std = np.array([_model_vector(r["uncertainty"]["linearised_std_log10"]) for r in results])
         keep = np.array([r["in_domain"] for r in results]) & np.all(np.isfinite(std), axis=1)
         err = np.abs(np.log10(refined) - np.log10(models_cal[:k]))
         ratio = err / (_Z90 * np.maximum(std, 1e-6))
-        if keep.sum() >= 10:
-            self.calibration_["refined_scale"] = np.quantile(ratio[keep], 0.8, axis=0).tolist()
+        scale = np.quantile(ratio[keep], 0.8, axis=0) if keep.sum() >= 10 else np.ones(fm.n_params)
+        self.calibration_["refined_scale"] = scale.tolist()
 
     def _refined_band(
         self, model: np.ndarray, std_log10: np.ndarray
@@ -753,9 +752,7 @@ class Inverter:
             observations = [observation_from_data(fm, data[i]) for i in range(n_ref)]
             results = self.invert(observations, refine=True, noise_floor=noise_floor)
             chis = np.array([_or_inf(r["misfit"]["chi"]) for r in results])
-            refined = np.array(
-                [r["model"]["rho_ohmm"] + r["model"]["thickness_m"] for r in results]
-            )
+            refined = np.array([_model_vector(r["model"]) for r in results])
             ref_err = np.abs(np.log10(refined) - np.log10(models[:n_ref]))
             p10 = np.array([_model_vector(r["uncertainty"], "p10") for r in results])
             p90 = np.array([_model_vector(r["uncertainty"], "p90") for r in results])
