@@ -46,10 +46,22 @@ class Layout:
 
 
 class Workspace:
-    """Preallocated activations/gradients for up to ``rows`` samples."""
+    """Preallocated activations/gradients for up to ``rows`` samples (plus, with ``n_in``,
+    buffers ``Xb (rows, n_in)``, ``Yb (rows, n_out)`` to gather a shuffled batch into)."""
 
-    def __init__(self, xp: ModuleType, rows: int, n_hidden: int, n_out: int, dtype: Any) -> None:
+    def __init__(
+        self,
+        xp: ModuleType,
+        rows: int,
+        n_hidden: int,
+        n_out: int,
+        dtype: Any,
+        n_in: int | None = None,
+    ) -> None:
         self.rows = rows
+        if n_in is not None:
+            self.Xb = xp.empty((rows, n_in), dtype=dtype)
+            self.Yb = xp.empty((rows, n_out), dtype=dtype)
         self.H = xp.empty((rows, n_hidden), dtype=dtype)
         self.dH = xp.empty((rows, n_hidden), dtype=dtype)
         self.tH = xp.empty((rows, n_hidden), dtype=dtype)
@@ -82,14 +94,17 @@ def loss_and_gradient(
     out_act: Activation,
     loss: Loss,
     ws: Workspace,
+    n_mean: int | None = None,
 ) -> Any:
-    """Forward + back-propagation on one batch; fills the gradient views ``G`` of the *mean*
-    batch loss (without L2) and returns the batch's summed element loss (xp scalar)."""
+    """Forward + back-propagation on one batch; fills the gradient views ``G`` of the batch's
+    summed loss divided by ``n_mean · m`` (default ``n_mean``: the batch's rows, i.e. the *mean*
+    batch loss; a shard of a larger batch passes the whole batch's rows), without L2, and
+    returns the batch's summed element loss (xp scalar)."""
     n, m = Y.shape
     H, O = forward(xp, P, X, act, out_act, ws)
     dO, dH = ws.dO[:n], ws.dH[:n]
     xp.subtract(O, Y, out=dO)
-    total = loss.grad_(xp, dO, ws.tO[:n], 1.0 / (n * m))
+    total = loss.grad_(xp, dO, ws.tO[:n], 1.0 / ((n_mean or n) * m))
     if out_act.name != "linear":
         out_act.backward_(xp, O, dO, ws.tO[:n])
     xp.matmul(H.T, dO, out=G["W2"])

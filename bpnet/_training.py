@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +20,7 @@ from .losses import Loss
 logger = logging.getLogger(__name__)
 
 EVAL_ROWS = 16384
+MIN_SHARD_ROWS = 1024  # a CPU batch is split across threads only when each gets this many rows
 PATIENCE_REL_TOL = 1e-4  # an epoch counts as progress when it beats the best by this fraction
 
 
@@ -40,6 +42,7 @@ class Problem:
         loss: Loss,
         l2: float,
         batch_rows: int,
+        threads: int = 1,
     ) -> None:
         self.xp, self.layout, self.theta = xp, layout, theta
         self.X, self.Y, self.Xval, self.Yval = data
@@ -51,11 +54,64 @@ class Problem:
         n, m = self.Y.shape
         self.n_train, self.n_out = n, m
         dtype = theta.dtype
-        self.ws = _core.Workspace(xp, max(1, min(batch_rows, n)), layout.n_hidden, m, dtype)
+        self.ws = _core.Workspace(
+            xp, max(1, min(batch_rows, n)), layout.n_hidden, m, dtype, layout.n_in
+        )
         rows = min(EVAL_ROWS, max(n, 0 if self.Xval is None else self.Xval.shape[0]))
         self.eval_ws = _core.Workspace(xp, max(1, rows), layout.n_hidden, m, dtype)
-        self.Xs = xp.empty_like(self.X)
-        self.Ys = xp.empty_like(self.Y)
+        self.shards = _make_shards(xp, layout, self.ws.rows, m, dtype, threads, theta)
+        self.pool = ThreadPoolExecutor(len(self.shards) - 1) if self.shards else None
+
+    @property
+    def sharded(self) -> bool:
+        """Whether batches are split across CPU threads (data parallel, one BLAS thread each)."""
+        return bool(self.shards)
+
+    def close(self) -> None:
+        """Stop the shard threads (if any)."""
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+
+    def _loss_gradient(self, rows: slice | Any) -> Any:
+        """Gradient of the mean loss (no L2) into ``self.grad`` over the training rows
+        ``rows``: a slice (used in place) or an index array (gathered into the workspace);
+        returns Σ losses. With shards, each thread gathers and back-propagates a part of the
+        rows in its own buffers, scaled by the whole batch's size, and the parts' gradients are
+        summed."""
+        xp, n = self.xp, _count(rows)
+        if not self.shards or n < len(self.shards) * MIN_SHARD_ROWS:
+            X, Y = self._batch(rows, self.ws)
+            return _core.loss_and_gradient(
+                xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws
+            )
+        bounds = np.linspace(0, n, len(self.shards) + 1).astype(int)
+
+        def run(i: int) -> Any:
+            ws, G, _ = self.shards[i]
+            X, Y = self._batch(_part(rows, bounds[i], bounds[i + 1]), ws)
+            return _core.loss_and_gradient(
+                xp, self.P, G, X, Y, self.act, self.out_act, self.loss, ws, n
+            )
+
+        futures = [self.pool.submit(run, i) for i in range(1, len(self.shards))]
+        total = run(0)
+        for future in futures:
+            total = total + future.result()
+        xp.add(self.shards[0][2], self.shards[1][2], out=self.grad)
+        for _, _, grad in self.shards[2:]:
+            xp.add(self.grad, grad, out=self.grad)
+        return total
+
+    def _batch(self, rows: slice | Any, ws: _core.Workspace) -> tuple[Any, Any]:
+        """``(X, Y)`` of the training rows ``rows``: views for a slice, else gathered into
+        ``ws.Xb``, ``ws.Yb``."""
+        if isinstance(rows, slice):
+            return self.X[rows], self.Y[rows]
+        k = rows.shape[0]
+        self.xp.take(self.X, rows, axis=0, out=ws.Xb[:k])
+        self.xp.take(self.Y, rows, axis=0, out=ws.Yb[:k])
+        return ws.Xb[:k], ws.Yb[:k]
 
     def add_l2(self) -> None:
         """grad[W] += l2 · theta[W] (weights only, not biases)."""
@@ -64,11 +120,10 @@ class Problem:
             xp.multiply(self.theta[:nw], self.l2, out=self.tmp[:nw])
             xp.add(self.grad[:nw], self.tmp[:nw], out=self.grad[:nw])
 
-    def batch_gradient(self, X: Any, Y: Any) -> Any:
-        """Gradient of the mean loss (+L2) on one batch into ``self.grad``; returns Σ losses."""
-        total = _core.loss_and_gradient(
-            self.xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws
-        )
+    def batch_gradient(self, rows: slice | Any) -> Any:
+        """Gradient of the mean loss (+L2) on the training rows ``rows`` (a slice or an index
+        array) into ``self.grad``; returns Σ losses."""
+        total = self._loss_gradient(rows)
         self.add_l2()
         return total
 
@@ -77,15 +132,13 @@ class Problem:
         xp, n = self.xp, self.n_train
         rows = self.ws.rows
         if rows >= n:
-            return self.batch_gradient(self.X, self.Y)
+            return self.batch_gradient(slice(0, n))
         acc = xp.zeros_like(self.grad)
         total = xp.zeros((), dtype=self.theta.dtype)
         for start in range(0, n, rows):
-            xb, yb = self.X[start : start + rows], self.Y[start : start + rows]
-            total = total + _core.loss_and_gradient(
-                xp, self.P, self.G, xb, yb, self.act, self.out_act, self.loss, self.ws
-            )
-            xp.multiply(self.grad, xb.shape[0] / n, out=self.grad)
+            chunk = slice(start, min(start + rows, n))
+            total = total + self._loss_gradient(chunk)
+            xp.multiply(self.grad, _count(chunk) / n, out=self.grad)
             xp.add(acc, self.grad, out=acc)
         self.grad[...] = acc
         self.add_l2()
@@ -99,6 +152,38 @@ class Problem:
         return to_scalar(total) / (X.shape[0] * Y.shape[1])
 
 
+def _count(rows: slice | Any) -> int:
+    """Number of rows in a slice (with explicit start/stop) or an index array."""
+    return rows.stop - rows.start if isinstance(rows, slice) else int(rows.shape[0])
+
+
+def _part(rows: slice | Any, a: int, b: int) -> slice | Any:
+    """Rows ``a:b`` of a slice or an index array."""
+    return slice(rows.start + a, rows.start + b) if isinstance(rows, slice) else rows[a:b]
+
+
+def _make_shards(
+    xp: ModuleType,
+    layout: _core.Layout,
+    rows: int,
+    n_out: int,
+    dtype: Any,
+    threads: int,
+    theta: Any,
+) -> list[tuple[_core.Workspace, dict, Any]]:
+    """Per-thread ``(workspace, gradient views, gradient vector)`` for data-parallel batches on
+    the CPU; empty (no sharding) on the GPU, for one thread, or for batches too small to split."""
+    if xp is not np or threads < 2 or rows < threads * MIN_SHARD_ROWS:
+        return []
+    shard_rows = -(-rows // threads)
+    shards = []
+    for _ in range(threads):
+        grad = xp.zeros_like(theta)
+        ws = _core.Workspace(xp, shard_rows, layout.n_hidden, n_out, dtype, layout.n_in)
+        shards.append((ws, layout.views(grad), grad))
+    return shards
+
+
 def first_order_epoch(problem: Problem, optimizer: Any, rng: np.random.Generator) -> float:
     """One epoch of (mini-)batch updates; returns the mean training loss seen during it."""
     xp, n = problem.xp, problem.n_train
@@ -107,14 +192,10 @@ def first_order_epoch(problem: Problem, optimizer: Any, rng: np.random.Generator
         optimizer.update(problem.theta, problem.grad)
         return to_scalar(total) / (n * problem.n_out)
     perm = xp.asarray(rng.permutation(n))
-    xp.take(problem.X, perm, axis=0, out=problem.Xs)
-    xp.take(problem.Y, perm, axis=0, out=problem.Ys)
     rows = problem.ws.rows
     total = 0.0
     for start in range(0, n, rows):
-        total = total + problem.batch_gradient(
-            problem.Xs[start : start + rows], problem.Ys[start : start + rows]
-        )
+        total = total + problem.batch_gradient(perm[start : start + rows])
         optimizer.update(problem.theta, problem.grad)
     return to_scalar(total) / (n * problem.n_out)
 

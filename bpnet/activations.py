@@ -107,13 +107,9 @@ class Tanh(Activation):
     cuda_slope = "1 - a * a"
 
     def _np_forward(self, z: np.ndarray, tmp: np.ndarray | None) -> None:
-        # tanh z = 1 − 2 / (e^{2z} + 1): NumPy's SIMD exp plus four cheap passes beats np.tanh
-        # (about 1.1x in float32, 1.6x in float64 on AVX2); e^{2z} → inf gives exactly 1
-        np.multiply(z, 2, out=z)
-        np.exp(z, out=z)
-        np.add(z, 1, out=z)
-        np.divide(-2, z, out=z)
-        np.add(z, 1, out=z)
+        # NumPy's SIMD tanh: 2.8x (float32) / 1.2x (float64) faster on this AVX-512 machine than
+        # 1 − 2/(e^{2z} + 1) in five ufunc passes
+        np.tanh(z, out=z)
 
     def _np_backward(self, a: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
         np.multiply(a, a, out=tmp)

@@ -8,8 +8,8 @@ with ``_``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,7 +51,13 @@ HYPERPARAMETERS: dict[str, Spec] = {
     "max_time_s": Spec(None, "float", low=0.0, low_open=True, none_ok=True),
     "seed": Spec(0, "int", low=0, none_ok=True),
     "device": Spec("auto", "choice", choices=("auto", "cpu", "gpu")),
-    "threads": Spec(1, "int", low=1, none_ok=True, doc="CPU BLAS threads in fit; None: all"),
+    "threads": Spec(
+        1,
+        "int",
+        low=1,
+        none_ok=True,
+        doc="CPU threads in fit, one BLAS thread each (batches split by rows); None: all cores",
+    ),
     "dtype": Spec("float32", "choice", choices=("float32", "float64")),
     "progress": Spec(False, "bool"),
 }
@@ -185,7 +191,16 @@ class BPNetwork:
         act = get_activation(hp["activation"])
         out_act = get_activation(hp["output_activation"], output=True)
         problem = Problem(
-            xp, layout, theta, data, act, out_act, get_loss(hp["loss"]), hp["l2"], hp["batch_size"]
+            xp,
+            layout,
+            theta,
+            data,
+            act,
+            out_act,
+            get_loss(hp["loss"]),
+            hp["l2"],
+            hp["batch_size"],
+            threads=hp["threads"] or os.cpu_count() or 1,
         )
         if is_lm:
             lm = LevenbergMarquardt(**(hp["optimizer_params"] or {}))
@@ -202,10 +217,13 @@ class BPNetwork:
                 return first_order_epoch(problem, optimizer, rng), False
 
         t0 = time.perf_counter()
-        with _blas_threads(hp["threads"]):
-            history, best_epoch, reason = Loop(hp, callback, should_stop).run(
-                problem, step, optimizer, schedule
-            )
+        try:
+            with threadpool_limits(limits=1, user_api="blas"):
+                history, best_epoch, reason = Loop(hp, callback, should_stop).run(
+                    problem, step, optimizer, schedule
+                )
+        finally:
+            problem.close()
         weights = {k: to_numpy(v).copy() for k, v in layout.views(problem.theta).items()}
         if not all(np.isfinite(w).all() for w in weights.values()):
             raise TrainingDivergedError("training ended with non-finite weights")
@@ -261,18 +279,6 @@ class BPNetwork:
         from .io import save
 
         save(self, path, metadata=metadata)
-
-
-def _blas_threads(threads: int | None) -> contextlib.AbstractContextManager:
-    """Limit the CPU BLAS to ``threads`` threads for the ``with`` block (None: leave it).
-
-    The products of a small network are too small to gain from many BLAS threads, and threaded
-    BLAS collapses (10× slower or worse) when cores are shared with other processes, hence the
-    default of 1 (see docs/methods.md).
-    """
-    if threads is None:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def check_array(name: str, A: Any, allow_1d: bool = False) -> np.ndarray:

@@ -59,7 +59,7 @@ def numeric_gradient(p: Problem, eps: float = 1e-6) -> np.ndarray:
 )
 def test_gradient_matches_finite_differences(act, out_act, loss):
     p = make_problem(act, out_act, loss)
-    total = p.batch_gradient(p.X, p.Y)
+    total = p.batch_gradient(slice(0, p.n_train))
     num = numeric_gradient(p)
     np.testing.assert_allclose(p.grad, num, rtol=1e-5, atol=1e-8)
     # the returned value is the summed element loss: n·m times the mean loss
@@ -69,14 +69,14 @@ def test_gradient_matches_finite_differences(act, out_act, loss):
 @pytest.mark.parametrize("bias", [True, False])
 def test_gradient_with_l2_and_without_bias(bias):
     p = make_problem("tanh", "linear", "mse", bias=bias, l2=0.05)
-    p.batch_gradient(p.X, p.Y)
+    p.batch_gradient(slice(0, p.n_train))
     np.testing.assert_allclose(p.grad, numeric_gradient(p), rtol=1e-5, atol=1e-8)
     assert p.theta.size == (3 * 4 + 4 * 2 + (4 + 2 if bias else 0))
 
 
 def test_full_batch_gradient_in_chunks_equals_one_batch():
     p = make_problem("elu", "linear", "huber", n=23)
-    p.batch_gradient(p.X, p.Y)
+    p.batch_gradient(slice(0, p.n_train))
     whole = p.grad.copy()
     chunked = make_problem("elu", "linear", "huber", n=23)
     chunked.ws = _core.Workspace(np, 5, 4, 2, np.float64)  # force 5 chunks
