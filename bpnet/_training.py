@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _core
 from .activations import Activation
-from .backend import to_scalar
+from .backend import take_rows, to_scalar
 from .losses import Loss
 
 logger = logging.getLogger(__name__)
@@ -109,8 +109,8 @@ class Problem:
         if isinstance(rows, slice):
             return self.X[rows], self.Y[rows]
         k = rows.shape[0]
-        self.xp.take(self.X, rows, axis=0, out=ws.Xb[:k])
-        self.xp.take(self.Y, rows, axis=0, out=ws.Yb[:k])
+        take_rows(self.xp, self.X, rows, ws.Xb[:k])
+        take_rows(self.xp, self.Y, rows, ws.Yb[:k])
         return ws.Xb[:k], ws.Yb[:k]
 
     def add_l2(self) -> None:
