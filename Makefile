@@ -19,7 +19,7 @@ serve: setup
 	$(VENV)/bin/geobp serve --host $(HOST) --port $(PORT)
 
 test: setup
-	bash scripts/ensure-browser.sh
+	bash scripts/ensure-test-tools.sh
 	$(PY) -m pytest
 
 $(VENV)/.bench-installed: $(VENV)/.installed

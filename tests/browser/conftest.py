@@ -206,7 +206,7 @@ def browser() -> Iterator[Any]:
 
     if not Path(CHROMIUM).exists():
         raise RuntimeError(
-            f"{CHROMIUM} is missing: install Debian's chromium (scripts/ensure-browser.sh)"
+            f"{CHROMIUM} is missing: install Debian's chromium (scripts/ensure-test-tools.sh)"
         )
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
