@@ -13,6 +13,7 @@ from celery import Celery
 from flask import Flask, current_app
 
 from service.artifacts import ArtifactStore, sha256_file
+from service.batching import InversionBatcher
 from service.config import Settings
 from service.db import Database
 from service.errors import ApiError
@@ -95,7 +96,8 @@ class TTLCache:
 
 
 def init_extensions(app: Flask, settings: Settings) -> None:
-    """Create the database (migrated to head), the Celery client and the inverter cache."""
+    """Create the database (migrated to head), the Celery client, the inverter cache and the
+    inversion micro-batcher."""
     from service.celery_entry import create_celery
 
     db = Database(settings.database_url)
@@ -105,6 +107,7 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["geobp_inverters"] = InverterCache(settings.inverter_cache_size)
     app.extensions["geobp_artifacts"] = ArtifactStore(settings.artifact_dir)
     app.extensions["geobp_resolved"] = TTLCache(ttl_s=2.0)
+    app.extensions["geobp_batcher"] = InversionBatcher()
 
 
 def get_db() -> Database:
@@ -125,6 +128,11 @@ def get_inverters() -> InverterCache:
 def get_resolved() -> TTLCache:
     """The current app's short-lived cache of network resolutions."""
     return current_app.extensions["geobp_resolved"]
+
+
+def get_batcher() -> InversionBatcher:
+    """The current app's micro-batcher of one-sounding inversions."""
+    return current_app.extensions["geobp_batcher"]
 
 
 def get_settings() -> Settings:

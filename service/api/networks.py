@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from service import registry, schemas
 from service.api.requests import parse_body
 from service.errors import ApiError
-from service.extensions import get_db, get_inverters, get_resolved
+from service.extensions import get_batcher, get_db, get_inverters, get_resolved
 from service.models import Network
 from service.openapi import operation
 
@@ -115,8 +117,40 @@ def get_network(ref: str) -> ResponseReturnValue:
 def invert(ref: str) -> ResponseReturnValue:
     """Invert one sounding ({data}) or many ({soundings})."""
     start = time.perf_counter()
-    alias, version = _ref_args()
-    body = parse_body(schemas.InvertRequest)
+    with get_batcher().arrival() as arrival:
+        alias, version = _ref_args()
+        body = parse_body(schemas.InvertRequest)
+        info, path, sha256 = _resolve_cached(ref, alias, version)
+        inverter = get_inverters().get(info["id"], path, sha256)
+        options: dict[str, Any] = {"refine": body.refine}
+        if body.fixed is not None:
+            options["fixed"] = body.fixed
+        if body.noise_floor is not None:
+            options["noise_floor"] = body.noise_floor
+        invert_many = functools.partial(inverter.invert, **options)
+        if body.soundings is None:
+            observation = body.data.model_dump(exclude_none=True)
+            _check_layout(inverter.forward_model, [observation], batch=False)
+            batch_key = (info["id"], sha256, json.dumps(options, sort_keys=True))
+            result = arrival.invert(batch_key, observation, invert_many)
+            result["network"] = dict(info)
+            result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
+            return jsonify(result)
+        arrival.leave()
+    observations = [item.model_dump(exclude_none=True) for item in body.soundings]
+    _check_layout(inverter.forward_model, observations, batch=True)
+    results = invert_many(observations)
+    for result in results:
+        result["network"] = dict(info)
+    elapsed_ms = round((time.perf_counter() - start) * 1000, 3)
+    return jsonify({"items": results, "elapsed_ms": elapsed_ms})
+
+
+def _resolve_cached(
+    ref: str, alias: str | None, version: int | None
+) -> tuple[dict[str, Any], str, str]:
+    """``({id, name, version}, artifact path, artifact SHA-256)`` of a reference, from the
+    per-process cache of resolutions (the database at most every ``TTLCache.ttl_s``)."""
     key = (ref, alias, version)
     resolved = get_resolved().get(key)
     if resolved is None:
@@ -125,23 +159,7 @@ def invert(ref: str) -> ResponseReturnValue:
             info = {"id": net.id, "name": net.name, "version": net.version}
             resolved = (info, net.artifact_path, net.artifact_sha256)
         get_resolved().put(key, resolved)
-    info, path, sha256 = resolved
-    inverter = get_inverters().get(info["id"], path, sha256)
-    items = body.soundings if body.soundings is not None else [body.data]
-    observations = [item.model_dump(exclude_none=True) for item in items]
-    _check_layout(inverter.forward_model, observations, batch=body.soundings is not None)
-    options = {"refine": body.refine}
-    if body.fixed is not None:
-        options["fixed"] = body.fixed
-    if body.noise_floor is not None:
-        options["noise_floor"] = body.noise_floor
-    results = inverter.invert(observations, **options)
-    for result in results:
-        result["network"] = dict(info)
-    elapsed_ms = round((time.perf_counter() - start) * 1000, 3)
-    if body.soundings is None:
-        return jsonify(results[0])
-    return jsonify({"items": results, "elapsed_ms": elapsed_ms})
+    return resolved
 
 
 @operation(
