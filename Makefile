@@ -23,6 +23,7 @@ test: setup
 	$(PY) -m pytest
 
 $(VENV)/.bench-installed: $(VENV)/.installed
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || echo "wrk missing: bench/api.py uses its Python clients"
 	$(PY) -m pip install -q 'torch==2.13.0' || $(PY) -m pip install -q torch
 	$(PY) -m pip install -q -e '.[dev,bench]' || $(PY) -m pip install -q -e '.[dev]' simpeg scikit-learn
 	touch $@
