@@ -8,7 +8,12 @@ from the (noisy, transformed) training features:
   ``percentile``-th percentile of the training points' Mahalanobis distances.
 
 A new feature vector is *out of domain* when any feature leaves the envelope or its Mahalanobis
-distance exceeds that threshold. (The inverter adds a third test, the misfit after inversion.)
+distance exceeds that threshold. (The inverter adds the misfit after inversion.)
+
+The bound test (:func:`bound_test_setup`, :func:`bound_test_reasons`) works on refined models: a
+likelihood-ratio test of "the model lies inside the training bounds" for soundings whose model
+touches a bound, screened by its linearised (score) version so that only few need the two
+extra fits.
 """
 
 from __future__ import annotations
@@ -124,3 +129,135 @@ class TrainingDomain:
         domain.components_ = np.asarray(spec["components"], dtype=float).reshape(n_features, -1)
         domain.threshold_ = float(spec["threshold"])
         return domain
+
+
+@dataclass
+class BoundTest:
+    """Soundings whose refined model touches the training bounds, and the relaxed bounds.
+
+    ``rows`` (k,) indices of the tested soundings in the batch; ``lower``/``upper`` (k, p) the
+    relaxed bounds in physical units (each parameter within ``margin_log10`` of a bound gets
+    that bound moved ``relax_log10`` decades outwards); ``n_relaxed`` (k,) how many moved.
+    """
+
+    rows: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    n_relaxed: np.ndarray
+
+    @classmethod
+    def empty(cls, n_params: int) -> BoundTest:
+        """No sounding to test."""
+        return cls(np.zeros(0, int), np.zeros((0, n_params)), np.zeros((0, n_params)), np.zeros(0))
+
+
+def _explained(jac: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """‖P r‖² (k,), the part of Σr² that a Gauss–Newton step removes, and that step (k, p).
+
+    ``jac`` (k, n_data, p), ``r`` (k, n_data, 1); P projects onto the columns of ``jac`` (zero
+    columns take no part)."""
+    step = -np.linalg.pinv(jac, rcond=1e-10) @ r
+    return np.sum((jac @ step) ** 2, axis=(1, 2)), step[:, :, 0]
+
+
+def bound_test_setup(
+    models: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    free: np.ndarray,
+    jacobian: np.ndarray,
+    residuals: np.ndarray,
+    alpha: float,
+    margin_log10: float = 0.05,
+    relax_log10: float = 2.0,
+) -> BoundTest:
+    """Select the soundings worth a likelihood-ratio test, and their relaxed bounds.
+
+    ``models`` (n, p) refined, physical; ``lower``/``upper`` (p,) the training bounds; ``free``
+    (n, p) bool, not fixed; ``jacobian`` (n, n_data, p) and ``residuals`` (n, n_data) of the
+    error-weighted data at ``models`` (d r/d log10 m). A sounding is a candidate when a free
+    parameter lies within ``margin_log10`` decades of a bound AND the linearised (score) test
+    says that moving it across could matter: with P the projection onto the columns of J, the
+    Gauss–Newton reduction of Σr² bought by the at-bound parameters, ‖P r‖² − ‖P₋ r‖² (P₋
+    without their columns), must reach half the test's critical value, with the Gauss–Newton
+    step pointing outwards for one of them. Most in-bounds soundings at a bound fail this
+    screen, so only few need the two extra fits.
+    """
+    from scipy.stats import chi2
+
+    x = np.log10(models)
+    at_low = free & (x - np.log10(lower) < margin_log10)
+    at_high = free & (np.log10(upper) - x < margin_log10)
+    near = at_low | at_high
+    rows = np.flatnonzero(near.any(axis=1))
+    if not rows.size:
+        return BoundTest.empty(x.shape[1])
+    sel, r = near[rows], residuals[rows][:, :, None]
+    full, step = _explained(jacobian[rows], r)
+    without, _ = _explained(jacobian[rows] * ~sel[:, None, :], r)
+    outward = (at_high[rows] & (step > 0)) | (at_low[rows] & (step < 0))
+    limit = chi2.ppf(1.0 - alpha, sel.sum(axis=1))
+    rows = rows[outward.any(axis=1) & (full - without > 0.5 * limit)]
+    factor = 10.0**relax_log10
+    return BoundTest(
+        rows=rows,
+        lower=np.where(at_low[rows], lower / factor, lower),
+        upper=np.where(at_high[rows], upper * factor, upper),
+        n_relaxed=near[rows].sum(axis=1),
+    )
+
+
+def bound_test_reasons(
+    test: BoundTest,
+    chi_inside: np.ndarray,
+    chi_relaxed: np.ndarray,
+    models_relaxed: np.ndarray,
+    n_data: int,
+    names: list[str],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    alpha: float,
+) -> list[list[str]]:
+    """Likelihood-ratio test per tested sounding; reasons (one list per row of ``test``).
+
+    ``chi_inside``/``chi_relaxed`` (k,) χ of the best fits (no prior) within the training bounds
+    and within the relaxed bounds, ``models_relaxed`` (k, p) the latter's model. For Gaussian
+    errors Δ = n_data·(χ_inside² − χ_relaxed²) is −2 ln of the likelihood ratio; with the truth
+    inside the bounds it is at most a χ² variable with ``n_relaxed`` degrees of freedom (fewer
+    when the truth sits on the bound), so Δ above that distribution's 1 − ``alpha`` quantile
+    rejects "the model lies inside the training bounds" at significance ``alpha``. A reason names
+    each parameter the relaxed fit moved beyond a bound.
+    """
+    from scipy.stats import chi2
+
+    out: list[list[str]] = []
+    delta = n_data * (np.asarray(chi_inside) ** 2 - np.asarray(chi_relaxed) ** 2)
+    limit = chi2.ppf(1.0 - alpha, np.maximum(test.n_relaxed, 1))
+    for i in range(test.rows.size):
+        beyond = np.flatnonzero(
+            (models_relaxed[i] > upper * (1 + 1e-9)) | (models_relaxed[i] < lower * (1 - 1e-9))
+        )
+        if not (delta[i] > limit[i] and beyond.size):
+            out.append([])
+            continue
+        parts = []
+        for j in beyond:
+            kind, unit = (
+                ("resistivity", "Ω·m") if names[j].startswith("rho") else ("thickness", "m")
+            )
+            side = "above" if models_relaxed[i, j] > upper[j] else "below"
+            value = float(models_relaxed[i, j])
+            shown = f"{value:.0f}" if value >= 1000 else f"{value:.3g}"
+            parts.append(
+                f"{kind} {names[j]} ≈ {shown} {unit}, {side} the training range "
+                f"{lower[j]:g}–{upper[j]:g} {unit}"
+            )
+        out.append(
+            [
+                "the data prefer a model outside the training bounds: "
+                + "; ".join(parts)
+                + f" (fits better by Δχ² = {delta[i]:.1f} > {limit[i]:.1f}, likelihood-ratio "
+                f"test at the {100 * alpha:g} % level)"
+            ]
+        )
+    return out

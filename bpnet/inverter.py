@@ -14,6 +14,7 @@ calibration residuals satisfy ``|e_j| ≤ 1.2816·k_j·σ_j``. Then ``p10/p90 = 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .domain import TrainingDomain
+from .domain import BoundTest, TrainingDomain, bound_test_reasons, bound_test_setup
 from .misfit import chi as chi_of
 from .misfit import default_sigma, rms_percent
 from .observations import (
@@ -34,6 +35,7 @@ from .observations import (
 )
 from .refine import (
     BatchRefineResult,
+    ExtraRows,
     linearised_covariance,
     refine_batch,
     resolved_combinations,
@@ -47,7 +49,9 @@ logger = logging.getLogger(__name__)
 _N_REFINED_CAL = 200
 _Z90 = 1.2815515655446004  # standard-normal 90th percentile
 _RESTART_CHI = 1.2  # refined results above this χ get restarts (in-domain data only)
-_MAX_RESTARTS = 3
+_MAX_RESTARTS = 5
+_EXTRA_ITERATIONS = 10  # iterations of a restart or a bound-test fit
+_RESTART, _INSIDE, _RELAXED = 1, 2, 3  # tags of extra rows: restart, bound test in / beyond
 _FORMAT = "geobp.inverter"
 _FORMAT_VERSION = 1
 
@@ -79,6 +83,22 @@ def _or_inf(value: float | None) -> float:
 def _per_param(names: list[str], values: np.ndarray) -> dict[str, float]:
     """``{name: float(value)}`` for one value per parameter."""
     return {name: float(v) for name, v in zip(names, values, strict=True)}
+
+
+def _take_rows(out: BatchRefineResult, rows: np.ndarray) -> BatchRefineResult:
+    """The rows ``rows`` of a batch result (copies)."""
+    return BatchRefineResult(
+        models=out.models[rows],
+        predicted=out.predicted[rows],
+        chi=out.chi[rows],
+        log10_cov=out.log10_cov[rows],
+        residuals=out.residuals[rows],
+        jacobian=out.jacobian[rows],
+        n_iterations=out.n_iterations[rows],
+        owner=out.owner[rows],
+        tag=out.tag[rows],
+        n_forward_models=out.n_forward_models,
+    )
 
 
 def _parameter_fixes(
@@ -146,7 +166,10 @@ class Inverter:
     held out to calibrate the intervals and thresholds; ``misfit_chi_limit``: χ above which a
     refined result is flagged out of domain; ``n_restart_draws``: draws from the calibrated
     predictive distribution offered (with the members' models) as restarts when the refinement
-    from the network's model stays above χ 1.2; ``seed``: one seed for split and networks.
+    from the network's model stays above χ 1.2; ``bound_test_alpha``: significance level of the
+    likelihood-ratio test "do the data prefer a model beyond the training bounds?" run on refined
+    models that touch a bound (``None`` switches it off); ``seed``: one seed for split and
+    networks.
     """
 
     def __init__(
@@ -160,6 +183,7 @@ class Inverter:
         misfit_chi_limit: float = 1.5,
         n_restart_draws: int = 128,
         network_prior: bool = True,
+        bound_test_alpha: float | None = 0.01,
         seed: int = 0,
     ) -> None:
         self.forward_model = forward_model
@@ -171,6 +195,7 @@ class Inverter:
         self.misfit_chi_limit = misfit_chi_limit
         self.n_restart_draws = n_restart_draws
         self.network_prior = network_prior
+        self.bound_test_alpha = bound_test_alpha
         self.seed = seed
 
     # -- description ----------------------------------------------------------------------------
@@ -241,6 +266,10 @@ class Inverter:
             )
         if not float(self.misfit_chi_limit) > 0:
             raise ValueError(f"misfit_chi_limit must be positive, got {self.misfit_chi_limit}")
+        if self.bound_test_alpha is not None and not 0 < float(self.bound_test_alpha) < 0.5:
+            raise ValueError(
+                f"bound_test_alpha must lie in (0, 0.5) or be None, got {self.bound_test_alpha}"
+            )
         n_members, kwargs = self._network_kwargs()
         n = models.shape[0]
         n_cal = max(int(round(self.calibration_fraction * n)), 20)
@@ -340,10 +369,12 @@ class Inverter:
 
     def _restart_pool(self, members: np.ndarray, n_draws: int) -> np.ndarray:
         """Restart candidates (n_members + n_draws, n, n_params) in physical units: the members'
-        models and draws from the calibrated predictive distribution (fixed seed)."""
+        models and draws from the calibrated predictive distribution. The same standard-normal
+        draws (fixed seed) serve every sounding, so a sounding's restarts do not depend on the
+        other soundings of the batch."""
         mean, std = self._predictive(members)
         rng = np.random.default_rng(self.seed)
-        draws = mean + std * rng.standard_normal((n_draws, *mean.shape))
+        draws = mean + std * rng.standard_normal((n_draws, 1, mean.shape[1]))
         pool = np.concatenate([members, draws], axis=0)
         flat = self._to_models(pool.reshape(-1, self.n_params_))
         return flat.reshape(pool.shape)
@@ -472,18 +503,24 @@ class Inverter:
             groups.setdefault(("same",) if p.same_geometry else p.geometry_key(), []).append(i)
         network_pred: list[np.ndarray | None] = [None] * n
         network_cov: list[np.ndarray | None] = [None] * n
+        network_chi, network_rms = np.zeros(n), np.zeros(n)
         for rows in groups.values():
             fwd = self._forward_for(parsed[rows[0]], cache)
+            is_phase = phase_mask(fwd.data_kinds)
+            observed = np.stack([parsed[row].data for row in rows])
+            sigma = np.stack([parsed[row].sigma for row in rows])
             pred = np.asarray(fwd.forward(starts_network[rows], precision="double"), dtype=float)
+            network_chi[rows] = chi_of(observed, pred, is_phase, sigma)
+            network_rms[rows] = rms_percent(observed, pred, is_phase)
             for r, row in enumerate(rows):
                 network_pred[row] = pred[r]
             if not refine:
                 covs = linearised_covariance(
                     lambda models, _fwd=fwd: _fwd.forward(models, precision="double"),
                     starts_network[rows],
-                    np.stack([parsed[row].data for row in rows]),
-                    np.stack([parsed[row].sigma for row in rows]),
-                    phase_mask(fwd.data_kinds),
+                    observed,
+                    sigma,
+                    is_phase,
                     lower,
                     upper,
                     [fixed_vectors[row] for row in rows],
@@ -494,14 +531,21 @@ class Inverter:
         check_ms = 1e3 * (t_check - t_network) / n
 
         refined: dict[int, tuple[np.ndarray, np.ndarray, float, np.ndarray]] = {}
+        bound_reasons: dict[int, list[str]] = {}
         refine_ms = np.zeros(n)
+        final_rms = network_rms.copy()
         if refine:
             fixed_mask = np.array([[v is not None for v in row] for row in fixed_vectors])
             for rows in groups.values():
                 t0 = time.perf_counter()
                 fwd = self._forward_for(parsed[rows[0]], cache)
-                outcome = self._refine_group(
+                outcome, reasons = self._refine_group(
                     fwd, rows, parsed, starts_network, fixed_mask, prior, members, domain.in_domain
+                )
+                bound_reasons.update(reasons)
+                observed = np.stack([parsed[row].data for row in rows])
+                final_rms[rows] = rms_percent(
+                    observed, outcome.predicted, phase_mask(fwd.data_kinds)
                 )
                 refine_ms[rows] = 1e3 * (time.perf_counter() - t0) / len(rows)
                 for r, row in enumerate(rows):
@@ -518,7 +562,7 @@ class Inverter:
             fwd = self._forward_for(p, cache)
             is_phase = phase_mask(fwd.data_kinds)
 
-            net_chi = float(chi_of(p.data, network_pred[i], is_phase, p.sigma))
+            net_chi = float(network_chi[i])
             if refine:
                 model, predicted, final_chi, cov = refined[i]
             else:
@@ -529,13 +573,13 @@ class Inverter:
                 model=model,
                 network_model=starts_network[i],
                 predicted=predicted,
-                network_predicted=network_pred[i],
                 final_chi=final_chi,
                 network_chi=net_chi,
+                rms=(float(final_rms[i]), float(network_rms[i])),
                 cov=cov,
                 intervals={k: v[i] for k, v in intervals.items()},
                 in_envelope_and_pca=bool(domain.in_domain[i]),
-                domain_reasons=domain.reasons(i, list(fm.data_names)),
+                domain_reasons=domain.reasons(i, list(fm.data_names)) + bound_reasons.get(i, []),
                 mahalanobis=float(domain.mahalanobis[i]),
                 refined=refine,
                 fixed=fixes[i],
@@ -562,10 +606,14 @@ class Inverter:
         prior: tuple[np.ndarray, np.ndarray] | None,
         members: np.ndarray,
         in_domain: np.ndarray,
-    ) -> BatchRefineResult:
-        """Refine the soundings ``rows`` (one observed geometry) as one batch, then restart the
-        in-domain ones still above χ 1.2 from the best-fitting of the restart pool's models
-        (built only for those, from the ensemble ``members`` predictions (m, n, p))."""
+    ) -> tuple[BatchRefineResult, dict[int, list[str]]]:
+        """Refine the soundings ``rows`` (one observed geometry) as one batch. As soon as a
+        sounding stops, extra rows join the same iteration: restarts for in-domain soundings
+        still above χ 1.2 (the best-fitting models of the restart pool built from the ensemble
+        ``members`` predictions (m, n, p)), and the bound test's two fits
+        (:func:`bpnet.domain.bound_test_setup`) for soundings whose model touches a bound and
+        either fits (χ within the misfit limit) or lies outside the feature domain.
+        Returns the soundings' refined rows and the bound test's reasons keyed by sounding."""
         is_phase = phase_mask(fwd.data_kinds)
 
         def forward(models: np.ndarray) -> np.ndarray:
@@ -577,54 +625,128 @@ class Inverter:
         sigma = np.stack([parsed[i].sigma for i in rows])
         lower = np.asarray(self.space.lower, dtype=float)
         upper = np.asarray(self.space.upper, dtype=float)
+        p = lower.size
+        tests: list[BoundTest] = []
 
-        def run(sub: np.ndarray, start: np.ndarray, iterations: int) -> BatchRefineResult:
-            """Refine the group's soundings ``sub`` from ``start`` (k, p)."""
-            return refine_batch(
-                forward,
-                start,
-                observed[sub],
-                sigma[sub],
-                is_phase,
-                lower,
-                upper,
-                fixed_mask[idx[sub]],
-                prior=None if prior is None else (prior[0][idx[sub]], prior[1][idx[sub]]),
-                max_iterations=iterations,
-            )
+        def spawn(done: np.ndarray, now: BatchRefineResult) -> ExtraRows | None:
+            """Restarts and bound-test fits for the soundings ``done`` (k,) that just stopped."""
+            parts = []
+            settings = {"max_iterations": _EXTRA_ITERATIONS}
+            # Restarts only where the data look like training data: elsewhere no in-bounds
+            # model is expected to fit, and the domain flag says so already.
+            failing = done[(now.chi > _RESTART_CHI) & in_domain[idx[done]]]
+            if failing.size:
+                pool = self._restart_pool(members[:, idx[failing], :], self.n_restart_draws)
+                pool = np.where(fixed_mask[idx[failing]], starts[idx[failing]], pool)
+                n_pool, k = pool.shape[:2]  # (n_members + n_draws, k, p)
+                pred = forward(pool.reshape(-1, p)).reshape(n_pool, k, -1)
+                chis = chi_of(observed[failing][None], pred, is_phase, sigma[failing][None])
+                best = np.argsort(np.where(np.isfinite(chis), chis, np.inf), axis=0)
+                n_starts = min(_MAX_RESTARTS, n_pool)
+                chosen = pool[best[:n_starts], np.arange(k)[None, :], :].reshape(-1, p)
+                parts.append(
+                    ExtraRows.build(
+                        np.tile(failing, n_starts),
+                        chosen,
+                        lower,
+                        upper,
+                        use_prior=True,
+                        target_chi=1.0,
+                        tag=_RESTART,
+                        **settings,
+                    )
+                )
+            # The bound test where the model is final: a fit within the misfit limit, or data
+            # outside the feature domain (no restarts; the reason says which way they point).
+            tested = (now.chi <= self.misfit_chi_limit) | ~in_domain[idx[done]]
+            if self.bound_test_alpha is not None and tested.any():
+                test = bound_test_setup(
+                    now.models,
+                    lower,
+                    upper,
+                    ~fixed_mask[idx[done]] & tested[:, None],
+                    now.jacobian,
+                    now.residuals,
+                    float(self.bound_test_alpha),
+                )
+                if test.rows.size:
+                    at = now.models[test.rows]
+                    test.rows = done[test.rows]
+                    tests.append(test)
+                    # Both fits without the prior, to convergence: within the bounds and beyond.
+                    for tag, low, high in (
+                        (_INSIDE, lower, upper),
+                        (_RELAXED, test.lower, test.upper),
+                    ):
+                        parts.append(
+                            ExtraRows.build(
+                                test.rows,
+                                at,
+                                low,
+                                high,
+                                use_prior=False,
+                                target_chi=0.0,
+                                tag=tag,
+                                **settings,
+                            )
+                        )
+            return ExtraRows.concat(parts)
 
-        every = np.arange(idx.size)
-        out = run(every, starts[idx], 20)
-        # Restarts only where the data look like training data: elsewhere no in-bounds model is
-        # expected to fit, and the domain flag says so already.
-        failing = every[(out.chi > _RESTART_CHI) & in_domain[idx]]
-        if failing.size:
-            candidates = self._restart_pool(members[:, idx[failing], :], self.n_restart_draws)
-            candidates = np.where(fixed_mask[idx[failing]], starts[idx[failing]], candidates)
-            n_pool, k, p = candidates.shape  # (n_members + n_draws, k, p)
-            pred = forward(candidates.reshape(-1, p)).reshape(n_pool, k, -1)
-            chis = chi_of(observed[failing][None], pred, is_phase, sigma[failing][None])
-            ranked = np.argsort(np.where(np.isfinite(chis), chis, np.inf), axis=0)
-            for rank in range(min(_MAX_RESTARTS, n_pool)):
-                still = out.chi[failing] > _RESTART_CHI
-                if not still.any():
-                    break
-                sub = failing[still]
-                start = candidates[ranked[rank, still], np.flatnonzero(still), :]
-                again = run(sub, start, 10)
-                better = again.chi < out.chi[sub]
-                for name in ("models", "predicted", "chi", "log10_cov"):
-                    getattr(out, name)[sub[better]] = getattr(again, name)[better]
-        return out
+        out = refine_batch(
+            forward,
+            starts[idx],
+            observed,
+            sigma,
+            is_phase,
+            lower,
+            upper,
+            fixed_mask[idx],
+            prior=None if prior is None else (prior[0][idx], prior[1][idx]),
+            max_iterations=20,
+            jacobian=getattr(fwd, "forward_and_jacobian", None),  # exact derivatives (MT)
+            spawn=spawn,
+        )
+        result = _take_rows(out, np.arange(idx.size))
+        restart = np.flatnonzero(out.tag == _RESTART)
+        if restart.size:  # the best restart of each sounding replaces it when it fits better
+            order = restart[np.argsort(out.chi[restart], kind="stable")]
+            owners, first = np.unique(out.owner[order], return_index=True)
+            best = order[first]
+            better = out.chi[best] < result.chi[owners]
+            for name in ("models", "predicted", "chi", "log10_cov", "residuals", "jacobian"):
+                getattr(result, name)[owners[better]] = getattr(out, name)[best[better]]
+        if not tests:
+            return result, {}
+        test = BoundTest(
+            rows=np.concatenate([t.rows for t in tests]),
+            lower=np.vstack([t.lower for t in tests]),
+            upper=np.vstack([t.upper for t in tests]),
+            n_relaxed=np.concatenate([t.n_relaxed for t in tests]),
+        )
+        inside = np.flatnonzero(out.tag == _INSIDE)
+        relaxed = np.flatnonzero(out.tag == _RELAXED)
+        # Any in-bounds fit bounds the best one's χ from above: the refined result counts too.
+        reasons = bound_test_reasons(
+            test,
+            np.minimum(out.chi[inside], result.chi[test.rows]),
+            out.chi[relaxed],
+            out.models[relaxed],
+            observed.shape[1],
+            self.parameter_names,
+            lower,
+            upper,
+            float(self.bound_test_alpha),
+        )
+        return result, {int(idx[r]): why for r, why in zip(test.rows, reasons, strict=True) if why}
 
     def _model_dict(self, model: np.ndarray) -> dict[str, list[float]]:
-        n_layers = self.n_layers
-        rho = [float(v) for v in model[:n_layers]]
-        thickness = [float(v) for v in model[n_layers:]]
+        """``{"rho_ohmm", "thickness_m", "depth_m"}`` lists from one model vector (n_params,)."""
+        values = np.asarray(model, dtype=float).tolist()
+        thickness = values[self.n_layers :]
         return {
-            "rho_ohmm": rho,
+            "rho_ohmm": values[: self.n_layers],
             "thickness_m": thickness,
-            "depth_m": [float(v) for v in np.cumsum(thickness)],
+            "depth_m": list(itertools.accumulate(thickness)),
         }
 
     def _result(
@@ -634,9 +756,9 @@ class Inverter:
         model: np.ndarray,
         network_model: np.ndarray,
         predicted: np.ndarray,
-        network_predicted: np.ndarray,
         final_chi: float,
         network_chi: float,
+        rms: tuple[float, float],
         cov: np.ndarray,
         intervals: dict[str, np.ndarray],
         in_envelope_and_pca: bool,
@@ -657,25 +779,25 @@ class Inverter:
                 + ("" if refined else " (the limit for the network's unrefined models)")
             )
         in_domain = in_envelope_and_pca and not reasons
-        std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        std = np.sqrt(np.maximum(np.diagonal(cov), 0.0))
         predicted_dict: dict[str, Any] = {
-            fm.axis_name: [float(v) for v in obs.axis_values],
-            "rho_a_ohmm": [float(v) for v in predicted[:k]],
+            fm.axis_name: obs.axis_values.tolist(),
+            "rho_a_ohmm": predicted[:k].tolist(),
         }
         if is_phase.any():
-            predicted_dict["phase_deg"] = [float(v) for v in predicted[k:]]
+            predicted_dict["phase_deg"] = predicted[k:].tolist()
         band = None
-        if refined and np.all(np.isfinite(std)):
+        if refined and np.isfinite(std).all():
             band = self._refined_band(np.asarray(model, dtype=float), std)
         uncertainty: dict[str, Any] = {"source": "network" if band is None else "refined"}
         network_uncertainty: dict[str, Any] = {}
+        chosen = intervals if band is None else band
         for key, sl in (("rho_ohmm", slice(0, n_layers)), ("thickness_m", slice(n_layers, None))):
-            network_uncertainty[key] = {q: [float(v) for v in intervals[q][sl]] for q in intervals}
-            chosen = intervals if band is None else band
-            uncertainty[key] = {q: [float(v) for v in chosen[q][sl]] for q in chosen}
+            network_uncertainty[key] = {q: v[sl].tolist() for q, v in intervals.items()}
+            uncertainty[key] = {q: v[sl].tolist() for q, v in chosen.items()}
         uncertainty["linearised_std_log10"] = {
-            "rho_ohmm": [float(v) for v in std[:n_layers]],
-            "thickness_m": [float(v) for v in std[n_layers:]],
+            "rho_ohmm": std[:n_layers].tolist(),
+            "thickness_m": std[n_layers:].tolist(),
         }
         uncertainty["combinations"] = resolved_combinations(model, cov, n_layers)
         return {
@@ -684,14 +806,8 @@ class Inverter:
             "uncertainty": uncertainty,
             "network_uncertainty": network_uncertainty,
             "predicted": predicted_dict,
-            "misfit": {
-                "rms_percent": _finite(rms_percent(obs.data, predicted, is_phase)),
-                "chi": _finite(final_chi),
-            },
-            "network_misfit": {
-                "rms_percent": _finite(rms_percent(obs.data, network_predicted, is_phase)),
-                "chi": _finite(network_chi),
-            },
+            "misfit": {"rms_percent": _finite(rms[0]), "chi": _finite(final_chi)},
+            "network_misfit": {"rms_percent": _finite(rms[1]), "chi": _finite(network_chi)},
             "in_domain": bool(in_domain),
             "domain": {
                 "mahalanobis": _finite(mahalanobis),
@@ -792,6 +908,7 @@ class Inverter:
             "misfit_chi_limit": self.misfit_chi_limit,
             "n_restart_draws": self.n_restart_draws,
             "network_prior": self.network_prior,
+            "bound_test_alpha": self.bound_test_alpha,
             "seed": self.seed,
             "data_transform": self.data_transform_.to_dict(),
             "param_transform": self.param_transform_.to_dict(),
@@ -835,6 +952,7 @@ class Inverter:
             misfit_chi_limit=doc["misfit_chi_limit"],
             n_restart_draws=doc["n_restart_draws"],
             network_prior=doc.get("network_prior", True),
+            bound_test_alpha=doc.get("bound_test_alpha", 0.01),
             seed=doc["seed"],
         )
         inv.ensemble_ = ensemble

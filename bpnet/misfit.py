@@ -42,7 +42,7 @@ def chi(
 ) -> np.ndarray:
     """χ = RMS of error-weighted residuals, shape ``(...)``; non-finite predictions give ``inf``."""
     r = weighted_residuals(observed, predicted, is_phase, sigma)
-    value = np.sqrt(np.mean(r * r, axis=-1))
+    value = np.sqrt(np.einsum("...i,...i->...", r, r) / r.shape[-1])
     return np.where(np.isfinite(value), value, np.inf)
 
 
@@ -52,7 +52,7 @@ def rms_percent(observed: np.ndarray, predicted: np.ndarray, is_phase: np.ndarra
     predicted = np.asarray(predicted, dtype=float)
     denominator = np.where(is_phase, np.maximum(np.abs(observed), _MIN_PHASE_DEG), observed)
     rel = (predicted - observed) / denominator
-    value = 100.0 * np.sqrt(np.mean(rel * rel, axis=-1))
+    value = 100.0 * np.sqrt(np.einsum("...i,...i->...", rel, rel) / rel.shape[-1])
     return np.where(np.isfinite(value), value, np.inf)
 
 

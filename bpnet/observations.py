@@ -95,9 +95,9 @@ def _as_vector(obs: Mapping[str, Any], name: str, index: int | None) -> np.ndarr
         raise InversionInputError(
             f"{name} must be a flat list, got shape {values.shape}", field=name, index=index
         )
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        i = int(bad[0])
+    finite = np.isfinite(values)
+    if not finite.all():
+        i = int(np.argmin(finite))
         raise InversionInputError(
             f"{name}[{i}] is not a finite number ({values[i]})", field=f"{name}[{i}]", index=index
         )
@@ -106,9 +106,9 @@ def _as_vector(obs: Mapping[str, Any], name: str, index: int | None) -> np.ndarr
 
 def _require_positive(values: np.ndarray, name: str, index: int | None) -> np.ndarray:
     """``values`` (K,) unchanged, or InversionInputError naming the first value ≤ 0."""
-    bad = np.flatnonzero(values <= 0)
-    if bad.size:
-        i = int(bad[0])
+    bad = values <= 0
+    if bad.any():
+        i = int(np.argmax(bad))
         raise InversionInputError(
             f"{name}[{i}] must be positive, got {values[i]}", field=f"{name}[{i}]", index=index
         )
@@ -236,11 +236,11 @@ def _mn2_for(
     ab2_obs: np.ndarray,
     same: bool,
     index: int | None,
-    order: np.ndarray,
+    order: np.ndarray | None,
 ) -> tuple[Any, list[str]]:
     """Potential-electrode half-spacing for the observed geometry (Schlumberger only).
 
-    ``order`` (K,) is the permutation that sorted the observed spacings.
+    ``order`` (K,) is the permutation that sorted the observed spacings (None: already sorted).
     """
     reference, notes = _network_mn2(network_geometry, ab2_obs, same)
     if "mn2_m" not in obs or obs["mn2_m"] is None:
@@ -261,7 +261,8 @@ def _mn2_for(
                 field="mn2_m",
                 index=index,
             )
-        mn2 = _require_positive(mn2, "mn2_m", index)[order]
+        mn2 = _require_positive(mn2, "mn2_m", index)
+        mn2 = mn2 if order is None else mn2[order]
     if np.any(np.asarray(mn2, float) >= ab2_obs):
         raise InversionInputError(
             "mn2_m must be smaller than ab2_m at every spacing", field="mn2_m", index=index
@@ -345,9 +346,9 @@ def parse_observation(
                 field="phase_deg",
                 index=index,
             )
-        bad = np.flatnonzero((phase < 0) | (phase > 90))
-        if bad.size:
-            i = int(bad[0])
+        bad = (phase < 0) | (phase > 90)
+        if bad.any():
+            i = int(np.argmax(bad))
             raise InversionInputError(
                 f"phase_deg[{i}] = {phase[i]} lies outside [0, 90] degrees",
                 field=f"phase_deg[{i}]",
@@ -357,25 +358,32 @@ def parse_observation(
     phase_err = _errors(obs, "phase_error_deg", axis.size, index) if has_phase else None
 
     warnings: list[str] = []
-    raw_axis = axis
     segment_mn2 = _segment_mn2(obs, axis_name, axis.size)
-    if segment_mn2 is None:
-        order = np.argsort(axis, kind="stable")
-    else:  # overlapping MN/2 segments: sort by AB/2, then MN/2
-        order = np.lexsort((segment_mn2, axis))
-    step = np.diff(axis[order])
-    if np.any(step < 0) or (np.any(step == 0) and segment_mn2 is None):
-        raise InversionInputError(
-            f"{axis_name} contains repeated values (repeats are allowed only for AB/2 measured "
-            "with different mn2_m, one mn2_m per datum)",
-            field=axis_name,
-            index=index,
-        )
-    if segment_mn2 is not None and np.any((step == 0) & (np.diff(segment_mn2[order]) == 0)):
-        raise InversionInputError(
-            "ab2_m and mn2_m contain a repeated (AB/2, MN/2) pair", field=axis_name, index=index
-        )
-    if np.any(order != np.arange(raw_axis.size)):
+    step = np.diff(axis)
+    if segment_mn2 is None and (step > 0).all():  # the usual case: already strictly ascending
+        order = None
+    else:
+        if segment_mn2 is None:
+            order = np.argsort(axis, kind="stable")
+        else:  # overlapping MN/2 segments: sort by AB/2, then MN/2
+            order = np.lexsort((segment_mn2, axis))
+        step = np.diff(axis[order])
+        if np.any(step < 0) or (np.any(step == 0) and segment_mn2 is None):
+            raise InversionInputError(
+                f"{axis_name} contains repeated values (repeats are allowed only for AB/2 "
+                "measured with different mn2_m, one mn2_m per datum)",
+                field=axis_name,
+                index=index,
+            )
+        if segment_mn2 is not None and np.any((step == 0) & (np.diff(segment_mn2[order]) == 0)):
+            raise InversionInputError(
+                "ab2_m and mn2_m contain a repeated (AB/2, MN/2) pair",
+                field=axis_name,
+                index=index,
+            )
+        if np.all(order == np.arange(axis.size)):
+            order = None
+    if order is not None:
         warnings.append(f"data were sorted by increasing {axis_name}")
         axis, rho_a = axis[order], rho_a[order]
         phase = phase[order] if phase is not None else None
@@ -383,7 +391,7 @@ def parse_observation(
         phase_err = phase_err[order] if phase_err is not None else None
 
     same = axis.size == axis_net.size and bool(
-        np.allclose(axis, axis_net, rtol=_GEOMETRY_RTOL, atol=0.0)
+        (np.abs(axis - axis_net) <= _GEOMETRY_RTOL * axis_net).all()
     )
     if not same:
         warnings.extend(_check_range(axis, axis_net, axis_name, index))
@@ -401,15 +409,15 @@ def parse_observation(
     data = np.concatenate(data_parts)
     sigma = np.concatenate(sigma_parts)
 
-    geometry: dict[str, Any] = {axis_name: axis if not same else axis_net.copy()}
-    net_geometry = dict(getattr(forward_model, "geometry", {}) or {})
+    geometry: dict[str, Any] = {axis_name: axis if not same else axis_net}
     if axis_name == "ab2_m":
+        net_geometry = dict(getattr(forward_model, "geometry", {}) or {})
         mn2, mn2_warnings = _mn2_for(obs, net_geometry, axis, same, index, order)
         geometry["mn2_m"] = mn2
         warnings.extend(mn2_warnings)
 
     if same:
-        network_data = data.copy()
+        network_data = data
     else:
         x_obs, x_net = np.log10(axis), np.log10(axis_net)
         x_unique, log_rho = _mean_over_repeats(x_obs, np.log10(rho_a))

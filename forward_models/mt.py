@@ -8,6 +8,10 @@ the real-scaled impedance ζ = Z / √(iωμ_0) in real arithmetic (no complex t
     ζ_j = √ρ_j (1 + g_j) / (1 − g_j),               k_j h_j = (1 + i) h_j √(ω μ_0 / (2 ρ_j)),
 
 starting from ζ_N = √ρ_N. Then ρ_a = |Z|² / (ω μ_0) = |ζ_1|² and φ = 45° + arg ζ_1.
+
+:meth:`MT1D.forward_and_jacobian` also returns the exact derivatives of the data with respect to
+ln of every parameter (the recursion differentiated layer by layer, then chained from the top
+down; docs/methods.md), for the refinement's Gauss–Newton steps.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate
+from ._backend import get_array_module
 from .base import ForwardModel
 
 MU0 = 4e-7 * np.pi
@@ -89,6 +94,52 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
         pool += [one_minus, den, g_im2]
         x, y = a, c
     return x, y
+
+
+def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[Any, Any]:
+    """ζ_1 (n, K) complex and its derivatives ∂ζ_1/∂ln m (2N−1, n, K), all complex128.
+
+    ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2). Per layer j (bottom up),
+    with ζ' = ζ_{j+1}, s = √ρ_j, θ = 2(1 + i) h_j skin / s, E = e^{−θ}, D = ζ' + s,
+    g = E (ζ' − s)/D, q = ∂ζ_j/∂g = 2s/(1 − g)², the local partials are::
+
+        ∂ζ_j/∂ζ'     = q E 2s / D²
+        ∂ζ_j/∂ln h_j = −q g θ
+        ∂ζ_j/∂ln ρ_j = ½ (ζ_j − ζ' ∂ζ_j/∂ζ' + q g θ)
+
+    and ∂ζ_N/∂ln ρ_N = ½ √ρ_N; the chain rule from the top multiplies the ∂ζ_j/∂ζ' of the layers
+    above. h_j skin / s is capped at 20 as in the forward pass (e^{−40}: the layer below is unseen).
+    """
+    n, n_layers = rho.shape
+    shape = (n, skin.shape[0])
+    s = xp.sqrt(rho)
+    zeta = xp.broadcast_to(s[:, n_layers - 1 : n_layers], shape).astype(xp.complex128)
+    jac = xp.empty((2 * n_layers - 1, *shape), dtype=xp.complex128)  # parameter axis first
+    below = []
+    for j in range(n_layers - 2, -1, -1):
+        sj = s[:, j : j + 1]
+        theta = (2 + 2j) * xp.minimum((thk[:, j : j + 1] / sj) * skin, 20.0)
+        e = xp.exp(-theta)
+        inv_d = 1 / (zeta + sj)
+        g = e * (zeta - sj) * inv_d
+        inv_om = 1 / (1 - g)
+        q = (2 * sj) * inv_om * inv_om
+        qgt = q * g * theta
+        dz_below = q * e * (2 * sj) * inv_d * inv_d
+        new = sj * (1 + g) * inv_om
+        jac[j] = 0.5 * (new - zeta * dz_below + qgt)
+        xp.negative(qgt, out=jac[n_layers + j])
+        below.append(dz_below)
+        zeta = new
+    jac[n_layers - 1] = 0.5 * s[:, n_layers - 1 : n_layers]
+    chain = None  # ∂ζ_1/∂ζ_j, from the top down
+    for j in range(1, n_layers):
+        step = below[n_layers - 1 - j]  # ∂ζ_{j−1}/∂ζ_j (0-based layers; below is bottom up)
+        chain = step if chain is None else chain * step
+        jac[j] *= chain
+        if j < n_layers - 1:
+            jac[n_layers + j] *= chain
+    return zeta, jac
 
 
 @lru_cache(maxsize=1)
@@ -164,3 +215,32 @@ class MT1D(ForwardModel):
     def _solve(self, models: Any, xp: ModuleType, dtype: Any) -> Any:
         (skin,) = self._operator(xp, dtype, self._skin)
         return _mt_response(models.astype(dtype), skin, self.n_layers, xp)
+
+    def forward_and_jacobian(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
+        """Data and their exact derivatives with respect to ln of each parameter, in float64.
+
+        ``models`` ``(n, n_params)`` or ``(n_params,)`` as for :meth:`forward`. Returns
+        ``data (n, 2K)`` (as ``forward(models, precision="double")``) and
+        ``jac (n, 2K, n_params)`` with ``jac[i, d, j] = ∂data_d/∂ln m_j``: Ω·m for ρ_a and
+        degrees for phases per unit relative change of parameter j (a parameter × 1.01 changes
+        datum d by about 0.01·jac). Same array module as the input.
+        """
+        xp = get_array_module(models, backend=backend)
+        arr = self.check_models(models, backend=backend)
+        (skin,) = self._operator(xp, xp.float64, self._skin)
+        zeta, jac = _impedance_and_jacobian(
+            arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
+        )
+        n, k = zeta.shape
+        data = xp.empty((n, 2 * k))
+        data[:, k:] = xp.angle(zeta, deg=True)
+        data[:, k:] += 45
+        rho_a = data[:, :k]
+        xp.multiply(zeta.real, zeta.real, out=rho_a)
+        rho_a += zeta.imag**2
+        jac *= 1 / zeta  # ∂ln ζ_1/∂ln m, (n_params, n, K)
+        # ∂ρ_a/∂ln m = 2 ρ_a Re ∂ln ζ_1/∂ln m;  ∂φ/∂ln m = Im ∂ln ζ_1/∂ln m (radians → degrees)
+        out = xp.empty((n, 2 * k, jac.shape[0]))
+        out[:, :k] = (jac.real * (2 * rho_a)).transpose(1, 2, 0)
+        out[:, k:] = (jac.imag * (180 / np.pi)).transpose(1, 2, 0)
+        return data, out

@@ -181,6 +181,7 @@ def test_the_batched_levenberg_marquardt_agrees_with_scipy(ves) -> None:
         fixed,
         target_chi=0.0,
         ftol=1e-12,
+        cost_tol=0.0,
         max_iterations=60,
     )
     assert batch.models[1, 3] == truth[1, 3]
