@@ -8,7 +8,9 @@ initial weights, so the two runs differ only in shuffling order and rounding. Pr
 * time ratio bpnet / PyTorch (target ≤ 0.5) and the validation MSEs side by side (bpnet within
   5 % of PyTorch's);
 * bpnet's achieved GFLOP/s at batch 4096 (matrix-multiply FLOPs of its best epoch) as a fraction
-  of a large float32 matrix multiply's GFLOP/s (best of 5) measured in this run (target ≥ 30 %);
+  of a large float32 matrix multiply's GFLOP/s (best of 5) measured in this run on as many
+  threads (target ≥ 30 %): on all ``--threads`` (the whole machine) and on one thread (one core);
+  measured first, before PyTorch's and scikit-learn's idle worker threads exist;
 * scikit-learn ``MLPRegressor`` on the same task, for reference.
 
 Run: ``.venv/bin/python bench/train.py`` (``--help`` for sizes; ``--threads`` sets PyTorch's and
@@ -146,6 +148,23 @@ def run_sklearn(X, Y, Xv, Yv, epochs, batch, hidden) -> tuple[float, float]:
     return elapsed, float(np.mean((model.predict(Xv) - Yv) ** 2))
 
 
+def print_gflops(X, Y, Xv, Yv, epochs: int, hidden: int, threads: int) -> None:
+    """bpnet's GFLOP/s at batch 4096 on ``threads`` threads against a large matmul on as many."""
+    from threadpoolctl import threadpool_limits
+
+    big_batch = 4096
+    with threadpool_limits(threads):
+        peak = matmul_gflops()
+    t_big, _, best_rate = run_bpnet(X, Y, Xv, Yv, epochs, big_batch, hidden, threads)
+    mean_gf = flops_per_sample(hidden) * len(X) * epochs / t_big / 1e9
+    best_gf = flops_per_sample(hidden) * best_rate / 1e9
+    print(
+        f"bpnet at batch {big_batch}, {threads} thread(s): {best_gf:.1f} GFLOP/s (best epoch; "
+        f"{mean_gf:.1f} over the whole fit); large float32 matmul on {threads} thread(s) (best of "
+        f"5) {peak:.1f} GFLOP/s; fraction = {best_gf / peak:.1%}   (target >= 30 %)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-samples", type=int, default=100_000)
@@ -166,6 +185,10 @@ def main() -> None:
         f"task: {N_IN} -> {args.hidden} tanh -> {N_OUT}, {len(X)} train / {n_val} val samples, "
         f"Adam lr 1e-3, batch {args.batch}, {args.epochs} epochs, {args.threads} threads"
     )
+    # the GFLOP/s figure first: PyTorch's and scikit-learn's idle worker threads would
+    # otherwise share the cores with it
+    for threads in sorted({args.threads, 1}, reverse=True):
+        print_gflops(X, Y, Xv, Yv, args.epochs, args.hidden, threads)
     t_bp, v_bp, _ = run_bpnet(X, Y, Xv, Yv, args.epochs, args.batch, args.hidden, args.threads)
     t_pt, v_pt = run_torch(X, Y, Xv, Yv, args.epochs, args.batch, args.hidden, args.threads)
     print(f"bpnet   : {t_bp:7.2f} s   val MSE {v_bp:.5f}")
@@ -179,17 +202,6 @@ def main() -> None:
     print(
         f"val MSE bpnet vs PyTorch        = {v_bp:.5f} vs {v_pt:.5f} "
         f"({rel:+.1%}; target within 5 %)"
-    )
-
-    big_batch = 4096
-    peak = matmul_gflops()
-    t_big, _, best_rate = run_bpnet(X, Y, Xv, Yv, args.epochs, big_batch, args.hidden, args.threads)
-    mean_gf = flops_per_sample(args.hidden) * len(X) * args.epochs / t_big / 1e9
-    best_gf = flops_per_sample(args.hidden) * best_rate / 1e9
-    print(
-        f"bpnet at batch {big_batch}: {best_gf:.1f} GFLOP/s (best epoch; {mean_gf:.1f} over the "
-        f"whole fit); large float32 matmul (best of 5) {peak:.1f} GFLOP/s; "
-        f"fraction = {best_gf / peak:.1%}   (target >= 30 %)"
     )
 
 
