@@ -43,8 +43,8 @@ import numpy as np
 import forward_models
 from bpnet import Inverter
 from bpnet.inverter import observation_from_data
+from bpnet.lm_batch import refine_batch
 from bpnet.misfit import chi as chi_of
-from bpnet.refine import refine_batch
 
 RHO_BOUNDS = (1.0, 5000.0)
 THK_BOUNDS = (0.5, 100.0)

@@ -1,7 +1,7 @@
 """Inverter: an ensemble of BP networks + forward-model spec + transforms + training domain.
 
 ``Inverter.invert`` turns observation dicts into DESIGN.md's inversion results: the network's
-model (one batched prediction), an optional refinement against the physics (:mod:`bpnet.refine`),
+model (one batched prediction), an optional refinement against the physics (:mod:`bpnet.lm_batch`),
 the forward check (:mod:`bpnet.misfit`), calibrated p10/p50/p90 intervals, the linearised posterior
 standard deviation and resolved combinations, and the out-of-domain flag (:mod:`bpnet.domain`).
 
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .domain import BoundTest, TrainingDomain, bound_test_reasons, bound_test_setup
+from .lm_batch import BatchRefineResult, ExtraRows, refine_batch
 from .misfit import chi as chi_of
 from .misfit import default_sigma, rms_percent
 from .observations import (
@@ -33,13 +34,7 @@ from .observations import (
     phase_mask,
     validate_noise_floor,
 )
-from .refine import (
-    BatchRefineResult,
-    ExtraRows,
-    linearised_covariance,
-    refine_batch,
-    resolved_combinations,
-)
+from .refine import linearised_covariance, resolved_combinations
 
 __all__ = ["Inverter", "InversionInputError", "observation_from_data"]
 

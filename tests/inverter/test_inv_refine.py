@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import forward_models
-from bpnet.refine import linearised_covariance, refine, refine_batch, resolved_combinations
+from bpnet.lm_batch import refine_batch
+from bpnet.refine import linearised_covariance, refine, resolved_combinations
 
 LOWER = np.array([1.0, 1.0, 1.0, 0.5, 0.5])
 UPPER = np.array([5000.0, 5000.0, 5000.0, 100.0, 100.0])
