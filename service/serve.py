@@ -129,15 +129,16 @@ def _run_http(app: Flask, host: str, port: int, workers: int, threads: int) -> N
         app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
 
+    from . import gunicorn_conf
+
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("timeout", 120)
-            self.cfg.set("control_socket_disable", True)
+            for name in ("worker_class", "accesslog", "timeout", "control_socket_disable"):
+                self.cfg.set(name, getattr(gunicorn_conf, name))
+            self.cfg.set("post_fork", gunicorn_conf.post_fork)
 
         def load(self) -> Flask:
             return app

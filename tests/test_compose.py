@@ -72,7 +72,8 @@ def test_commands_are_the_ones_the_tests_run(config):
     assert "exec python -m worker.main --queues geobp,train" in " ".join(
         services["worker"]["command"]
     )
-    assert "'service:create_app()'" in " ".join(services["api"]["command"])
+    api = " ".join(services["api"]["command"])
+    assert "'service:create_app()'" in api and "-c python:service.gunicorn_conf" in api
     assert "-m worker.main --queues gpu" in " ".join(services["worker-gpu"]["command"])
     assert services["worker-gpu"]["profiles"] == ["gpu"]
     for name in ("api", "worker", "beat"):

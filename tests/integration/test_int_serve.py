@@ -92,6 +92,9 @@ def test_serve_embedded_default(tmp_path) -> None:
         assert health["status"] == "ok" and health["broker"]["kind"] == "embedded"
         ours = _processes_with("worker.main", str(tmp_path))
         assert ours, "no embedded worker process"
+        http_workers = [p for p in _processes_with("service.serve", str(tmp_path)) if p != proc.pid]
+        assert http_workers, "no gunicorn worker process"
+        assert all(os.sched_getscheduler(p) == os.SCHED_BATCH for p in http_workers)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
