@@ -1,26 +1,108 @@
 """gunicorn settings shared by ``geobp serve`` and docker-compose (``gunicorn -c
 python:service.gunicorn_conf``).
 
-``post_fork`` puts each HTTP worker process under Linux's ``SCHED_BATCH`` policy (its threads
-inherit it). Under ``SCHED_BATCH`` a thread that wakes does not preempt the running one: when a
-request thread hands a result to the threads waiting on it (the inversion micro-batcher, the
-gthread pool), the waker keeps its core instead of ping-ponging with a thread that would only
-block on the GIL. With 16 concurrent clients on 2 cores this lowered the median latency by about
-15 % (docs/benchmarks.md). Elsewhere (no ``SCHED_BATCH``) it does nothing.
+* ``post_fork`` puts each HTTP worker process under Linux's ``SCHED_BATCH`` policy (its threads
+  inherit it). Under ``SCHED_BATCH`` a thread that wakes does not preempt the running one: when a
+  request thread hands a result to the threads waiting on it (the inversion micro-batcher, the
+  gthread pool), the waker keeps its core. Elsewhere (no ``SCHED_BATCH``) it does nothing.
+* ``worker_class`` is :class:`BalancedThreadWorker`: gunicorn's gthread worker, except that a
+  worker holding more open connections than its least-loaded sibling stops accepting new ones
+  until the sibling catches up. Plain gthread workers take connections by who accepts first, so
+  16 keep-alive clients may split 11 : 5, and the clients of the busier process (held to one
+  core by the GIL) wait about twice as long.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from typing import Any
 
-worker_class = "gthread"
+from gunicorn.workers.gthread import ThreadWorker
+
+worker_class = "service.gunicorn_conf.BalancedThreadWorker"
 accesslog = None
 timeout = 120
 control_socket_disable = True
 
 logger = logging.getLogger(__name__)
+
+_MAX_WORKERS = 256
+# Shared by the master and the workers it forks: a slot per worker, its pid (0: free) and its
+# open connections.
+_slot_lock = multiprocessing.Lock()
+_slot_pids = multiprocessing.Array("q", _MAX_WORKERS, lock=False)
+_slot_conns = multiprocessing.Array("q", _MAX_WORKERS, lock=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim_slot(pid: int) -> int | None:
+    """A free slot (or one left by a dead worker) for ``pid``; None when all are taken."""
+    with _slot_lock:
+        for slot in range(_MAX_WORKERS):
+            owner = _slot_pids[slot]
+            if owner == 0 or not _alive(owner):
+                _slot_pids[slot] = pid
+                _slot_conns[slot] = 0
+                return slot
+    return None
+
+
+def accepts(own_connections: int, sibling_connections: list[int]) -> bool:
+    """Whether a worker holding ``own_connections`` may accept another, given its siblings'
+    counts: only while none of them holds fewer."""
+    return not sibling_connections or own_connections <= min(sibling_connections)
+
+
+class BalancedThreadWorker(ThreadWorker):
+    """gthread worker that accepts only while it holds no more connections than its least-loaded
+    live sibling (so keep-alive clients spread evenly over the processes)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slot: int | None = None
+        self._limit = 0
+        super().__init__(*args, **kwargs)
+
+    def init_process(self) -> None:
+        self._slot = _claim_slot(os.getpid())
+        super().init_process()
+
+    @property
+    def worker_connections(self) -> int:
+        """gthread's connection cap, read by its event loop before each wait: lowered to the
+        current count while a live sibling holds fewer connections."""
+        conns = getattr(self, "nr_conns", 0)
+        if self._slot is None:
+            return self._limit
+        _slot_conns[self._slot] = conns
+        siblings = [
+            (int(_slot_conns[slot]), int(_slot_pids[slot]), slot)
+            for slot in range(_MAX_WORKERS)
+            if slot != self._slot and _slot_pids[slot] != 0
+        ]
+        if accepts(conns, [count for count, _, _ in siblings]):
+            return self._limit
+        _, pid, slot = min(siblings)
+        if not _alive(pid):  # a killed sibling: free its slot and look again
+            with _slot_lock:
+                if _slot_pids[slot] == pid:
+                    _slot_pids[slot] = 0
+            return self.worker_connections
+        return min(conns, self._limit)
+
+    @worker_connections.setter
+    def worker_connections(self, value: int) -> None:
+        self._limit = value
 
 
 def use_batch_scheduling() -> bool:

@@ -1,8 +1,13 @@
 """service.gunicorn_conf: HTTP workers run under SCHED_BATCH (checked in a fresh process)."""
 
+import http.client
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -34,5 +39,78 @@ def test_post_fork_switches_the_worker_and_its_later_threads_to_sched_batch():
 
 
 def test_settings_are_the_ones_serve_uses():
-    assert gunicorn_conf.worker_class == "gthread"
+    assert gunicorn_conf.worker_class == "service.gunicorn_conf.BalancedThreadWorker"
     assert gunicorn_conf.timeout == 120
+
+
+def test_a_worker_accepts_only_while_no_sibling_holds_fewer_connections():
+    assert gunicorn_conf.accepts(3, [])
+    assert gunicorn_conf.accepts(3, [3, 5])
+    assert not gunicorn_conf.accepts(4, [3, 5])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_pid_app():
+    """gunicorn with our settings, 2 workers, serving tests/service/wsgi_pid.py; yields the
+    port and the master process."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests' / 'service'}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "wsgi_pid:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                _pid_over(http.client.HTTPConnection("127.0.0.1", port, timeout=5))
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _pid_over(conn: http.client.HTTPConnection) -> int:
+    conn.request("GET", "/")
+    response = conn.getresponse()
+    assert response.status == 200
+    return int(response.read())
+
+
+def test_keep_alive_clients_spread_evenly_over_the_workers(gunicorn_pid_app):
+    port, _ = gunicorn_pid_app
+    time.sleep(1.5)  # gunicorn closes the probe's idle connection (keepalive 2 s)
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(16)]
+    try:
+        owners = Counter(_pid_over(conn) for conn in conns)  # one by one, each kept open
+        assert len(owners) == 2 and max(owners.values()) - min(owners.values()) <= 1, owners
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_a_killed_worker_does_not_stop_the_others_accepting(gunicorn_pid_app):
+    port, _ = gunicorn_pid_app
+    first = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(4)]
+    victim = Counter(_pid_over(conn) for conn in first).most_common(1)[0][0]
+    os.kill(victim, signal.SIGKILL)
+    later = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(8)]
+    try:
+        served = [_pid_over(conn) for conn in later]
+        assert len(served) == 8 and victim not in served
+    finally:
+        for conn in first + later:
+            conn.close()
