@@ -34,6 +34,7 @@ _MAX_WORKERS = 256
 _slot_lock = multiprocessing.Lock()
 _slot_pids = multiprocessing.Array("q", _MAX_WORKERS, lock=False)
 _slot_conns = multiprocessing.Array("q", _MAX_WORKERS, lock=False)
+_slots_used = multiprocessing.Value("q", 0, lock=False)  # slots below this have been claimed
 
 
 def _alive(pid: int) -> bool:
@@ -54,6 +55,7 @@ def _claim_slot(pid: int) -> int | None:
             if owner == 0 or not _alive(owner):
                 _slot_pids[slot] = pid
                 _slot_conns[slot] = 0
+                _slots_used.value = max(_slots_used.value, slot + 1)
                 return slot
     return None
 
@@ -77,28 +79,46 @@ class BalancedThreadWorker(ThreadWorker):
         self._slot = _claim_slot(os.getpid())
         super().init_process()
 
-    @property
-    def worker_connections(self) -> int:
-        """gthread's connection cap, read by its event loop before each wait: lowered to the
-        current count while a live sibling holds fewer connections."""
+    def _ahead(self) -> bool:
+        """Publish this worker's open connections; True when a live sibling holds fewer. A
+        killed sibling's slot is freed on the way."""
         conns = getattr(self, "nr_conns", 0)
         if self._slot is None:
-            return self._limit
+            return False
         _slot_conns[self._slot] = conns
-        siblings = [
-            (int(_slot_conns[slot]), int(_slot_pids[slot]), slot)
-            for slot in range(_MAX_WORKERS)
-            if slot != self._slot and _slot_pids[slot] != 0
-        ]
-        if accepts(conns, [count for count, _, _ in siblings]):
-            return self._limit
-        _, pid, slot = min(siblings)
-        if not _alive(pid):  # a killed sibling: free its slot and look again
+        while True:
+            used = _slots_used.value
+            pids, counts = _slot_pids[:used], _slot_conns[:used]
+            siblings = [
+                (counts[slot], pids[slot], slot)
+                for slot in range(used)
+                if slot != self._slot and pids[slot] != 0
+            ]
+            if accepts(conns, [count for count, _, _ in siblings]):
+                return False
+            _, pid, slot = min(siblings)
+            if _alive(pid):
+                return True
             with _slot_lock:
                 if _slot_pids[slot] == pid:
                     _slot_pids[slot] = 0
-            return self.worker_connections
-        return min(conns, self._limit)
+
+    def accept(self, listener: Any) -> None:
+        """Accept a connection unless a sibling holds fewer (it will take this one); the new
+        count is published at once, so siblings never see a count lower than the real one."""
+        if self._ahead():
+            return
+        super().accept(listener)
+        if self._slot is not None:
+            _slot_conns[self._slot] = self.nr_conns
+
+    @property
+    def worker_connections(self) -> int:
+        """gthread's connection cap, read by its event loop before each wait: lowered to the
+        current count (no accepting) while a live sibling holds fewer connections."""
+        if self._ahead():
+            return min(getattr(self, "nr_conns", 0), self._limit)
+        return self._limit
 
     @worker_connections.setter
     def worker_connections(self, value: int) -> None:
