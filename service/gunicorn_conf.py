@@ -29,6 +29,7 @@ control_socket_disable = True
 logger = logging.getLogger(__name__)
 
 _MAX_WORKERS = 256
+_HELD_BACK_WAIT_S = 0.005  # event wait of a worker that is not accepting
 # Shared by the master and the workers it forks: a slot per worker, its pid (0: free) and its
 # open connections.
 _slot_lock = multiprocessing.Lock()
@@ -111,6 +112,14 @@ class BalancedThreadWorker(ThreadWorker):
         super().accept(listener)
         if self._slot is not None:
             _slot_conns[self._slot] = self.nr_conns
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """gthread's event wait, shortened to a few ms while this worker does not accept: when a
+        sibling overtakes it, it must take up accepting again without sleeping out gthread's
+        one-second wait (meanwhile new connections would wait in the backlog)."""
+        if not self._accepting:
+            timeout = min(timeout, _HELD_BACK_WAIT_S)
+        super().wait_for_and_dispatch_events(timeout)
 
     @property
     def worker_connections(self) -> int:
