@@ -62,11 +62,6 @@ class Problem:
         self.shards = _make_shards(xp, layout, self.ws.rows, m, dtype, threads, theta)
         self.pool = ThreadPoolExecutor(len(self.shards) - 1) if self.shards else None
 
-    @property
-    def sharded(self) -> bool:
-        """Whether batches are split across CPU threads (data parallel, one BLAS thread each)."""
-        return bool(self.shards)
-
     def close(self) -> None:
         """Stop the shard threads (if any)."""
         if self.pool is not None:
@@ -85,7 +80,8 @@ class Problem:
             return _core.loss_and_gradient(
                 xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws
             )
-        bounds = np.linspace(0, n, len(self.shards) + 1).astype(int)
+        k = len(self.shards)
+        bounds = [n * i // k for i in range(k + 1)]
 
         def run(i: int) -> Any:
             ws, G, _ = self.shards[i]
