@@ -80,22 +80,6 @@ def _per_param(names: list[str], values: np.ndarray) -> dict[str, float]:
     return {name: float(v) for name, v in zip(names, values, strict=True)}
 
 
-def _take_rows(out: BatchRefineResult, rows: np.ndarray) -> BatchRefineResult:
-    """The rows ``rows`` of a batch result (copies)."""
-    return BatchRefineResult(
-        models=out.models[rows],
-        predicted=out.predicted[rows],
-        chi=out.chi[rows],
-        log10_cov=out.log10_cov[rows],
-        residuals=out.residuals[rows],
-        jacobian=out.jacobian[rows],
-        n_iterations=out.n_iterations[rows],
-        owner=out.owner[rows],
-        tag=out.tag[rows],
-        n_forward_models=out.n_forward_models,
-    )
-
-
 def _parameter_fixes(
     fixed: Mapping[str, Any], names: list[str], n_layers: int, index: int | None
 ) -> dict[str, float]:
@@ -701,7 +685,7 @@ class Inverter:
             jacobian=getattr(fwd, "forward_and_jacobian", None),  # exact derivatives (MT)
             spawn=spawn,
         )
-        result = _take_rows(out, np.arange(idx.size))
+        result = out.take(np.arange(idx.size))
         restart = np.flatnonzero(out.tag == _RESTART)
         if restart.size:  # the best restart of each sounding replaces it when it fits better
             order = restart[np.argsort(out.chi[restart], kind="stable")]

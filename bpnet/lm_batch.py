@@ -43,6 +43,15 @@ class BatchRefineResult:
     tag: np.ndarray
     n_forward_models: int
 
+    def take(self, rows: np.ndarray) -> BatchRefineResult:
+        """The rows ``rows`` (copies of every per-row array; the same ``n_forward_models``)."""
+        arrays = {
+            f.name: getattr(self, f.name)[rows]
+            for f in fields(self)
+            if f.name != "n_forward_models"
+        }
+        return BatchRefineResult(**arrays, n_forward_models=self.n_forward_models)
+
 
 @dataclass
 class ExtraRows:
