@@ -296,6 +296,32 @@ def _mean_over_repeats(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     return x_unique, np.bincount(group, weights=y) / np.bincount(group)
 
 
+def _sort_order(
+    axis: np.ndarray, segment_mn2: np.ndarray | None, axis_name: str, index: int | None
+) -> np.ndarray | None:
+    """The permutation (K,) that sorts the data by ``axis`` (then by MN/2 for overlapping
+    segments), or None when they are in order already; InversionInputError for repeats."""
+    if segment_mn2 is None and (np.diff(axis) > 0).all():  # the usual case
+        return None
+    if segment_mn2 is None:
+        order = np.argsort(axis, kind="stable")
+    else:  # overlapping MN/2 segments: sort by AB/2, then MN/2
+        order = np.lexsort((segment_mn2, axis))
+    step = np.diff(axis[order])
+    if np.any(step < 0) or (np.any(step == 0) and segment_mn2 is None):
+        raise InversionInputError(
+            f"{axis_name} contains repeated values (repeats are allowed only for AB/2 measured "
+            "with different mn2_m, one mn2_m per datum)",
+            field=axis_name,
+            index=index,
+        )
+    if segment_mn2 is not None and np.any((step == 0) & (np.diff(segment_mn2[order]) == 0)):
+        raise InversionInputError(
+            "ab2_m and mn2_m contain a repeated (AB/2, MN/2) pair", field=axis_name, index=index
+        )
+    return None if np.all(order == np.arange(axis.size)) else order
+
+
 def parse_observation(
     obs: Mapping[str, Any],
     forward_model: Any,
@@ -359,30 +385,7 @@ def parse_observation(
 
     warnings: list[str] = []
     segment_mn2 = _segment_mn2(obs, axis_name, axis.size)
-    step = np.diff(axis)
-    if segment_mn2 is None and (step > 0).all():  # the usual case: already strictly ascending
-        order = None
-    else:
-        if segment_mn2 is None:
-            order = np.argsort(axis, kind="stable")
-        else:  # overlapping MN/2 segments: sort by AB/2, then MN/2
-            order = np.lexsort((segment_mn2, axis))
-        step = np.diff(axis[order])
-        if np.any(step < 0) or (np.any(step == 0) and segment_mn2 is None):
-            raise InversionInputError(
-                f"{axis_name} contains repeated values (repeats are allowed only for AB/2 "
-                "measured with different mn2_m, one mn2_m per datum)",
-                field=axis_name,
-                index=index,
-            )
-        if segment_mn2 is not None and np.any((step == 0) & (np.diff(segment_mn2[order]) == 0)):
-            raise InversionInputError(
-                "ab2_m and mn2_m contain a repeated (AB/2, MN/2) pair",
-                field=axis_name,
-                index=index,
-            )
-        if np.all(order == np.arange(axis.size)):
-            order = None
+    order = _sort_order(axis, segment_mn2, axis_name, index)
     if order is not None:
         warnings.append(f"data were sorted by increasing {axis_name}")
         axis, rho_a = axis[order], rho_a[order]
