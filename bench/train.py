@@ -9,13 +9,15 @@ initial weights, so the two runs differ only in shuffling order and rounding. Pr
   5 % of PyTorch's);
 * bpnet's achieved GFLOP/s at batch 4096 (matrix-multiply FLOPs of its best epoch) as a fraction
   of a large float32 matrix multiply's GFLOP/s (best of 5) measured in this run on as many
-  threads (target ≥ 30 %): on all ``--threads`` (the whole machine) and on one thread (one core);
-  measured first, before PyTorch's and scikit-learn's idle worker threads exist;
+  cores (target ≥ 30 %): on all ``--threads`` cores (the whole machine; bpnet ``n_jobs`` worker
+  processes, one BLAS thread each, the matmul that many BLAS threads) and on one core; measured
+  first, before PyTorch's and scikit-learn's idle worker threads exist. "Whole fit" includes
+  starting bpnet's worker processes (≈ 0.15 s);
 * scikit-learn ``MLPRegressor`` on the same task, for reference.
 
-Run: ``.venv/bin/python bench/train.py`` (``--help`` for sizes; ``--threads`` sets PyTorch's and
-NumPy's BLAS threads, default: all cores). PyTorch and scikit-learn (with threadpoolctl) come
-from the ``bench`` extra.
+Run: ``.venv/bin/python bench/train.py`` (``--help`` for sizes; ``--threads`` sets PyTorch's
+threads, NumPy's BLAS threads and bpnet's ``n_jobs``, default: all cores). PyTorch and
+scikit-learn (with threadpoolctl) come from the ``bench`` extra.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def run_bpnet(X, Y, Xv, Yv, epochs, batch, hidden, threads) -> tuple[float, floa
         early_stopping=False,
         validation_fraction=0.0,
         device="cpu",
-        threads=threads,
+        n_jobs=threads,
         dtype="float32",
         seed=0,
     )
@@ -149,7 +151,8 @@ def run_sklearn(X, Y, Xv, Yv, epochs, batch, hidden) -> tuple[float, float]:
 
 
 def print_gflops(X, Y, Xv, Yv, epochs: int, hidden: int, threads: int) -> None:
-    """bpnet's GFLOP/s at batch 4096 on ``threads`` threads against a large matmul on as many."""
+    """bpnet's GFLOP/s at batch 4096 on ``threads`` cores (``n_jobs``) against a large matmul on
+    as many BLAS threads."""
     from threadpoolctl import threadpool_limits
 
     big_batch = 4096
@@ -159,7 +162,7 @@ def print_gflops(X, Y, Xv, Yv, epochs: int, hidden: int, threads: int) -> None:
     mean_gf = flops_per_sample(hidden) * len(X) * epochs / t_big / 1e9
     best_gf = flops_per_sample(hidden) * best_rate / 1e9
     print(
-        f"bpnet at batch {big_batch}, {threads} thread(s): {best_gf:.1f} GFLOP/s (best epoch; "
+        f"bpnet at batch {big_batch}, {threads} job(s): {best_gf:.1f} GFLOP/s (best epoch; "
         f"{mean_gf:.1f} over the whole fit); large float32 matmul on {threads} thread(s) (best of "
         f"5) {peak:.1f} GFLOP/s; fraction = {best_gf / peak:.1%}   (target >= 30 %)"
     )

@@ -1,8 +1,11 @@
 """Pure numerical kernels of the three-layer network (no validation; array-module agnostic).
 
-All parameters live in one flat vector ``theta``: ``[W1 (n_in·h), W2 (h·m), b1 (h), b2 (m)]``
+All parameters live in one flat vector ``theta``: ``[W2 (h·m), W1 (n_in·h), b1 (h), b2 (m)]``
 (row-major; biases omitted when ``bias=False``). Weight blocks come first so L2 decay is one
-slice. ``Layout.views`` returns reshaped views, so updating ``theta`` updates the matrices.
+slice, and b1 follows W1 so that ``[W1; b1]`` is one ``(n_in + 1, h)`` matrix: training appends
+a column of ones to the inputs and the hidden bias rides in the first product (one elementwise
+pass and one reduction fewer per batch). ``Layout.views`` returns reshaped views, so updating
+``theta`` updates the matrices.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ class Layout:
 
     def __init__(self, n_in: int, n_hidden: int, n_out: int, bias: bool) -> None:
         self.n_in, self.n_hidden, self.n_out, self.bias = n_in, n_hidden, n_out, bias
-        shapes = [("W1", (n_in, n_hidden)), ("W2", (n_hidden, n_out))]
+        shapes = [("W2", (n_hidden, n_out)), ("W1", (n_in, n_hidden))]
         if bias:
             shapes += [("b1", (n_hidden,)), ("b2", (n_out,))]
         self.blocks: dict[str, tuple[int, int, tuple]] = {}
@@ -37,6 +40,19 @@ class Layout:
         """Reshaped views of ``flat`` (length ``size``) keyed W1, W2[, b1, b2]."""
         return {k: flat[a:b].reshape(shape) for k, (a, b, shape) in self.blocks.items()}
 
+    def training_views(self, flat: Any) -> dict[str, Any]:
+        """:meth:`views` plus, with biases, ``W1b``: ``[W1; b1]`` as one ``(n_in + 1, h)`` view."""
+        views = self.views(flat)
+        if self.bias:
+            start = self.blocks["W1"][0]
+            stop = self.blocks["b1"][1]
+            views["W1b"] = flat[start:stop].reshape(self.n_in + 1, self.n_hidden)
+        return views
+
+    def input_columns(self) -> int:
+        """Columns of a training input row: ``n_in``, plus a column of ones with biases."""
+        return self.n_in + int(self.bias)
+
     def pack(self, weights: dict[str, np.ndarray], xp: ModuleType, dtype: Any) -> Any:
         """A new flat ``xp`` vector from a dict of NumPy blocks."""
         flat = np.empty(self.size, dtype=np.float64)
@@ -46,8 +62,8 @@ class Layout:
 
 
 class Workspace:
-    """Preallocated activations/gradients for up to ``rows`` samples (plus, with ``n_in``,
-    buffers ``Xb (rows, n_in)``, ``Yb (rows, n_out)`` to gather a shuffled batch into)."""
+    """Preallocated activations/gradients for up to ``rows`` samples (plus, with
+    ``batch_cols``, a buffer ``batch (rows, batch_cols)`` to gather shuffled training rows into)."""
 
     def __init__(
         self,
@@ -56,12 +72,11 @@ class Workspace:
         n_hidden: int,
         n_out: int,
         dtype: Any,
-        n_in: int | None = None,
+        batch_cols: int | None = None,
     ) -> None:
         self.rows = rows
-        if n_in is not None:
-            self.Xb = xp.empty((rows, n_in), dtype=dtype)
-            self.Yb = xp.empty((rows, n_out), dtype=dtype)
+        if batch_cols is not None:
+            self.batch = xp.empty((rows, batch_cols), dtype=dtype)
         self.H = xp.empty((rows, n_hidden), dtype=dtype)
         self.dH = xp.empty((rows, n_hidden), dtype=dtype)
         self.tH = xp.empty((rows, n_hidden), dtype=dtype)
@@ -99,9 +114,17 @@ def loss_and_gradient(
     """Forward + back-propagation on one batch; fills the gradient views ``G`` of the batch's
     summed loss divided by ``n_mean · m`` (default ``n_mean``: the batch's rows, i.e. the *mean*
     batch loss; a shard of a larger batch passes the whole batch's rows), without L2, and
-    returns the batch's summed element loss (xp scalar)."""
+    returns the batch's summed element loss (xp scalar).
+
+    ``P``, ``G``: :meth:`Layout.training_views`. ``X``: ``(n, n_in + 1)`` with a last column of
+    ones when the network has biases (b1 then comes with ``P["W1b"]``), else ``(n, n_in)``;
+    ``Y (n, m)``. Both may be strided views (e.g. columns of one gathered buffer)."""
     n, m = Y.shape
-    H, O = forward(xp, P, X, act, out_act, ws)
+    H, O = ws.H[:n], ws.O[:n]
+    xp.matmul(X, P["W1b"] if "b1" in P else P["W1"], out=H)
+    act.forward_(xp, H, None, ws.tH[:n])
+    xp.matmul(H, P["W2"], out=O)
+    out_act.forward_(xp, O, P.get("b2"), ws.tO[:n])
     dO, dH = ws.dO[:n], ws.dH[:n]
     xp.subtract(O, Y, out=dO)
     total = loss.grad_(xp, dO, ws.tO[:n], 1.0 / ((n_mean or n) * m))
@@ -110,10 +133,11 @@ def loss_and_gradient(
     xp.matmul(H.T, dO, out=G["W2"])
     xp.matmul(dO, P["W2"].T, out=dH)
     act.backward_(xp, H, dH, ws.tH[:n])
-    xp.matmul(X.T, dH, out=G["W1"])
     if "b1" in G:
+        xp.matmul(X.T, dH, out=G["W1b"])  # ∂W1 and, from the ones column, ∂b1
         xp.matmul(ws.ones[:n], dO, out=G["b2"])
-        xp.matmul(ws.ones[:n], dH, out=G["b1"])
+    else:
+        xp.matmul(X.T, dH, out=G["W1"])
     return total
 
 

@@ -6,13 +6,12 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _workers
 from .activations import Activation
 from .backend import take_rows, to_scalar
 from .losses import Loss
@@ -20,7 +19,7 @@ from .losses import Loss
 logger = logging.getLogger(__name__)
 
 EVAL_ROWS = 16384
-MIN_SHARD_ROWS = 1024  # a CPU batch is split across threads only when each gets this many rows
+MIN_SHARD_ROWS = 1024  # a CPU batch is split across processes only when each gets this many rows
 PATIENCE_REL_TOL = 1e-4  # an epoch counts as progress when it beats the best by this fraction
 
 
@@ -42,72 +41,78 @@ class Problem:
         loss: Loss,
         l2: float,
         batch_rows: int,
-        threads: int = 1,
+        n_jobs: int = 1,
     ) -> None:
         self.xp, self.layout, self.theta = xp, layout, theta
-        self.X, self.Y, self.Xval, self.Yval = data
+        X, Y, self.Xval, self.Yval = data
         self.act, self.out_act, self.loss, self.l2 = act, out_act, loss, l2
-        self.P = layout.views(theta)
-        self.grad = xp.zeros_like(theta)
-        self.G = layout.views(self.grad)
-        self.tmp = xp.zeros_like(theta)
-        n, m = self.Y.shape
+        # the training rows as one array [X | 1 | Y] (the ones column with biases): one gather
+        # per batch fetches inputs and targets, and the ones carry b1 through the first product
+        n, m = Y.shape
         self.n_train, self.n_out = n, m
+        self.n_cols = layout.input_columns()
         dtype = theta.dtype
-        self.ws = _core.Workspace(
-            xp, max(1, min(batch_rows, n)), layout.n_hidden, m, dtype, layout.n_in
-        )
+        width = self.n_cols + m
+        self.ws = _core.Workspace(xp, max(1, min(batch_rows, n)), layout.n_hidden, m, dtype, width)
+        self.jobs = _jobs(xp, n_jobs, self.ws.rows)
+        self.pool = None
+        if self.jobs > 1:  # train and theta live in memory shared with the worker processes
+            components = (act, out_act, loss)
+            self.pool = _start_pool(layout, (n, width), theta, self.jobs, self.ws.rows, components)
+            self.train, self.theta = self.pool.train, self.pool.theta
+            self.theta[...] = theta
+        else:
+            self.train = xp.empty((n, width), dtype=dtype)
+        self.train[:, : layout.n_in] = X
+        if layout.bias:
+            self.train[:, layout.n_in] = 1
+        self.train[:, self.n_cols :] = Y
+        self.X, self.Y = self.train[:, : layout.n_in], self.train[:, self.n_cols :]
+        self.P = layout.training_views(self.theta)
+        self.grad = xp.zeros_like(self.theta)
+        self.G = layout.training_views(self.grad)
+        self.tmp = xp.zeros_like(self.theta)
         rows = min(EVAL_ROWS, max(n, 0 if self.Xval is None else self.Xval.shape[0]))
         self.eval_ws = _core.Workspace(xp, max(1, rows), layout.n_hidden, m, dtype)
-        self.shards = _make_shards(xp, layout, self.ws.rows, m, dtype, threads, theta)
-        self.pool = ThreadPoolExecutor(len(self.shards) - 1) if self.shards else None
 
     def close(self) -> None:
-        """Stop the shard threads (if any)."""
+        """Stop the worker processes (if any); ``theta`` stays readable."""
         if self.pool is not None:
-            self.pool.shutdown()
+            self.theta = self.theta.copy()
+            self.P = self.layout.training_views(self.theta)
+            self.pool.close()
             self.pool = None
 
     def _loss_gradient(self, rows: slice | Any) -> Any:
         """Gradient of the mean loss (no L2) into ``self.grad`` over the training rows
         ``rows``: a slice (used in place) or an index array (gathered into the workspace);
-        returns Σ losses. With shards, each thread gathers and back-propagates a part of the
-        rows in its own buffers, scaled by the whole batch's size, and the parts' gradients are
-        summed."""
+        returns Σ losses. With worker processes and enough rows, each worker back-propagates
+        a part of the rows (scaled by the whole batch's size) while this process does the
+        first part, and the parts' gradients are summed."""
         xp, n = self.xp, _count(rows)
-        if not self.shards or n < len(self.shards) * MIN_SHARD_ROWS:
-            X, Y = self._batch(rows, self.ws)
-            return _core.loss_and_gradient(
-                xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws
-            )
-        k = len(self.shards)
+        k = self.jobs if n >= self.jobs * MIN_SHARD_ROWS else 1
         bounds = [n * i // k for i in range(k + 1)]
-
-        def run(i: int) -> Any:
-            ws, G, _ = self.shards[i]
-            X, Y = self._batch(_part(rows, bounds[i], bounds[i + 1]), ws)
-            return _core.loss_and_gradient(
-                xp, self.P, G, X, Y, self.act, self.out_act, self.loss, ws, n
-            )
-
-        futures = [self.pool.submit(run, i) for i in range(1, len(self.shards))]
-        total = run(0)
-        for future in futures:
-            total = total + future.result()
-        xp.add(self.shards[0][2], self.shards[1][2], out=self.grad)
-        for _, _, grad in self.shards[2:]:
-            xp.add(self.grad, grad, out=self.grad)
+        for i in range(1, k):
+            self.pool.submit(i - 1, _part(rows, bounds[i], bounds[i + 1]), n)
+        X, Y = self._batch(_part(rows, 0, bounds[1]), self.ws)
+        total = _core.loss_and_gradient(
+            xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws, n
+        )
+        for i in range(1, k):
+            total = total + self.pool.wait(i - 1)
+            xp.add(self.grad, self.pool.grads[i - 1], out=self.grad)
         return total
 
     def _batch(self, rows: slice | Any, ws: _core.Workspace) -> tuple[Any, Any]:
-        """``(X, Y)`` of the training rows ``rows``: views for a slice, else gathered into
-        ``ws.Xb``, ``ws.Yb``."""
+        """``(inputs, Y)`` of the training rows ``rows`` as :func:`_core.loss_and_gradient`
+        takes them (inputs with the ones column when there are biases): views for a slice, else
+        gathered into ``ws.batch``."""
         if isinstance(rows, slice):
-            return self.X[rows], self.Y[rows]
-        k = rows.shape[0]
-        take_rows(self.xp, self.X, rows, ws.Xb[:k])
-        take_rows(self.xp, self.Y, rows, ws.Yb[:k])
-        return ws.Xb[:k], ws.Yb[:k]
+            batch = self.train[rows]
+        else:
+            batch = ws.batch[: rows.shape[0]]
+            take_rows(self.xp, self.train, rows, batch)
+        return batch[:, : self.n_cols], batch[:, self.n_cols :]
 
     def add_l2(self) -> None:
         """grad[W] += l2 · theta[W] (weights only, not biases)."""
@@ -158,26 +163,42 @@ def _part(rows: slice | Any, a: int, b: int) -> slice | Any:
     return slice(rows.start + a, rows.start + b) if isinstance(rows, slice) else rows[a:b]
 
 
-def _make_shards(
-    xp: ModuleType,
+def _jobs(xp: ModuleType, n_jobs: int, batch_rows: int) -> int:
+    """Processes that share each batch: ``n_jobs`` on the CPU under Linux when a batch gives
+    each at least :data:`MIN_SHARD_ROWS` rows, else 1 (the GPU, one job, small batches)."""
+    if xp is not np or n_jobs < 2 or batch_rows < n_jobs * MIN_SHARD_ROWS:
+        return 1
+    if not _workers.supported():
+        logger.info("n_jobs=%d: worker processes need Linux; training in one process", n_jobs)
+        return 1
+    return n_jobs
+
+
+def _start_pool(
     layout: _core.Layout,
-    rows: int,
-    n_out: int,
-    dtype: Any,
-    threads: int,
+    train_shape: tuple[int, int],
     theta: Any,
-) -> list[tuple[_core.Workspace, dict, Any]]:
-    """Per-thread ``(workspace, gradient views, gradient vector)`` for data-parallel batches on
-    the CPU; empty (no sharding) on the GPU, for one thread, or for batches too small to split."""
-    if xp is not np or threads < 2 or rows < threads * MIN_SHARD_ROWS:
-        return []
-    shard_rows = -(-rows // threads)
-    shards = []
-    for _ in range(threads):
-        grad = xp.zeros_like(theta)
-        ws = _core.Workspace(xp, shard_rows, layout.n_hidden, n_out, dtype, layout.n_in)
-        shards.append((ws, layout.views(grad), grad))
-    return shards
+    jobs: int,
+    batch_rows: int,
+    components: tuple[Activation, Activation, Loss],
+) -> _workers.WorkerPool:
+    """``jobs − 1`` started worker processes for a fit with batches of up to ``batch_rows``
+    rows, and their shared arrays (``components``: hidden and output activations, loss)."""
+    act, out_act, loss = components
+    spec = {
+        "workers": jobs - 1,
+        "layout": [layout.n_in, layout.n_hidden, layout.n_out, layout.bias],
+        "train_shape": list(train_shape),
+        "theta_size": int(theta.size),
+        "shard_rows": -(-batch_rows // jobs),
+        "dtype": theta.dtype.name,
+        "act": act.name,
+        "out_act": out_act.name,
+        "loss": loss.name,
+    }
+    pool = _workers.WorkerPool(spec)
+    pool.start()
+    return pool
 
 
 def first_order_epoch(problem: Problem, optimizer: Any, rng: np.random.Generator) -> float:

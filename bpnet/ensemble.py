@@ -1,7 +1,7 @@
 """``BPEnsemble``: several ``BPNetwork`` members differing by seed (optionally bootstrap).
 
 Members are fitted one after another in this process (simple, deterministic, and each member
-already uses its ``threads`` or the whole GPU); member ``i`` uses ``seed + i``. With
+already uses its ``n_jobs`` or the whole GPU); member ``i`` uses ``seed + i``. With
 ``bootstrap=True`` member ``i`` trains on a resample (with replacement) of the rows drawn from
 ``np.random.default_rng(seed + i)``. A ``max_time_s`` budget is shared equally by the members.
 The spread of the members' predictions is the ensemble's uncertainty estimate.

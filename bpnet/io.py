@@ -149,7 +149,10 @@ def network_from_state(arrays: dict[str, np.ndarray], state: dict, prefix: str =
     """Rebuild a fitted ``BPNetwork`` from :func:`network_state` output."""
     from .network import BPNetwork
 
-    net = BPNetwork(**state["hyperparameters"])
+    params = dict(state["hyperparameters"])
+    if "threads" in params:  # files written before the parameter was renamed n_jobs
+        params["n_jobs"] = params.pop("threads")
+    net = BPNetwork(**params)
     arch, fitted = state["architecture"], state["fitted"]
     keys = ("W1", "W2", "b1", "b2") if arch["bias"] else ("W1", "W2")
     try:

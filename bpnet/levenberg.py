@@ -100,7 +100,7 @@ def jacobian(problem: Any, X: Any, Y: Any) -> tuple[Any, Any]:
     """Analytic Jacobian of the outputs w.r.t. the flat parameters for a chunk.
 
     ``X (c, n_in)``, ``Y (c, m)`` → ``J (c·m, P)`` with rows ordered (sample, output) and
-    columns in the flat layout [W1, W2, b1, b2]; ``e (c·m,)`` the residuals ŷ − y.
+    columns in the flat layout (``Layout``: [W2, W1, b1, b2]); ``e (c·m,)`` the residuals ŷ − y.
     """
     xp, P, layout = problem.xp, problem.P, problem.layout
     c, n_in = X.shape

@@ -51,12 +51,13 @@ HYPERPARAMETERS: dict[str, Spec] = {
     "max_time_s": Spec(None, "float", low=0.0, low_open=True, none_ok=True),
     "seed": Spec(0, "int", low=0, none_ok=True),
     "device": Spec("auto", "choice", choices=("auto", "cpu", "gpu")),
-    "threads": Spec(
+    "n_jobs": Spec(
         1,
         "int",
         low=1,
         none_ok=True,
-        doc="CPU threads in fit, one BLAS thread each (batches split by rows); None: all cores",
+        doc="CPU processes in fit, one BLAS thread each (large batches split by rows; Linux); "
+        "None: all cores",
     ),
     "dtype": Spec("float32", "choice", choices=("float32", "float64")),
     "progress": Spec(False, "bool"),
@@ -101,7 +102,7 @@ class BPNetwork:
         max_time_s: float | None = None,
         seed: int | None = 0,
         device: str = "auto",
-        threads: int | None = 1,
+        n_jobs: int | None = 1,
         dtype: str = "float32",
         progress: bool = False,
     ) -> None:
@@ -125,7 +126,7 @@ class BPNetwork:
         self.max_time_s = max_time_s
         self.seed = seed
         self.device = device
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.dtype = dtype
         self.progress = progress
 
@@ -182,25 +183,24 @@ class BPNetwork:
         def dev(a: np.ndarray) -> Any:
             return xp.asarray(np.ascontiguousarray(a, dtype=dtype))
 
-        data = (
-            dev(X[train_idx]),
-            dev(Y[train_idx]),
-            dev(X[val_idx]) if len(val_idx) else None,
-            dev(Y[val_idx]) if len(val_idx) else None,
-        )
         act = get_activation(hp["activation"])
         out_act = get_activation(hp["output_activation"], output=True)
         problem = Problem(
             xp,
             layout,
             theta,
-            data,
+            (
+                dev(X[train_idx]),
+                dev(Y[train_idx]),
+                dev(X[val_idx]) if len(val_idx) else None,
+                dev(Y[val_idx]) if len(val_idx) else None,
+            ),
             act,
             out_act,
             get_loss(hp["loss"]),
             hp["l2"],
             hp["batch_size"],
-            threads=hp["threads"] or os.cpu_count() or 1,
+            n_jobs=1 if is_lm else hp["n_jobs"] or os.cpu_count() or 1,
         )
         if is_lm:
             lm = LevenbergMarquardt(**(hp["optimizer_params"] or {}))

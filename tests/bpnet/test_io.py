@@ -165,3 +165,14 @@ def test_numpy_scalars_in_parameters_and_metadata_are_saved_as_numbers(regressio
     back = bpnet.load(tmp_path / "n.npz")
     assert back.hidden == 4 and back.metadata_ == {"mean": [0.0, 1.0], "n": 3}
     np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+def test_files_from_before_the_n_jobs_rename_still_load(fitted, tmp_path):
+    net, X = fitted
+    net.save(tmp_path / "net.npz")
+    arrays, meta = load_arrays(tmp_path / "net.npz")
+    meta["hyperparameters"]["threads"] = meta["hyperparameters"].pop("n_jobs")
+    save_arrays(tmp_path / "old.npz", arrays, meta)
+    back = bpnet.load(tmp_path / "old.npz")
+    assert back.get_params() == net.get_params()
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))

@@ -237,8 +237,8 @@ def test_blas_threads_are_limited_during_fit_only(regression):
     BPNetwork(**FAST).fit(X, Y, callback=lambda info: seen.append(blas_threads()))
     assert seen and all(t == [1] * len(before) for t in seen)
     assert blas_threads() == before
-    with pytest.raises(ValueError, match="threads: must be >= 1"):
-        BPNetwork(**FAST, threads=0).fit(X, Y)
+    with pytest.raises(ValueError, match="n_jobs: must be >= 1"):
+        BPNetwork(**FAST, n_jobs=0).fit(X, Y)
 
 
 def test_schedule_sets_each_epochs_learning_rate(regression):
