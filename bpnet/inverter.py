@@ -27,6 +27,7 @@ from .domain import BoundTest, TrainingDomain, bound_test_reasons, bound_test_se
 from .lm_batch import BatchRefineResult, ExtraRows, refine_batch
 from .misfit import chi as chi_of
 from .misfit import default_sigma, rms_percent
+from .network import upgrade_params
 from .observations import (
     InversionInputError,
     Observation,
@@ -925,7 +926,7 @@ class Inverter:
             forward_model=forward_models.from_dict(doc["forward_model"]),
             space=ModelSpace.from_dict(doc["space"]),
             noise=NoiseModel.from_dict(doc["noise"]) if doc["noise"] is not None else None,
-            network=doc["network"],
+            network=upgrade_params(doc["network"]),
             n_members=doc["n_members"],
             calibration_fraction=doc["calibration_fraction"],
             misfit_chi_limit=doc["misfit_chi_limit"],

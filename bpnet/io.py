@@ -147,12 +147,9 @@ def network_state(net: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], di
 
 def network_from_state(arrays: dict[str, np.ndarray], state: dict, prefix: str = "") -> Any:
     """Rebuild a fitted ``BPNetwork`` from :func:`network_state` output."""
-    from .network import BPNetwork
+    from .network import BPNetwork, upgrade_params
 
-    params = dict(state["hyperparameters"])
-    if "threads" in params:  # files written before the parameter was renamed n_jobs
-        params["n_jobs"] = params.pop("threads")
-    net = BPNetwork(**params)
+    net = BPNetwork(**upgrade_params(state["hyperparameters"]))
     arch, fitted = state["architecture"], state["fitted"]
     keys = ("W1", "W2", "b1", "b2") if arch["bias"] else ("W1", "W2")
     try:

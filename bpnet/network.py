@@ -64,6 +64,14 @@ HYPERPARAMETERS: dict[str, Spec] = {
 }
 
 
+RENAMED = {"threads": "n_jobs"}  # old name → new, for files and job specs written before
+
+
+def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of saved ``BPNetwork`` keywords with renamed hyperparameters under their new names."""
+    return {RENAMED.get(key, key): value for key, value in params.items()}
+
+
 class NotFittedError(ValueError, AttributeError):
     """``predict``/``save`` called before ``fit``."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import forward_models
+from bpnet.network import upgrade_params
 
 DEFAULT_TEST_FRACTION = 0.1
 TEST_SEED_OFFSET = 1_000_003  # the held-out set never shares rows with the training set
@@ -40,6 +41,6 @@ def n_test_rows(spec: dict[str, Any]) -> int:
 
 def network_keywords(spec: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """``(BPNetwork keywords, n_members)`` from ``spec["network"]`` (seed: from the spec)."""
-    kwargs = dict(spec.get("network") or {})
+    kwargs = upgrade_params(spec.get("network") or {})
     n_members = int(kwargs.pop("n_members", 5))
     return kwargs, n_members
