@@ -24,6 +24,7 @@ import json
 import logging
 import mmap
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -235,6 +236,8 @@ def _serve(sock: socket.socket) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python -m bpnet._worker_main FD`` (FD: the inherited socket)."""
+    """Entry point of ``python -m bpnet._worker_main FD`` (FD: the inherited socket). Ctrl-C
+    reaches the whole process group; the parent then closes the socket, which ends the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with socket.socket(fileno=int(sys.argv[1])) as sock:
         _serve(sock)

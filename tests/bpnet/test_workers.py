@@ -3,6 +3,8 @@
 import glob
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -131,3 +133,31 @@ def test_n_jobs_none_uses_all_cores_and_fits(big_regression):
     X, Y = big_regression
     net = _fit(X, Y, None)
     assert np.isfinite(net.predict(X[:10])).all()
+
+
+def test_ctrl_c_during_a_fit_ends_the_workers_quietly(tmp_path):
+    """SIGINT to the whole process group (as Ctrl-C sends it): the fit raises
+    KeyboardInterrupt, the worker ends without a traceback of its own, nothing is left."""
+    script = tmp_path / "fit.py"
+    script.write_text(
+        "import os, signal, numpy as np, bpnet\n"
+        "X = np.random.default_rng(0).uniform(-1, 1, (20000, 3)); Y = np.sin(X[:, :2])\n"
+        "def cb(info):\n"
+        "    if info['epoch'] == 2: os.killpg(os.getpgrp(), signal.SIGINT)\n"
+        "try:\n"
+        "    bpnet.BPNetwork(hidden=8, batch_size=4096, max_epochs=50, n_jobs=2,\n"
+        "                    validation_fraction=0.0).fit(X, Y, callback=cb)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    before = _shared_files()
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,  # its own process group: the SIGINT stays there
+    )
+    assert done.stdout.strip() == "interrupted"
+    assert "Traceback" not in done.stderr
+    assert _shared_files() == before
