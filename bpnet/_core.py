@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .activations import Activation
+from .backend import take_rows
 from .losses import Loss
 
 
@@ -86,14 +87,34 @@ class Workspace:
         self.ones = xp.ones(rows, dtype=dtype)  # bias gradients as BLAS gemv: 1ᵀ dZ
 
 
+def training_batch(
+    xp: ModuleType, train: Any, rows: slice | Any, ws: Workspace, n_cols: int
+) -> tuple[Any, Any]:
+    """``(inputs (k, n_cols), Y (k, m))`` of rows ``rows`` of the training array
+    ``train = [X | 1 | Y]`` (the ones column with biases; ``n_cols`` its input columns), as
+    :func:`loss_and_gradient` takes them: views for a slice, else gathered into ``ws.batch``."""
+    if isinstance(rows, slice):
+        batch = train[rows]
+    else:
+        batch = ws.batch[: rows.shape[0]]
+        take_rows(xp, train, rows, batch)
+    return batch[:, :n_cols], batch[:, n_cols:]
+
+
 def forward(
     xp: ModuleType, P: dict, X: Any, act: Activation, out_act: Activation, ws: Workspace
 ) -> tuple[Any, Any]:
-    """Forward pass for ``X (n, n_in)``, n ≤ ws.rows; returns views ``(H (n,h), O (n,m))``."""
+    """Forward pass for ``X (n, n_in)`` or, in training, ``(n, n_in + 1)`` with a last column of
+    ones (b1 then rides in the product with ``P["W1b"]``); n ≤ ws.rows; returns views
+    ``(H (n,h), O (n,m))``."""
     n = X.shape[0]
     H, O = ws.H[:n], ws.O[:n]
-    xp.matmul(X, P["W1"], out=H)
-    act.forward_(xp, H, P.get("b1"), ws.tH[:n])
+    if X.shape[1] == P["W1"].shape[0]:
+        xp.matmul(X, P["W1"], out=H)
+        act.forward_(xp, H, P.get("b1"), ws.tH[:n])
+    else:
+        xp.matmul(X, P["W1b"], out=H)
+        act.forward_(xp, H, None, ws.tH[:n])
     xp.matmul(H, P["W2"], out=O)
     out_act.forward_(xp, O, P.get("b2"), ws.tO[:n])
     return H, O
@@ -120,11 +141,7 @@ def loss_and_gradient(
     ones when the network has biases (b1 then comes with ``P["W1b"]``), else ``(n, n_in)``;
     ``Y (n, m)``. Both may be strided views (e.g. columns of one gathered buffer)."""
     n, m = Y.shape
-    H, O = ws.H[:n], ws.O[:n]
-    xp.matmul(X, P["W1b"] if "b1" in P else P["W1"], out=H)
-    act.forward_(xp, H, None, ws.tH[:n])
-    xp.matmul(H, P["W2"], out=O)
-    out_act.forward_(xp, O, P.get("b2"), ws.tO[:n])
+    H, O = forward(xp, P, X, act, out_act, ws)
     dO, dH = ws.dO[:n], ws.dH[:n]
     xp.subtract(O, Y, out=dO)
     total = loss.grad_(xp, dO, ws.tO[:n], 1.0 / ((n_mean or n) * m))

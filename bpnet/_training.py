@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core, _workers
 from .activations import Activation
-from .backend import take_rows, to_scalar
+from .backend import to_scalar
 from .losses import Loss
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class Problem:
         bounds = [n * i // k for i in range(k + 1)]
         for i in range(1, k):
             self.pool.submit(i - 1, _part(rows, bounds[i], bounds[i + 1]), n)
-        X, Y = self._batch(_part(rows, 0, bounds[1]), self.ws)
+        X, Y = _core.training_batch(xp, self.train, _part(rows, 0, bounds[1]), self.ws, self.n_cols)
         total = _core.loss_and_gradient(
             xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws, n
         )
@@ -102,17 +102,6 @@ class Problem:
             total = total + self.pool.wait(i - 1)
             xp.add(self.grad, self.pool.grads[i - 1], out=self.grad)
         return total
-
-    def _batch(self, rows: slice | Any, ws: _core.Workspace) -> tuple[Any, Any]:
-        """``(inputs, Y)`` of the training rows ``rows`` as :func:`_core.loss_and_gradient`
-        takes them (inputs with the ones column when there are biases): views for a slice, else
-        gathered into ``ws.batch``."""
-        if isinstance(rows, slice):
-            batch = self.train[rows]
-        else:
-            batch = ws.batch[: rows.shape[0]]
-            take_rows(self.xp, self.train, rows, batch)
-        return batch[:, : self.n_cols], batch[:, self.n_cols :]
 
     def add_l2(self) -> None:
         """grad[W] += l2 · theta[W] (weights only, not biases)."""

@@ -67,8 +67,9 @@ def _recv(sock: socket.socket, size: int) -> bytes:
         return b""
 
 
-def _regions(spec: dict) -> dict[str, tuple[int, tuple[int, ...], str]]:
-    """Name → (byte offset, shape, dtype) of every array in the shared file."""
+def _regions(spec: dict) -> tuple[dict[str, tuple[int, tuple[int, ...], str]], int]:
+    """Name → (byte offset, shape, dtype) of every array in the shared file, and its size in
+    bytes."""
     n, width = spec["train_shape"]
     k, size, rows = spec["workers"], spec["theta_size"], spec["shard_rows"]
     dtype = spec["dtype"]
@@ -84,14 +85,13 @@ def _regions(spec: dict) -> dict[str, tuple[int, tuple[int, ...], str]]:
         out[name] = (offset, shape, dt)
         nbytes = int(np.prod(shape)) * np.dtype(dt).itemsize
         offset += -(-nbytes // ALIGN) * ALIGN
-    spec["nbytes"] = max(offset, ALIGN)
-    return out
+    return out, max(offset, ALIGN)
 
 
 def _arrays(buffer: mmap.mmap, spec: dict) -> dict[str, np.ndarray]:
     """The shared arrays as NumPy views of ``buffer``."""
     views = {}
-    for name, (offset, shape, dt) in _regions(spec).items():
+    for name, (offset, shape, dt) in _regions(spec)[0].items():
         count = int(np.prod(shape))
         views[name] = np.frombuffer(buffer, dtype=dt, count=count, offset=offset).reshape(shape)
     return views
@@ -106,17 +106,17 @@ class WorkerPool:
     """
 
     def __init__(self, spec: dict) -> None:
-        self.spec = dict(spec)
+        self.spec = spec
         self.workers = spec["workers"]
-        _regions(self.spec)
+        nbytes = _regions(spec)[1]
         directory = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
         fd, self.path = tempfile.mkstemp(prefix="bpnet-", dir=directory)
         try:
-            os.ftruncate(fd, self.spec["nbytes"])
-            self.buffer = mmap.mmap(fd, self.spec["nbytes"])
+            os.ftruncate(fd, nbytes)
+            self.buffer = mmap.mmap(fd, nbytes)
         finally:
             os.close(fd)
-        arrays = _arrays(self.buffer, self.spec)
+        arrays = _arrays(self.buffer, spec)
         self.train, self.theta = arrays["train"], arrays["theta"]
         self.grads, self.losses, self.rows = arrays["grads"], arrays["losses"], arrays["rows"]
         self.procs: list[subprocess.Popen] = []
@@ -199,12 +199,11 @@ def _serve(sock: socket.socket) -> None:
     """Worker side: map the shared file, then answer gradient requests until EOF."""
     from . import _core
     from .activations import get_activation
-    from .backend import take_rows
     from .losses import get_loss
 
     spec = json.loads(sock.recv(65536))
     with open(spec["path"], "r+b") as f:
-        buffer = mmap.mmap(f.fileno(), spec["nbytes"])
+        buffer = mmap.mmap(f.fileno(), 0)  # the whole file
     arrays = _arrays(buffer, spec)
     index = spec["index"]
     n_in, hidden, n_out, bias = spec["layout"]
@@ -221,12 +220,8 @@ def _serve(sock: socket.socket) -> None:
     while message := _recv(sock, MESSAGE.size):
         mode, a, b, n_mean = MESSAGE.unpack(message)
         try:
-            if mode == 1:
-                batch = train[a:b]
-            else:
-                batch = ws.batch[: b - a]
-                take_rows(np, train, rows_buf[: b - a], batch)
-            X, Y = batch[:, :n_cols], batch[:, n_cols:]
+            rows = slice(a, b) if mode == 1 else rows_buf[: b - a]
+            X, Y = _core.training_batch(np, train, rows, ws, n_cols)
             total = _core.loss_and_gradient(np, P, G, X, Y, act, out_act, loss, ws, n_mean)
             losses[index] = float(total)
         except Exception as exc:  # report, then stop: the parent raises WorkerError
