@@ -33,7 +33,6 @@ from forward_models import ModelSpace  # noqa: E402
 AB2_M = np.geomspace(1.0, 1000.0, 30)
 MN2_M = AB2_M / 10
 PERIODS_S = np.geomspace(1e-3, 1e3, 40)
-MU0 = 4e-7 * np.pi
 
 
 def best_rate(fn: Callable[[], object], n_models: int, repeat: int) -> tuple[float, float]:

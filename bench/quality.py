@@ -45,6 +45,8 @@ from bpnet import Inverter
 from bpnet.inverter import observation_from_data
 from bpnet.lm_batch import refine_batch
 from bpnet.misfit import chi as chi_of
+from bpnet.misfit import default_sigma
+from bpnet.observations import phase_mask
 
 RHO_BOUNDS = (1.0, 5000.0)
 THK_BOUNDS = (0.5, 100.0)
@@ -98,7 +100,7 @@ def get_inverter(kind: str, args: argparse.Namespace) -> tuple[Inverter, str]:
 
 def valid_rows(fm, data: np.ndarray) -> np.ndarray:
     """Rows whose noisy phases stay inside [0°, 90°] (the inverter rejects others with 400)."""
-    is_phase = np.array([k == "phase" for k in fm.data_kinds])
+    is_phase = phase_mask(fm.data_kinds)
     if not is_phase.any():
         return np.ones(data.shape[0], bool)
     ph = data[:, is_phase]
@@ -118,11 +120,6 @@ def as_band(result: dict, quantile: str) -> list[float]:
 
 def as_vector(result: dict, key: str = "model") -> list[float]:
     return result[key]["rho_ohmm"] + result[key]["thickness_m"]
-
-
-def sigma_for(fm) -> np.ndarray:
-    is_phase = np.array([k == "phase" for k in fm.data_kinds])
-    return np.where(is_phase, NOISE["phase_deg"], NOISE["rho_a_rel"])
 
 
 def generic_start(fm, data: np.ndarray) -> np.ndarray:
@@ -322,6 +319,13 @@ def summarise(label: str, chis, errors, wall_ms, cpu_ms) -> dict:
     }
 
 
+def summarise_results(label: str, results: list[dict], truth: np.ndarray, wall_ms, cpu_ms) -> dict:
+    """:func:`summarise` of ``Inverter.invert`` results against the true models ``truth``."""
+    estimates = np.array([as_vector(r) for r in results])
+    chis = [r["misfit"]["chi"] for r in results]
+    return summarise(label, chis, model_error(estimates, truth), wall_ms, cpu_ms)
+
+
 def print_rows(rows: list[dict], baseline: dict | None) -> None:
     print(
         f"  {'method':38s} {'n':>4s} {'χ≤1.2':>6s} {'med|Δlog10|':>11s} {'wall ms':>9s} "
@@ -366,8 +370,8 @@ def run_kind(kind: str, args: argparse.Namespace) -> dict:
     models, data = test.models[keep], test.data[keep]
     if (~keep).any():
         print(f"  ({int((~keep).sum())} test soundings dropped: a noisy phase left [0°, 90°])")
-    sigma = sigma_for(fm)
-    is_phase = np.array([k == "phase" for k in fm.data_kinds])
+    is_phase = phase_mask(fm.data_kinds)
+    sigma = default_sigma(is_phase, **NOISE)
     obs = [observation_from_data(fm, d) for d in data]
     out: dict = {"kind": kind, "forward_model": fm.to_dict(), "inverter": how}
 
@@ -383,12 +387,8 @@ def run_kind(kind: str, args: argparse.Namespace) -> dict:
         cpu_ms = 1e3 * (time.process_time() - c0) / subset
         batches[refine] = res
         rows.append(
-            summarise(
-                label,
-                [r["misfit"]["chi"] for r in res],
-                model_error(np.array([as_vector(r) for r in res]), models[:subset]),
-                [r["elapsed_ms"] for r in res],
-                [cpu_ms] * subset,
+            summarise_results(
+                label, res, models[:subset], [r["elapsed_ms"] for r in res], [cpu_ms] * subset
             )
         )
     ref = batches[True]
@@ -408,24 +408,12 @@ def run_kind(kind: str, args: argparse.Namespace) -> dict:
         res = inv.invert(sub_obs, refine=refine)
         cpu = [1e3 * (time.process_time() - c0) / n_cmp] * n_cmp
         cmp_rows.append(
-            summarise(
-                label + ", batch",
-                [r["misfit"]["chi"] for r in res],
-                model_error(np.array([as_vector(r) for r in res]), sub_models),
-                [r["elapsed_ms"] for r in res],
-                cpu,
+            summarise_results(
+                label + ", batch", res, sub_models, [r["elapsed_ms"] for r in res], cpu
             )
         )
         res, wall, cpu = timed_invert(inv, sub_obs, refine)
-        cmp_rows.append(
-            summarise(
-                label + ", 1 per call",
-                [r["misfit"]["chi"] for r in res],
-                model_error(np.array([as_vector(r) for r in res]), sub_models),
-                wall,
-                cpu,
-            )
-        )
+        cmp_rows.append(summarise_results(label + ", 1 per call", res, sub_models, wall, cpu))
     baseline = None
     for label, fn in (
         ("pyGIMLi Marquardt", pygimli_invert),
@@ -510,8 +498,8 @@ def indistinguishable(inv: Inverter, models: np.ndarray, refined: np.ndarray) ->
     and from geobp's refined model ``refined`` (n, n_params); the better one counts."""
     fm = inv.forward_model
     clean = fm.forward(models, precision="double")
-    is_phase = np.array([k == "phase" for k in fm.data_kinds])
-    sigma = np.broadcast_to(sigma_for(fm), clean.shape)
+    is_phase = phase_mask(fm.data_kinds)
+    sigma = np.broadcast_to(default_sigma(is_phase, **NOISE), clean.shape)
     lower, upper = np.asarray(inv.space.lower), np.asarray(inv.space.upper)
     chis = [
         refine_batch(
