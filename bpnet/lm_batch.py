@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .refine import ForwardFn, JacobianFn
+from .refine import ForwardFn, JacobianFn, batch_covariance
 
 
 @dataclass
@@ -111,31 +111,6 @@ class ExtraRows:
 #: called with the soundings (k,) that just stopped and their k rows of the running result
 #: (models, χ, residuals and Jacobians filled in); returns extra rows to refine, or None
 SpawnFn = Callable[[np.ndarray, BatchRefineResult], ExtraRows | None]
-
-
-def _batch_covariance(
-    jac: np.ndarray, free: np.ndarray, width_log10: np.ndarray, prior_std: np.ndarray | None
-) -> np.ndarray:
-    """(JᵀJ + P)⁻¹ per sounding on the free parameters; zero rows/columns for fixed ones.
-
-    ``jac`` (n, n_data, p) with zero columns for fixed parameters; ``free`` (n, p) bool;
-    ``width_log10`` (p,) or (n, p); ``prior_std`` (n, p) or None: P = diag(1/std²), and
-    diag(12/w²) (the uniform prior's approximation) where there is no Gaussian prior (None or an
-    infinite std).
-    """
-    n, _, p = jac.shape
-    precision = np.broadcast_to(12.0 / np.maximum(width_log10, 1e-6) ** 2, (n, p))
-    if prior_std is not None:
-        std = np.asarray(prior_std, dtype=float)
-        precision = np.where(np.isfinite(std), 1.0 / std**2, precision)
-    a = np.matmul(jac.transpose(0, 2, 1), jac)
-    a[:, np.arange(p), np.arange(p)] += np.where(free, precision, 1.0)
-    mask = free[:, :, None] & free[:, None, :]
-    eye = np.broadcast_to(np.eye(p, dtype=bool), a.shape)
-    a = np.where(mask | eye, a, 0.0)
-    cov = np.linalg.inv(a)
-    cov = np.where(mask, cov, 0.0)
-    return 0.5 * (cov + np.transpose(cov, (0, 2, 1)))
 
 
 class _Rows:
@@ -391,7 +366,7 @@ def refine_batch(
     out = _partial(state, iterations, owner, tag, n_data)
     out.n_forward_models = evaluate.n_models
     if covariance:
-        out.log10_cov = _batch_covariance(out.jacobian, every.free, every.hi - every.lo, prior_std)
+        out.log10_cov = batch_covariance(out.jacobian, every.free, every.hi - every.lo, prior_std)
     return out
 
 

@@ -182,6 +182,31 @@ def _covariance(
     return cov
 
 
+def batch_covariance(
+    jac: np.ndarray, free: np.ndarray, width_log10: np.ndarray, prior_std: np.ndarray | None
+) -> np.ndarray:
+    """(JᵀJ + P)⁻¹ per sounding on the free parameters; zero rows/columns for fixed ones.
+
+    ``jac`` (n, n_data, p) (columns of fixed parameters are ignored); ``free`` (n, p) bool;
+    ``width_log10`` (p,) or (n, p); ``prior_std`` (n, p) or None: P = diag(1/std²), and
+    diag(12/w²) (the uniform prior's approximation) where there is no Gaussian prior (None or an
+    infinite std).
+    """
+    n, _, p = jac.shape
+    precision = np.broadcast_to(12.0 / np.maximum(width_log10, 1e-6) ** 2, (n, p))
+    if prior_std is not None:
+        std = np.asarray(prior_std, dtype=float)
+        precision = np.where(np.isfinite(std), 1.0 / std**2, precision)
+    a = np.matmul(jac.transpose(0, 2, 1), jac)
+    a[:, np.arange(p), np.arange(p)] += np.where(free, precision, 1.0)
+    mask = free[:, :, None] & free[:, None, :]
+    eye = np.broadcast_to(np.eye(p, dtype=bool), a.shape)
+    a = np.where(mask | eye, a, 0.0)
+    cov = np.linalg.inv(a)
+    cov = np.where(mask, cov, 0.0)
+    return 0.5 * (cov + np.transpose(cov, (0, 2, 1)))
+
+
 def refine(
     forward: ForwardFn,
     starts: np.ndarray,
@@ -367,8 +392,6 @@ def linearised_covariance(
     r = weighted_residuals(observed[:, None, :], pred, is_phase, sigma[:, None, :])
     r = np.where(np.isfinite(r), r, 1e6)
     jac = np.transpose((r[:, 1:, :] - r[:, :1, :]) / step_log10, (0, 2, 1))  # (n, n_data, p)
-    out = np.empty((n, n_params, n_params))
-    for i in range(n):
-        free = np.asarray([v is None for v in fixed_rows[i]], dtype=bool)
-        out[i] = _covariance(jac[i][:, free], free, width)
+    free = np.array([[v is None for v in row] for row in fixed_rows], dtype=bool)
+    out = batch_covariance(jac, free, width, None)
     return out[0] if single else out
