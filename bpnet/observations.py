@@ -31,7 +31,8 @@ class InversionInputError(ValueError):
 
     ``field`` names the offending input (e.g. ``"rho_a_ohmm[3]"``), ``status`` is the HTTP status
     the service should answer with (400 malformed, 422 outside the trained range), ``index`` is
-    the position of the sounding in the batch (``None`` when not known).
+    the position of the sounding in the batch (``None`` when not known); ``detail`` the message
+    without the ``"sounding {index}: "`` prefix.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class InversionInputError(ValueError):
     ) -> None:
         prefix = f"sounding {index}: " if index is not None else ""
         super().__init__(prefix + message)
+        self.detail = message
         self.field = field
         self.status = status
         self.index = index

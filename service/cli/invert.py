@@ -68,9 +68,8 @@ def _with_sounding_id(exc: ValueError, ids: list[str]) -> str:
     """The inversion's message with the 0-based sounding index replaced by the file's id."""
     message = str(exc)
     index = getattr(exc, "index", None)
-    prefix = f"sounding {index}: "
-    if index is not None and message.startswith(prefix) and 0 <= index < len(ids):
-        return f"sounding {ids[index]}: {message[len(prefix) :]}"
+    if index is not None and 0 <= index < len(ids):
+        return f"sounding {ids[index]}: {exc.detail}"
     if len(ids) == 1:
         return f"sounding {ids[0]}: {message}"
     return message
