@@ -13,6 +13,7 @@ import numpy as np
 
 from service.cli.console import say
 from service.cli.errors import CliError
+from service.formats.results import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +160,6 @@ def summary(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def run(args: Any) -> int:
     """Run ``geobp train SPEC.json [--out DIR]``; returns the exit status."""
     from worker import problem
@@ -209,12 +198,12 @@ def run(args: Any) -> int:
         quiet=args.quiet,
         desc="held-out set",
     )
-    metrics = _jsonable(inverter.evaluate(test_models, test_data, n_refine=min(50, n_test)))
+    metrics = jsonable(inverter.evaluate(test_models, test_data, n_refine=min(50, n_test)))
     for line in summary(metrics):
         say(line)
     network_path = out / f"{spec['name']}.npz"
     inverter.save(str(network_path), metadata={"name": spec["name"], "spec": spec})
     record = {"spec": spec, "metrics": metrics, "domain": inverter.domain_bounds()}
-    (out / f"{spec['name']}.json").write_text(json.dumps(_jsonable(record), indent=2) + "\n")
+    (out / f"{spec['name']}.json").write_text(json.dumps(jsonable(record), indent=2) + "\n")
     say(f"saved {network_path} ({time.perf_counter() - started:.1f} s)")
     return 0

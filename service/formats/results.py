@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 LAYER_COLUMNS = (
     "layer",
     "top_m",
@@ -145,11 +147,15 @@ def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     return buffer.getvalue()
 
 
-def _finite_or_none(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` in plain JSON types: mappings (keys as text), lists, NumPy arrays and scalars
+    become dicts, lists and Python numbers; NaN and infinities become ``None``."""
     if isinstance(value, Mapping):
-        return {k: _finite_or_none(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite_or_none(v) for v in value]
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return jsonable(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -158,7 +164,7 @@ def _finite_or_none(value: Any) -> Any:
 def format_result_json(result: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> str:
     """One result (or a list) as indented JSON text; NaN and infinities become ``null`` (JSON
     has no such numbers)."""
-    return json.dumps(_finite_or_none(result), indent=2, allow_nan=False) + "\n"
+    return json.dumps(jsonable(result), indent=2, allow_nan=False) + "\n"
 
 
 def write_result_json(
