@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from service.serve import stop_process_group  # noqa: E402
 
 TARGETS = {"p50_ms": 10.0, "errors": 0, "batch_s": 1.0}
 
@@ -323,12 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"targets: p50 ≤ {TARGETS['p50_ms']} ms, errors = 0, batch ≤ {TARGETS['batch_s']} s")
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        if server is not None:
+            stop_process_group(server, timeout_s=40)
         tmp.cleanup()
     return 0
 

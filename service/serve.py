@@ -110,16 +110,24 @@ def start_embedded_worker(settings: Settings, concurrency: int = 2) -> subproces
     def _stop() -> None:
         if os.getpid() != owner:  # a forked HTTP worker exiting: not ours to stop
             return
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
         handle.close()
 
     atexit.register(_stop)
     return proc
+
+
+def stop_process_group(proc: subprocess.Popen, timeout_s: float = 20) -> None:
+    """End ``proc``, started in its own session, with its children: SIGTERM to its process
+    group, then SIGKILL if it has not ended within ``timeout_s``; reaps ``proc``."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def _run_http(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
@@ -136,9 +144,9 @@ def _run_http(app: Flask, host: str, port: int, workers: int, threads: int) -> N
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            for name in ("worker_class", "accesslog", "timeout", "control_socket_disable"):
-                self.cfg.set(name, getattr(gunicorn_conf, name))
-            self.cfg.set("post_fork", gunicorn_conf.post_fork)
+            for name, value in vars(gunicorn_conf).items():  # as `gunicorn -c python:…` does
+                if name in self.cfg.settings:
+                    self.cfg.set(name, value)
 
         def load(self) -> Flask:
             return app

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from service.serve import stop_process_group
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("GEOBP_CHROMIUM", "/usr/bin/chromium")
@@ -57,18 +59,6 @@ def _interrupt(signum: int, frame: Any) -> None:
     """SIGTERM → KeyboardInterrupt, so pytest still runs the fixture teardown that stops the
     server and the worker (a plain SIGTERM would leave them running)."""
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop a child started in its own session (and its children), by its process group."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @dataclass
@@ -165,8 +155,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield live
     finally:
         if worker is not None:
-            _stop(worker)
-        _stop(server)
+            stop_process_group(worker)
+        stop_process_group(server)
         signal.signal(signal.SIGTERM, previous_handler)
 
 

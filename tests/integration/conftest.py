@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from service import create_app
 from service.config import load_settings
+from service.serve import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -121,13 +122,8 @@ class Stack:
 
     def stop_worker(self) -> None:
         """Stop the worker (SIGTERM to its group, then SIGKILL)."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            stop_process_group(self.proc)
         self._close_log()
 
     def _close_log(self) -> None:
