@@ -19,6 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,24 @@ def _parameter_fixes(
             )
         result[name] = number
     return result
+
+
+@dataclass
+class _Geometry:
+    """Soundings ``rows`` of one observed geometry with their forward model ``fwd`` on it, the
+    phase mask (n_data,), and their stacked data and standard errors (len(rows), n_data)."""
+
+    rows: list[int]
+    fwd: Any
+    is_phase: np.ndarray
+    observed: np.ndarray
+    sigma: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[int], parsed: list[Observation], fwd: Any) -> _Geometry:
+        observed = np.stack([parsed[row].data for row in rows])
+        sigma = np.stack([parsed[row].sigma for row in rows])
+        return cls(rows, fwd, phase_mask(fwd.data_kinds), observed, sigma)
 
 
 class Inverter:
@@ -484,23 +503,24 @@ class Inverter:
         network_pred: list[np.ndarray | None] = [None] * n
         network_cov: list[np.ndarray | None] = [None] * n
         network_chi, network_rms = np.zeros(n), np.zeros(n)
-        for rows in groups.values():
-            fwd = self._forward_for(parsed[rows[0]], cache)
-            is_phase = phase_mask(fwd.data_kinds)
-            observed = np.stack([parsed[row].data for row in rows])
-            sigma = np.stack([parsed[row].sigma for row in rows])
+        geometries = [
+            _Geometry.of(rows, parsed, self._forward_for(parsed[rows[0]], cache))
+            for rows in groups.values()
+        ]
+        for group in geometries:
+            rows, fwd = group.rows, group.fwd
             pred = np.asarray(fwd.forward(starts_network[rows], precision="double"), dtype=float)
-            network_chi[rows] = chi_of(observed, pred, is_phase, sigma)
-            network_rms[rows] = rms_percent(observed, pred, is_phase)
+            network_chi[rows] = chi_of(group.observed, pred, group.is_phase, group.sigma)
+            network_rms[rows] = rms_percent(group.observed, pred, group.is_phase)
             for r, row in enumerate(rows):
                 network_pred[row] = pred[r]
             if not refine:
                 covs = linearised_covariance(
                     lambda models, _fwd=fwd: _fwd.forward(models, precision="double"),
                     starts_network[rows],
-                    observed,
-                    sigma,
-                    is_phase,
+                    group.observed,
+                    group.sigma,
+                    group.is_phase,
                     lower,
                     upper,
                     [fixed_vectors[row] for row in rows],
@@ -516,17 +536,14 @@ class Inverter:
         final_rms = network_rms.copy()
         if refine:
             fixed_mask = np.array([[v is not None for v in row] for row in fixed_vectors])
-            for rows in groups.values():
+            for group in geometries:
+                rows = group.rows
                 t0 = time.perf_counter()
-                fwd = self._forward_for(parsed[rows[0]], cache)
                 outcome, reasons = self._refine_group(
-                    fwd, rows, parsed, starts_network, fixed_mask, prior, members, domain.in_domain
+                    group, starts_network, fixed_mask, prior, members, domain.in_domain
                 )
                 bound_reasons.update(reasons)
-                observed = np.stack([parsed[row].data for row in rows])
-                final_rms[rows] = rms_percent(
-                    observed, outcome.predicted, phase_mask(fwd.data_kinds)
-                )
+                final_rms[rows] = rms_percent(group.observed, outcome.predicted, group.is_phase)
                 refine_ms[rows] = 1e3 * (time.perf_counter() - t0) / len(rows)
                 for r, row in enumerate(rows):
                     refined[row] = (
@@ -578,31 +595,28 @@ class Inverter:
 
     def _refine_group(
         self,
-        fwd: Any,
-        rows: list[int],
-        parsed: list[Observation],
+        group: _Geometry,
         starts: np.ndarray,
         fixed_mask: np.ndarray,
         prior: tuple[np.ndarray, np.ndarray] | None,
         members: np.ndarray,
         in_domain: np.ndarray,
     ) -> tuple[BatchRefineResult, dict[int, list[str]]]:
-        """Refine the soundings ``rows`` (one observed geometry) as one batch. As soon as a
+        """Refine the soundings of ``group`` (one observed geometry) as one batch. As soon as a
         sounding stops, extra rows join the same iteration: restarts for in-domain soundings
         still above χ 1.2 (the best-fitting models of the restart pool built from the ensemble
         ``members`` predictions (m, n, p)), and the bound test's two fits
         (:func:`bpnet.domain.bound_test_setup`) for soundings whose model touches a bound and
         either fits (χ within the misfit limit) or lies outside the feature domain.
         Returns the soundings' refined rows and the bound test's reasons keyed by sounding."""
-        is_phase = phase_mask(fwd.data_kinds)
+        fwd, rows, is_phase = group.fwd, group.rows, group.is_phase
+        observed, sigma = group.observed, group.sigma
 
         def forward(models: np.ndarray) -> np.ndarray:
             """Models (k, p) → data (k, n_data) on this group's geometry, float64."""
             return np.asarray(fwd.forward(models, precision="double"), dtype=float)
 
         idx = np.asarray(rows)
-        observed = np.stack([parsed[i].data for i in rows])
-        sigma = np.stack([parsed[i].sigma for i in rows])
         lower = np.asarray(self.space.lower, dtype=float)
         upper = np.asarray(self.space.upper, dtype=float)
         p = lower.size
