@@ -226,9 +226,9 @@ def post(base: str, path: str, payload: dict) -> tuple[float, int, dict]:
 
 def baseline(network_path: str, soundings: list[dict], refine: bool) -> tuple[float, float]:
     """In-process ``Inverter.invert``: median ms for one sounding, seconds for the batch."""
-    import bpnet
+    import inversion
 
-    inverter = bpnet.Inverter.load(network_path)
+    inverter = inversion.Inverter.load(network_path)
     singles = []
     for obs in soundings[:50]:
         t0 = time.perf_counter()

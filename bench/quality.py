@@ -41,12 +41,12 @@ from pathlib import Path
 import numpy as np
 
 import forward_models
-from bpnet import Inverter
-from bpnet.inverter import observation_from_data
-from bpnet.lm_batch import refine_batch
-from bpnet.misfit import chi as chi_of
-from bpnet.misfit import default_sigma
-from bpnet.observations import phase_mask
+from inversion import Inverter
+from inversion.inverter import observation_from_data
+from inversion.lm_batch import refine_batch
+from inversion.misfit import chi as chi_of
+from inversion.misfit import default_sigma
+from inversion.observations import phase_mask
 
 RHO_BOUNDS = (1.0, 5000.0)
 THK_BOUNDS = (0.5, 100.0)

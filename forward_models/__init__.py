@@ -1,4 +1,4 @@
-"""geobp forward models: batched 1D layered-earth solvers, model spaces, noise and transforms.
+"""geobp forward models: batched 1D layered-earth solvers, model spaces and noise.
 
 >>> import forward_models
 >>> fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=[1, 2, 5, 10], mn2_m=None)
@@ -6,23 +6,24 @@
 (1, 4)
 """
 
+from ._backend import get_array_module, to_numpy
 from .base import ForwardModel
 from .dataset import Dataset, chunk_bounds, generate_dataset
-from .noise import NoiseModel
+from .noise import NoiseModel, check_data_kinds
 from .registry import create, from_dict, names
 from .space import ModelSpace
-from .transforms import DataTransform, ParameterTransform
 
 __all__ = [
-    "DataTransform",
     "Dataset",
     "ForwardModel",
     "ModelSpace",
     "NoiseModel",
-    "ParameterTransform",
+    "check_data_kinds",
     "chunk_bounds",
     "create",
     "from_dict",
     "generate_dataset",
+    "get_array_module",
     "names",
+    "to_numpy",
 ]

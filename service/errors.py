@@ -13,7 +13,7 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from bpnet import InversionInputError
+from inversion import InversionInputError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class InverterCache:
-    """Loaded ``bpnet.Inverter`` objects by network id (LRU); the checksum is verified on load."""
+    """Loaded ``inversion.Inverter`` objects by network id (LRU); checksums verified on load."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -37,6 +37,7 @@ class InverterCache:
                 self._items.move_to_end(network_id)
                 return self._items[network_id]
         import bpnet
+        import inversion
 
         if not Path(path).is_file() or sha256_file(Path(path)) != sha256:
             raise ApiError(
@@ -45,7 +46,7 @@ class InverterCache:
                 f"network {network_id}: artifact missing or its checksum does not match",
             )
         try:
-            inverter = bpnet.Inverter.load(path)
+            inverter = inversion.Inverter.load(path)
         except (bpnet.IntegrityError, ValueError, KeyError, OSError) as exc:
             log.error("network %s: artifact %s does not load: %s", network_id, path, exc)
             raise ApiError(

@@ -14,7 +14,7 @@ import numpy as np
 from celery import Celery, Task
 from celery.signals import worker_process_init, worker_ready
 
-from worker import problem
+from inversion import problem
 from worker.progress import CancelCheck, ProgressReporter
 from worker.submit import send_train, submit_job
 
@@ -129,8 +129,8 @@ def train(task: Task, job_id: str, attempt: int) -> str | None:
         lambda progress: store.report_progress(job_id, progress), interval_s=interval
     )
     try:
-        import bpnet
         import forward_models
+        import inversion
 
         spec = job.spec
         paths = store.chunk_paths(job_id)
@@ -143,7 +143,7 @@ def train(task: Task, job_id: str, attempt: int) -> str | None:
         net_kwargs, n_members = problem.network_keywords(spec)
         reporter.n_members = n_members
         reporter.stage("train")
-        inverter = bpnet.Inverter(
+        inverter = inversion.Inverter(
             forward_model=fm,
             space=space,
             noise=noise,

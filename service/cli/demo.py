@@ -19,7 +19,7 @@ def run(args: Any) -> int:
     """Run the demo with parsed arguments (``out``, ``samples``, ``epochs``, ``members``,
     ``hidden``, ``seed``, ``quiet``); returns the exit status."""
     import forward_models
-    from service import formats
+    from inversion import formats
     from service.cli import training
 
     out = Path(args.out)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bpnet.layers import bic_score
+from inversion.layers import bic_score
 from service.cli.errors import CliError
 from service.cli.networks import Candidate, load_candidates
 
@@ -136,7 +136,7 @@ def _write_text(text: str, output: str | None) -> None:
 
 def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
     """Results as ``table``, ``json`` or ``csv`` text (profile CSV for several soundings)."""
-    from service import formats
+    from inversion import formats
 
     if fmt == "json":
         docs = [{"sounding": sid, **result} for sid, result in results]
@@ -175,7 +175,7 @@ def _figure_paths(figure: str, ids: list[str]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``geobp invert`` with parsed arguments; returns the exit status."""
-    from service import formats
+    from inversion import formats
 
     fixed = parse_fixes(args.fix)
     if args.figure:

@@ -71,7 +71,7 @@ def list_networks() -> list[dict[str, Any]]:
 def _from_registry(ref: str) -> Candidate:
     from sqlalchemy.exc import SQLAlchemyError
 
-    import bpnet
+    import inversion
     from service.errors import ApiError
     from service.registry import resolve
 
@@ -90,14 +90,14 @@ def _from_registry(ref: str) -> Candidate:
     if not Path(artifact).exists():
         raise CliError(f"network {ref!r}: its artifact {artifact} is missing")
     log.info("network %s v%s from %s", info["name"], info["version"], artifact)
-    return Candidate(f"{info['name']}@{info['version']}", bpnet.Inverter.load(artifact), info)
+    return Candidate(f"{info['name']}@{info['version']}", inversion.Inverter.load(artifact), info)
 
 
 def _from_file(path: Path) -> Candidate:
-    import bpnet
+    import inversion
 
     try:
-        inverter = bpnet.Inverter.load(str(path))
+        inverter = inversion.Inverter.load(str(path))
     except (KeyError, TypeError) as exc:
         raise CliError(f"{path}: not a saved geobp network ({exc})") from None
     return Candidate(path.name, inverter, {"name": path.stem, "path": str(path)})

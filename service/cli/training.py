@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from inversion.formats.results import jsonable
 from service.cli.console import say
 from service.cli.errors import CliError
-from service.formats.results import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,10 @@ def fit(
     data: np.ndarray,
     quiet: bool,
 ) -> Any:
-    """Train a ``bpnet.Inverter`` with a progress bar over members × epochs; returns it."""
-    import bpnet
+    """Train a ``inversion.Inverter`` with a progress bar over members × epochs; returns it."""
+    import inversion
 
-    inverter = bpnet.Inverter(
+    inverter = inversion.Inverter(
         forward_model=forward_model,
         space=space,
         noise=noise,
@@ -162,7 +162,7 @@ def summary(metrics: dict[str, Any]) -> list[str]:
 
 def run(args: Any) -> int:
     """Run ``geobp train SPEC.json [--out DIR]``; returns the exit status."""
-    from worker import problem
+    from inversion import problem
 
     spec = load_spec(args.spec)
     out = Path(args.out)

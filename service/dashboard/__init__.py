@@ -1,5 +1,5 @@
 """The researcher dashboard: server-rendered pages (Jinja) whose light JavaScript reads the REST
-API under ``/api/v1``, plus two helper endpoints that reuse ``service.formats`` (file parsing and
+API under ``/api/v1``, plus two helper endpoints that reuse ``inversion.formats`` (file parsing and
 result/figure export) so the browser never carries a second parser or plotter.
 
 Pages: ``/``, ``/networks``, ``/networks/<id>``, ``/jobs``, ``/invert``, ``/profile``,

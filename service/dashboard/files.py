@@ -1,4 +1,4 @@
-"""Dashboard helper endpoints that reuse ``service.formats`` (one parser, one writer):
+"""Dashboard helper endpoints that reuse ``inversion.formats`` (one parser, one writer):
 
 * ``POST /dashboard/files/parse`` — an uploaded file (multipart ``file``) or pasted ``text``
   → ``{"source", "soundings": [{"id", "observation"}]}`` with observation dicts in the REST layout
@@ -64,7 +64,7 @@ def parse_upload(text: str, filename: str, mode: str) -> list[dict[str, Any]]:
     ``mode`` (det, te/xy, tm/yx) picks the MT mode of an EDI file. Raises ``ApiError`` (400)
     naming the line and field when the text is malformed.
     """
-    from service import formats
+    from inversion import formats
 
     is_edi = filename.lower().endswith(".edi") or text.lstrip().upper().startswith(">HEAD")
     try:
@@ -100,7 +100,7 @@ def _stem(body: Mapping[str, Any], default: str) -> str:
 def _figure_bytes(
     observation: dict[str, Any], result: dict[str, Any], title: str, fmt: str
 ) -> bytes:
-    from service.formats.figures import make_figure
+    from inversion.formats.figures import make_figure
 
     figure = make_figure(observation, result, title)
     buffer = io.BytesIO()
@@ -116,7 +116,7 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
     ``observation``; ``profile.csv`` needs ``soundings``: ``[{"id", "result"}]``. Returns
     ``(content, file suffix)``; raises ``ApiError`` (400) for a malformed body.
     """
-    from service import formats
+    from inversion import formats
 
     try:
         if kind == "profile.csv":

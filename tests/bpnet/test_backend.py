@@ -1,4 +1,7 @@
-"""Device selection and the lazily imported Inverter."""
+"""Device selection, and what ``import bpnet`` brings in."""
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -40,14 +43,17 @@ def test_to_numpy_passes_numpy_through():
     assert isinstance(to_numpy([1, 2]), np.ndarray)
 
 
-def test_unknown_attribute_and_lazy_names():
+def test_bpnet_exports_arrays_only():
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         bpnet.Nope  # noqa: B018
-    assert set(bpnet.__all__) >= {"BPNetwork", "BPEnsemble", "load", "Inverter"}
+    assert set(bpnet.__all__) >= {"BPNetwork", "BPEnsemble", "load"}
+    assert not hasattr(bpnet, "Inverter")  # the inversion workflow lives in ``inversion``
 
 
-def test_inverter_is_imported_lazily_from_its_module():
-    import bpnet.inverter
-
-    assert bpnet.Inverter is bpnet.inverter.Inverter
-    assert issubclass(bpnet.InversionInputError, ValueError)
+def test_import_bpnet_pulls_in_neither_scipy_nor_the_physics():
+    code = (
+        "import sys, bpnet; "
+        "print(sorted(m for m in ('scipy', 'forward_models', 'inversion') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

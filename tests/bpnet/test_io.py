@@ -179,7 +179,7 @@ def test_files_from_before_the_n_jobs_rename_still_load(fitted, tmp_path):
 
 
 def test_job_specs_from_before_the_rename_give_the_new_keywords():
-    from worker.problem import network_keywords
+    from inversion.problem import network_keywords
 
     kwargs, n_members = network_keywords({"network": {"threads": 2, "hidden": 8, "n_members": 3}})
     assert kwargs == {"n_jobs": 2, "hidden": 8} and n_members == 3

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import forward_models
-from service.formats import format_edi_rho_phase
+from inversion.formats import format_edi_rho_phase
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from cli_helpers import AB2_M, PERIODS_S, Run, ves_data
 
-import bpnet
 import forward_models
+import inversion
 
 GEOBP = Path(sys.executable).with_name("geobp")
 
@@ -57,7 +57,7 @@ def _train(fm, bounds_rho, bounds_h, path: Path, seed: int = 0) -> Path:
     )
     noise = forward_models.NoiseModel(rho_a_rel=0.03, phase_deg=1.0)
     ds = forward_models.generate_dataset(fm, space, 3000, seed=seed, noise=noise)
-    inverter = bpnet.Inverter(
+    inverter = inversion.Inverter(
         forward_model=fm,
         space=space,
         noise=noise,

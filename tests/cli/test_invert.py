@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from cli_helpers import AB2_M, PERIODS_S, ves_data
 
-from service.formats import impedance_1d_field_units, write_edi_impedance
+from inversion.formats import impedance_1d_field_units, write_edi_impedance
 
 # Through the console script in a subprocess.
 

@@ -41,15 +41,15 @@ def auth() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def tiny_inverter():
-    """A real bpnet.Inverter trained in-process on 1,500 synthetic Schlumberger soundings."""
-    import bpnet
+    """A real inversion.Inverter trained in-process on 1,500 synthetic Schlumberger soundings."""
     import forward_models
+    import inversion
 
     fm = forward_models.from_dict(FM_SPEC)
     space = forward_models.ModelSpace.for_forward_model(fm)
     noise = forward_models.NoiseModel(rho_a_rel=0.03)
     ds = forward_models.generate_dataset(fm, space, 1500, seed=3, noise=noise)
-    inv = bpnet.Inverter(
+    inv = inversion.Inverter(
         forward_model=fm,
         space=space,
         noise=noise,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from svc_helpers import register_tiny, sounding
 
-from bpnet import InversionInputError
+from inversion import InversionInputError
 from service.batching import InversionBatcher
 
 MODELS = [
