@@ -41,9 +41,8 @@ from pathlib import Path
 import numpy as np
 
 import forward_models
-from inversion import Inverter
-from inversion.inverter import observation_from_data
-from inversion.lm_batch import refine_batch
+from inversion import Inverter, observation_from_data
+from inversion.lm_batch import LMSettings, refine_batch
 from inversion.misfit import chi as chi_of
 from inversion.misfit import default_sigma
 from inversion.observations import phase_mask
@@ -510,10 +509,7 @@ def indistinguishable(inv: Inverter, models: np.ndarray, refined: np.ndarray) ->
             is_phase,
             lower,
             upper,
-            target_chi=0.0,
-            ftol=1e-8,
-            cost_tol=0.0,
-            max_iterations=60,
+            settings=LMSettings(target_chi=0.0, ftol=1e-8, cost_tol=0.0, max_iterations=60),
             jacobian=getattr(fm, "forward_and_jacobian", None),
             covariance=False,
         ).chi

@@ -1,8 +1,8 @@
 """bpnet: three-layer back-propagation networks on NumPy or CuPy.
 
 ``BPNetwork`` (one network), ``BPEnsemble`` (several, for uncertainty), ``load`` (either, from
-a checksummed ``.npz``). ``Inverter``/``InversionInputError`` come from ``inversion.inverter`` and
-are imported on first use.
+a checksummed ``.npz``). The package sees arrays only: it imports nothing geophysical
+(``forward_models``, ``inversion``) and no SciPy.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from . import archive
 from ._params import Spec, validate
-from .network import HYPERPARAMETERS, BPNetwork, NotFittedError, check_xy
+from .network import HYPERPARAMETERS, BPNetwork, NotFittedError, check_xy, network_state
 
 ENSEMBLE_PARAMETERS = {
     "n_members": Spec(5, "int", low=1),
@@ -121,7 +122,20 @@ class BPEnsemble:
         return np.quantile(self.predict(X, return_members=True), q, axis=0)
 
     def save(self, path: str, metadata: dict | None = None) -> None:
-        """Write all members to one checksummed ``.npz`` file (see ``bpnet.io``)."""
-        from .io import save
-
-        save(self, path, metadata=metadata)
+        """Write all members to one checksummed ``.npz`` file (see ``bpnet.archive``)."""
+        user = archive.check_metadata(metadata)
+        self._check_fitted("save")
+        arrays: dict[str, np.ndarray] = {}
+        members = []
+        for i, member in enumerate(self.members_):
+            a, s = network_state(member, prefix=f"member{i}.")
+            arrays.update(a)
+            members.append(s)
+        doc = {
+            "kind": "BPEnsemble",
+            "ensemble": self.get_ensemble_params(),
+            "members": members,
+            "stop_reason": self.stop_reason_,
+        }
+        archive.save_document(path, arrays, doc, user)
+        self.metadata_ = user

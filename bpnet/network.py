@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import _core
+from . import _core, archive
 from ._params import Spec, validate
 from ._training import Loop, Problem, TrainingDivergedError, first_order_epoch
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, get_activation
@@ -284,9 +284,10 @@ class BPNetwork:
 
     def save(self, path: str, metadata: dict | None = None) -> None:
         """Write the fitted network to ``path`` (.npz + JSON metadata, checksummed, atomic)."""
-        from .io import save
-
-        save(self, path, metadata=metadata)
+        user = archive.check_metadata(metadata)
+        arrays, state = network_state(self)
+        archive.save_document(path, arrays, {"kind": "BPNetwork", **state}, user)
+        self.metadata_ = user
 
 
 def check_array(name: str, A: Any, allow_1d: bool = False) -> np.ndarray:
@@ -329,3 +330,55 @@ def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarra
         raise ValueError(f"validation_fraction: {fraction} of {n} samples leaves none for training")
     idx = rng.permutation(n)
     return np.sort(idx[n_val:]), np.sort(idx[:n_val])
+
+
+def network_state(net: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], dict]:
+    """A fitted ``BPNetwork`` as ``(arrays keyed prefix+W1…, JSON-safe dict)``."""
+    net._check_fitted("save")
+    arrays = {prefix + k: np.asarray(v) for k, v in net.weights_.items()}
+    state = {
+        "hyperparameters": net.get_params(),
+        "architecture": {
+            "n_features": net.n_features_in_,
+            "hidden": net.hidden,
+            "n_outputs": net.n_outputs_,
+            "bias": net.bias,
+        },
+        "fitted": {
+            "history": net.history_,
+            "best_epoch": net.best_epoch_,
+            "stop_reason": net.stop_reason_,
+            "device": net.device_,
+            "dtype": net.dtype_,
+            "n_train_samples": net.n_train_samples_,
+            "fit_time_s": net.fit_time_s_,
+        },
+    }
+    return arrays, state
+
+
+def network_from_state(arrays: dict[str, np.ndarray], state: dict, prefix: str = "") -> BPNetwork:
+    """Rebuild a fitted ``BPNetwork`` from :func:`network_state` output."""
+    net = BPNetwork(**upgrade_params(state["hyperparameters"]))
+    arch, fitted = state["architecture"], state["fitted"]
+    keys = ("W1", "W2", "b1", "b2") if arch["bias"] else ("W1", "W2")
+    try:
+        net.weights_ = {k: np.array(arrays[prefix + k]) for k in keys}
+    except KeyError as exc:
+        raise archive.IntegrityError(f"arrays: missing {exc.args[0]!r}") from None
+    n_in, h, m = arch["n_features"], arch["hidden"], arch["n_outputs"]
+    expected = {"W1": (n_in, h), "W2": (h, m), "b1": (h,), "b2": (m,)}
+    for k, w in net.weights_.items():
+        if w.shape != expected[k]:
+            raise archive.IntegrityError(
+                f"arrays: {prefix + k} has shape {w.shape}, expected {expected[k]}"
+            )
+    net.n_features_in_, net.n_outputs_ = n_in, m
+    net.history_ = fitted["history"]
+    net.best_epoch_ = fitted["best_epoch"]
+    net.stop_reason_ = fitted["stop_reason"]
+    net.device_ = "cpu"
+    net.dtype_ = fitted["dtype"]
+    net.n_train_samples_ = fitted["n_train_samples"]
+    net.fit_time_s_ = fitted["fit_time_s"]
+    return net

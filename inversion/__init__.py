@@ -13,13 +13,16 @@ from .formats import FormatError, read_observation, read_soundings
 from .inverter import Inverter, observation_from_data
 from .layers import choose_layer_count
 from .observations import InversionInputError
+from .pipeline import TrainingOutcome, train_inverter
 
 __all__ = [
     "FormatError",
     "InversionInputError",
     "Inverter",
+    "TrainingOutcome",
     "choose_layer_count",
     "observation_from_data",
     "read_observation",
     "read_soundings",
+    "train_inverter",
 ]

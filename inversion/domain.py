@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import chi2
 
 
 @dataclass
@@ -183,8 +184,6 @@ def bound_test_setup(
     step pointing outwards for one of them. Most in-bounds soundings at a bound fail this
     screen, so only few need the two extra fits.
     """
-    from scipy.stats import chi2
-
     x = np.log10(models)
     at_low = free & (x - np.log10(lower) < margin_log10)
     at_high = free & (np.log10(upper) - x < margin_log10)
@@ -228,8 +227,6 @@ def bound_test_reasons(
     rejects "the model lies inside the training bounds" at significance ``alpha``. A reason names
     each parameter the relaxed fit moved beyond a bound.
     """
-    from scipy.stats import chi2
-
     out: list[list[str]] = []
     delta = n_data * (np.asarray(chi_inside) ** 2 - np.asarray(chi_relaxed) ** 2)
     limit = chi2.ppf(1.0 - alpha, np.maximum(test.n_relaxed, 1))

@@ -31,6 +31,37 @@ def bic_score(result: Mapping[str, Any], n_free_params: int) -> tuple[float, int
     return n_data * chi * chi + n_free_params * math.log(n_data), n_data
 
 
+def rank_by_bic(
+    results: Sequence[Mapping[str, Any]], n_free_params: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Rank one sounding's results from several candidate inverters by BIC, best first.
+
+    ``results[j]`` is candidate ``j``'s result dict, ``n_free_params[j]`` its number of free
+    parameters. Returns ``[{"index": j, "bic", "delta_bic", "chi", "n_data", "n_free_params"}]``
+    sorted by BIC (ties keep the candidates' order), ``delta_bic`` relative to the best;
+    χ = None counts as infinite.
+    """
+    if len(results) != len(n_free_params):
+        raise ValueError(f"n_free_params: {len(n_free_params)} values for {len(results)} results")
+    ranked = []
+    for j, (result, k) in enumerate(zip(results, n_free_params, strict=True)):
+        bic, n_data = bic_score(result, k)
+        chi = result["misfit"]["chi"]
+        ranked.append(
+            {
+                "index": j,
+                "bic": bic,
+                "chi": math.inf if chi is None else float(chi),
+                "n_data": n_data,
+                "n_free_params": k,
+            }
+        )
+    ranked.sort(key=lambda c: c["bic"])
+    for c in ranked:
+        c["delta_bic"] = c["bic"] - ranked[0]["bic"]
+    return ranked
+
+
 def _as_family(inverters: Mapping[int, Any] | Sequence[Any]) -> list[Any]:
     family = list(inverters.values()) if isinstance(inverters, Mapping) else list(inverters)
     if not family:
@@ -83,40 +114,40 @@ def choose_layer_count(
 
     choices = []
     for i in range(n_obs):
-        candidates, skipped, first_error = [], [], None
+        fitted, skipped, first_error = [], [], None
         for inv in family:
             outcome = per_inverter[inv.n_layers][i]
             if isinstance(outcome, InversionInputError):
                 skipped.append({"n_layers": inv.n_layers, "reason": str(outcome)})
                 first_error = first_error or outcome
                 continue
-            k = inv.forward_model.n_params - len(outcome["fixed"])
-            bic, n_data = bic_score(outcome, k)
-            chi = outcome["misfit"]["chi"]
+            fitted.append((inv, outcome))
+        if not fitted:
+            raise first_error
+        ranked = rank_by_bic(
+            [outcome for _, outcome in fitted],
+            [inv.forward_model.n_params - len(outcome["fixed"]) for inv, outcome in fitted],
+        )
+        candidates = []
+        for entry in ranked:
+            inv, outcome = fitted[entry["index"]]
             candidates.append(
                 {
                     "n_layers": inv.n_layers,
-                    "bic": bic,
-                    "chi": math.inf if chi is None else float(chi),
+                    "bic": entry["bic"],
+                    "chi": entry["chi"],
                     "rms_percent": outcome["misfit"]["rms_percent"],
-                    "n_data": n_data,
-                    "n_free_params": k,
+                    "n_data": entry["n_data"],
+                    "n_free_params": entry["n_free_params"],
                     "in_domain": bool(outcome["in_domain"]),
-                    "_result": outcome,
+                    "delta_bic": entry["delta_bic"],
                 }
             )
-        if not candidates:
-            raise first_error
-        candidates.sort(key=lambda c: c["bic"])
-        best = candidates[0]
-        for c in candidates:
-            c["delta_bic"] = c["bic"] - best["bic"]
-        result = best["_result"]
         choices.append(
             {
-                "n_layers": best["n_layers"],
-                "result": result,
-                "candidates": [{k: v for k, v in c.items() if k != "_result"} for c in candidates],
+                "n_layers": candidates[0]["n_layers"],
+                "result": fitted[ranked[0]["index"]][1],
+                "candidates": candidates,
                 "skipped": skipped,
             }
         )

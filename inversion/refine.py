@@ -15,15 +15,13 @@ At the final model both return the linearised posterior covariance of ``log10 m`
     C = (JᵀJ + P)⁻¹,   P = diag(1/σ²) (Gaussian prior)  or  diag(12 / w_j²) (uniform prior)
 
 where J is the weighted-residual Jacobian and ``w_j`` the width of parameter j's bounds in
-decades (the Gaussian approximation of the uniform prior over the bounds). The prior term keeps C
-finite for unresolved parameters (their std then approaches the prior's). Fixed parameters get
-zero variance.
+decades (:mod:`inversion.posterior`, which also holds the covariance of unrefined models and the
+resolved combinations).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +30,24 @@ from scipy.optimize import least_squares
 
 from .misfit import chi as chi_of
 from .misfit import weighted_residuals
+from .posterior import (
+    ForwardFn,
+    JacobianFn,
+    batch_covariance,
+    covariance,
+    linearised_covariance,
+    resolved_combinations,
+)
 
-ForwardFn = Callable[[np.ndarray], np.ndarray]
-#: models (k, p) → (data (k, n_data), ∂data/∂ln m (k, n_data, p)); ``MT1D.forward_and_jacobian``
-JacobianFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+__all__ = [
+    "ForwardFn",
+    "JacobianFn",
+    "RefineResult",
+    "batch_covariance",
+    "linearised_covariance",
+    "refine",
+    "resolved_combinations",
+]
 
 
 @dataclass
@@ -157,56 +169,6 @@ class _Problem:
         return np.vstack([jac, np.diag(1.0 / self.prior[1])])
 
 
-def _covariance(
-    jac_free: np.ndarray,
-    free: np.ndarray,
-    width_log10: np.ndarray,
-    prior_std: np.ndarray | None = None,
-) -> np.ndarray:
-    """(JᵀJ + P)⁻¹ on the free parameters, zero rows/columns for fixed ones (n_params²).
-
-    ``P`` = diag(1/prior_std²) with a Gaussian prior (free parameters), else the Gaussian
-    approximation diag(12/w²) of the uniform prior over the bounds.
-    """
-    n_params = free.size
-    cov = np.zeros((n_params, n_params))
-    if jac_free.shape[1] == 0:
-        return cov
-    if prior_std is None:
-        prior = np.diag(12.0 / np.maximum(width_log10[free], 1e-6) ** 2)
-    else:
-        prior = np.diag(1.0 / np.asarray(prior_std, dtype=float) ** 2)
-    cov_free = np.linalg.inv(jac_free.T @ jac_free + prior)
-    idx = np.flatnonzero(free)
-    cov[np.ix_(idx, idx)] = 0.5 * (cov_free + cov_free.T)
-    return cov
-
-
-def batch_covariance(
-    jac: np.ndarray, free: np.ndarray, width_log10: np.ndarray, prior_std: np.ndarray | None
-) -> np.ndarray:
-    """(JᵀJ + P)⁻¹ per sounding on the free parameters; zero rows/columns for fixed ones.
-
-    ``jac`` (n, n_data, p) (columns of fixed parameters are ignored); ``free`` (n, p) bool;
-    ``width_log10`` (p,) or (n, p); ``prior_std`` (n, p) or None: P = diag(1/std²), and
-    diag(12/w²) (the uniform prior's approximation) where there is no Gaussian prior (None or an
-    infinite std).
-    """
-    n, _, p = jac.shape
-    precision = np.broadcast_to(12.0 / np.maximum(width_log10, 1e-6) ** 2, (n, p))
-    if prior_std is not None:
-        std = np.asarray(prior_std, dtype=float)
-        precision = np.where(np.isfinite(std), 1.0 / std**2, precision)
-    a = np.matmul(jac.transpose(0, 2, 1), jac)
-    a[:, np.arange(p), np.arange(p)] += np.where(free, precision, 1.0)
-    mask = free[:, :, None] & free[:, None, :]
-    eye = np.broadcast_to(np.eye(p, dtype=bool), a.shape)
-    a = np.where(mask | eye, a, 0.0)
-    cov = np.linalg.inv(a)
-    cov = np.where(mask, cov, 0.0)
-    return 0.5 * (cov + np.transpose(cov, (0, 2, 1)))
-
-
 def refine(
     forward: ForwardFn,
     starts: np.ndarray,
@@ -247,14 +209,50 @@ def refine(
     starts = np.atleast_2d(np.asarray(starts, dtype=float))
     lower_log = np.log10(np.asarray(lower, dtype=float))
     upper_log = np.log10(np.asarray(upper, dtype=float))
-    n_params = lower_log.size
-    fixed_values = [None] * n_params if fixed is None else list(fixed)
+    fixed_values = [None] * lower_log.size if fixed is None else list(fixed)
+    problem = _problem_for(
+        forward, observed, sigma, is_phase, fixed_values, step_log10, target_chi, prior
+    )
+    free = problem.free
+    lo, hi = lower_log[free], upper_log[free]
+    best: tuple[float, np.ndarray, np.ndarray | None, int] | None = None
+    n_starts = 0
+    queue = list(starts)
+    pool_used = candidates is None or not free.any()
+    while queue:
+        start = queue.pop(0)
+        n_starts += 1
+        max_nfev = max_evaluations if n_starts <= len(starts) else restart_evaluations
+        x_final, jac, status = _fit_one(problem, start, (lo, hi), max_nfev, ftol, target_chi)
+        pred = problem.predict(x_final)
+        value = float(chi_of(problem.observed, pred, problem.is_phase, problem.sigma))
+        if best is None or value < best[0]:
+            best = (value, x_final, jac, status)
+        if value <= restart_chi:
+            break
+        if not queue and not pool_used:
+            pool_used = True
+            queue = problem.best_candidates(candidates, lo, hi, max_restarts)
+    return _result_at(problem, best, n_starts, upper_log - lower_log)
+
+
+def _problem_for(
+    forward: ForwardFn,
+    observed: np.ndarray,
+    sigma: np.ndarray,
+    is_phase: np.ndarray,
+    fixed_values: list[float | None],
+    step_log10: float,
+    target_chi: float,
+    prior: tuple[np.ndarray, np.ndarray] | None,
+) -> _Problem:
+    """:func:`refine`'s problem: the free parameters are those whose ``fixed_values`` is None."""
     free = np.asarray([v is None for v in fixed_values], dtype=bool)
-    template = np.zeros(n_params)
+    template = np.zeros(free.size)
     for j, value in enumerate(fixed_values):
         if value is not None:
             template[j] = np.log10(float(value))
-    problem = _Problem(
+    return _Problem(
         forward,
         np.asarray(observed, dtype=float),
         np.asarray(sigma, dtype=float),
@@ -265,51 +263,55 @@ def refine(
         target_chi,
         None if prior is None else (np.asarray(prior[0])[free], np.asarray(prior[1])[free]),
     )
-    lo, hi = lower_log[free], upper_log[free]
+
+
+def _fit_one(
+    problem: _Problem,
+    start: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+    max_nfev: int,
+    ftol: float,
+    target_chi: float,
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """One bounded trust-region fit from ``start`` (n_params,) physical, within the free
+    parameters' log10 ``bounds``: final free x, its Jacobian, least_squares' status."""
+    if not problem.free.any():
+        return np.zeros(0), np.zeros((problem.observed.size, 0)), 0
+    lo, hi = bounds
     inset = np.minimum(1e-6, 0.25 * (hi - lo))
-    best: tuple[float, np.ndarray, np.ndarray | None, int] | None = None
-    n_starts = 0
-    queue = list(starts)
-    pool_used = candidates is None or not free.any()
-    while queue:
-        start = queue.pop(0)
-        n_starts += 1
-        if not free.any():
-            x_final, jac, status = np.zeros(0), np.zeros((problem.observed.size, 0)), 0
-        else:
-            x0 = np.clip(np.log10(start[free]), lo + inset, hi - inset)
-            fit = least_squares(
-                problem.residuals,
-                x0,
-                jac=problem.jacobian,
-                bounds=(lo, hi),
-                method="trf",
-                max_nfev=max_evaluations if n_starts <= len(starts) else restart_evaluations,
-                ftol=ftol,
-                xtol=1e-5,
-                gtol=1e-8,
-                callback=problem.stop_when_fit if target_chi > 0 else None,
-            )
-            x_final, jac, status = fit.x, fit.jac, int(fit.status)
-        pred = problem.predict(x_final)
-        value = float(chi_of(problem.observed, pred, problem.is_phase, problem.sigma))
-        if best is None or value < best[0]:
-            best = (value, x_final, jac, status)
-        if value <= restart_chi:
-            break
-        if not queue and not pool_used:
-            pool_used = True
-            queue = problem.best_candidates(candidates, lo, hi, max_restarts)
+    x0 = np.clip(np.log10(start[problem.free]), lo + inset, hi - inset)
+    fit = least_squares(
+        problem.residuals,
+        x0,
+        jac=problem.jacobian,
+        bounds=(lo, hi),
+        method="trf",
+        max_nfev=max_nfev,
+        ftol=ftol,
+        xtol=1e-5,
+        gtol=1e-8,
+        callback=problem.stop_when_fit if target_chi > 0 else None,
+    )
+    return fit.x, fit.jac, int(fit.status)
+
+
+def _result_at(
+    problem: _Problem,
+    best: tuple[float, np.ndarray, np.ndarray | None, int],
+    n_starts: int,
+    width_log10: np.ndarray,
+) -> RefineResult:
+    """:func:`refine`'s result at the best fit ``(χ, free x, Jacobian, status)``, with the
+    posterior covariance (``width_log10`` (n_params,): the bounds' widths in decades)."""
     value, x_final, jac, status = best
     pred = problem.predict(x_final)
     n_data = problem.observed.size
     if jac is None or jac.shape[0] < n_data or jac.shape[1] != x_final.size:
         jac = problem.data_jacobian(x_final) if x_final.size else np.zeros((n_data, 0))
     prior_std = None if problem.prior is None else problem.prior[1]
-    cov = _covariance(np.asarray(jac)[:n_data], free, upper_log - lower_log, prior_std)
-    model = problem.models(x_final[None, :])[0]
+    cov = covariance(np.asarray(jac)[:n_data], problem.free, width_log10, prior_std)
     return RefineResult(
-        model=model,
+        model=problem.models(x_final[None, :])[0],
         predicted=pred,
         chi=value,
         log10_cov=cov,
@@ -317,81 +319,3 @@ def refine(
         n_starts=n_starts,
         status=status,
     )
-
-
-def resolved_combinations(
-    model: np.ndarray, log10_cov: np.ndarray, n_layers: int
-) -> list[dict[str, float | int | str]]:
-    """Conductance and transverse resistance of each layer above the half-space.
-
-    ``model`` (n_params,) ``[ρ1…ρN (Ω·m), h1…h(N−1) (m)]``; ``log10_cov`` its log10 covariance.
-    For layer i: conductance ``S = h/ρ`` (siemens) and transverse resistance ``T = h·ρ`` (Ω·m²),
-    each with the std of its log10. ``best_resolved`` names the combination whose std is less than
-    half that of both ρ and h ("conductance", "transverse_resistance"), else "individually".
-    """
-    out: list[dict[str, float | int | str]] = []
-    values = np.asarray(model, dtype=float).tolist()
-    cov = np.asarray(log10_cov, dtype=float).tolist()
-    for i in range(n_layers - 1):
-        r, h = i, n_layers + i
-        var_r, var_h, cross = max(cov[r][r], 0.0), max(cov[h][h], 0.0), cov[r][h]
-        # log10 S = log10 h − log10 ρ and log10 T = log10 h + log10 ρ: aᵀCa with a = e_h ∓ e_ρ
-        std_s = math.sqrt(max(var_h + var_r - 2.0 * cross, 0.0))
-        std_t = math.sqrt(max(var_h + var_r + 2.0 * cross, 0.0))
-        single = math.sqrt(min(var_r, var_h))
-        best = "individually"
-        if min(std_s, std_t) < 0.5 * single:
-            best = "conductance" if std_s <= std_t else "transverse_resistance"
-        out.append(
-            {
-                "layer": i + 1,
-                "conductance_s": values[h] / values[r],
-                "conductance_std_log10": std_s,
-                "transverse_resistance_ohmm2": values[h] * values[r],
-                "transverse_resistance_std_log10": std_t,
-                "best_resolved": best,
-            }
-        )
-    return out
-
-
-def linearised_covariance(
-    forward: ForwardFn,
-    model: np.ndarray,
-    observed: np.ndarray,
-    sigma: np.ndarray,
-    is_phase: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    fixed: Sequence[float | None] | Sequence[Sequence[float | None]] | None = None,
-    *,
-    step_log10: float = 5e-4,
-) -> np.ndarray:
-    """Linearised posterior covariance of log10 m at ``model`` (same formula as :func:`refine`).
-
-    Batched: ``model`` (n, n_params) with ``observed``/``sigma`` (n, n_data) and ``fixed`` one
-    list per sounding give (n, n_params, n_params) from ONE forward call of n·(n_params + 1)
-    models; ``model`` (n_params,) gives (n_params, n_params). Used when a result is not refined.
-    """
-    single = np.ndim(model) == 1
-    models = np.atleast_2d(np.asarray(model, dtype=float))
-    n, n_params = models.shape
-    observed = np.atleast_2d(np.asarray(observed, dtype=float))
-    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), observed.shape)
-    if fixed is None:
-        fixed_rows: list = [[None] * n_params] * n
-    elif single:
-        fixed_rows = [list(fixed)]
-    else:
-        fixed_rows = [list(row) for row in fixed]
-    width = np.log10(np.asarray(upper, dtype=float)) - np.log10(np.asarray(lower, dtype=float))
-    logs = np.log10(models)
-    perturbed = logs[:, None, :] + np.vstack([np.zeros(n_params), step_log10 * np.eye(n_params)])
-    pred = np.asarray(forward(10.0 ** perturbed.reshape(-1, n_params)), dtype=float)
-    pred = pred.reshape(n, n_params + 1, -1)
-    r = weighted_residuals(observed[:, None, :], pred, is_phase, sigma[:, None, :])
-    r = np.where(np.isfinite(r), r, 1e6)
-    jac = np.transpose((r[:, 1:, :] - r[:, :1, :]) / step_log10, (0, 2, 1))  # (n, n_data, p)
-    free = np.array([[v is None for v in row] for row in fixed_rows], dtype=bool)
-    out = batch_covariance(jac, free, width, None)
-    return out[0] if single else out

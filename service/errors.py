@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from inversion import InversionInputError
+from service.registry import Conflict, InvalidAlias, NotFound, RegistryError
+from service.training_spec import SpecError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,14 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "unprocessable",
     429: "too_many_requests",
+}
+
+
+# The registry's own errors as (status, code); a subclass not listed is a 500.
+REGISTRY_ERRORS: dict[type[RegistryError], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    InvalidAlias: (400, "invalid_request"),
+    Conflict: (409, "conflict"),
 }
 
 
@@ -75,6 +85,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int]:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(SpecError)
+    def _spec_error(exc: SpecError) -> tuple[Response, int]:
+        return error_response(400, "invalid_request", str(exc))
+
+    @app.errorhandler(RegistryError)
+    def _registry_error(exc: RegistryError) -> tuple[Response, int]:
+        for cls in type(exc).__mro__:
+            if cls in REGISTRY_ERRORS:
+                status, code = REGISTRY_ERRORS[cls]
+                return error_response(status, code, str(exc))
+        return _unexpected(exc)
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError) -> tuple[Response, int]:

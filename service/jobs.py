@@ -1,14 +1,13 @@
-"""Training-job lifecycle on the API side: create, describe, cancel."""
+"""Training-job lifecycle: create and cancel (SQL only). The HTTP resource, ``job_to_dict``, is in
+``service.api.training_jobs``, so the worker side (``jobstore``, ``schedules``) loads no Flask."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from flask import url_for
 from sqlalchemy.orm import Session
 
-from service.db import iso
 from service.models import TERMINAL_STATUSES, TrainingJob, utcnow
 
 ROWS_PER_CHUNK = 10_000
@@ -42,31 +41,6 @@ def create_job(
     session.add(job)
     session.flush()
     return job
-
-
-def job_to_dict(job: TrainingJob) -> dict[str, Any]:
-    """The public training-job resource."""
-    progress = {"stage": job.stage, "fraction": 0.0, **(job.progress or {})}
-    progress["fraction"] = float(progress.get("fraction") or 0.0)
-    links = {"self": url_for("training_jobs.get_job", job_id=job.id)}
-    if job.network_id:
-        links["network"] = url_for("networks.get_network", ref=job.network_id)
-    return {
-        "id": job.id,
-        "name": job.name,
-        "status": job.status,
-        "progress": progress,
-        "network_id": job.network_id,
-        "error": job.error,
-        "attempts": job.attempts,
-        "retry_reasons": list(job.retry_reasons or []),
-        "spec": job.spec,
-        "schedule_id": job.schedule_id,
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
-        "links": links,
-    }
 
 
 def request_cancel(job: TrainingJob) -> bool:

@@ -17,13 +17,28 @@ from sqlalchemy.orm import Session
 
 from service.artifacts import ArtifactStore
 from service.db import Database, iso
-from service.errors import ApiError
 from service.models import Network, NetworkAlias, TrainingJob, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
 ALIASES = ("latest", "production")
 COMPARISON_METRIC = "held_out_loss"
+
+
+class RegistryError(Exception):
+    """A registry operation that cannot be done; the API maps each subclass to its status."""
+
+
+class NotFound(RegistryError, LookupError):
+    """No network matches the reference (404 ``not_found``)."""
+
+
+class InvalidAlias(RegistryError, ValueError):
+    """An alias name the registry does not know (400 ``invalid_request``)."""
+
+
+class Conflict(RegistryError):
+    """Concurrent registrations kept taking the version number (409 ``conflict``)."""
 
 
 def aliases_of(session: Session, network_ids: list[str]) -> dict[str, list[str]]:
@@ -157,7 +172,7 @@ def register_network(
                 return existing
             log.info("version race on %s; retrying", record["name"])
     store.remove(path)
-    raise RuntimeError(f"could not register network {record['name']!r}: version conflicts")
+    raise Conflict(f"could not register network {record['name']!r}: version conflicts")
 
 
 def resolve(
@@ -165,7 +180,7 @@ def resolve(
 ) -> Network:
     """Find a network by id, or by name with ``@alias``/``@version`` (or the query arguments).
 
-    By name without either, ``production`` is used, else ``latest``. 404 ``ApiError`` if absent.
+    By name without either, ``production`` is used, else ``latest``. :class:`NotFound` if absent.
     """
     net = session.get(Network, ref)
     if net is not None:
@@ -181,7 +196,7 @@ def resolve(
             select(Network).where(Network.name == name, Network.version == version)
         )
         if net is None:
-            raise ApiError(404, "not_found", f"network {name!r} has no version {version}")
+            raise NotFound(f"network {name!r} has no version {version}")
         return net
     for candidate in [alias] if alias else ["production", "latest"]:
         row = session.get(NetworkAlias, (name, candidate))
@@ -192,14 +207,15 @@ def resolve(
         if alias:
             exists = session.scalar(select(Network.id).where(Network.name == name).limit(1))
             detail = f"has no alias {alias!r}" if exists else "does not exist"
-            raise ApiError(404, "not_found", f"network {name!r} {detail}")
-    raise ApiError(404, "not_found", f"no network with id or name {ref!r}")
+            raise NotFound(f"network {name!r} {detail}")
+    raise NotFound(f"no network with id or name {ref!r}")
 
 
 def set_alias(session: Session, net: Network, alias: str) -> None:
-    """Point ``alias`` of ``net.name`` at ``net`` explicitly."""
+    """Point ``alias`` of ``net.name`` at ``net`` explicitly; :class:`InvalidAlias` unless it is
+    one of :data:`ALIASES`."""
     if alias not in ALIASES:
-        raise ApiError(400, "invalid_request", f"alias: must be one of {list(ALIASES)}")
+        raise InvalidAlias(f"alias: must be one of {list(ALIASES)}")
     _set_alias(session, net.name, alias, net.id)
 
 

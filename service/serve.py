@@ -20,7 +20,7 @@ import numpy as np
 from flask import Flask
 from sqlalchemy import func, select
 
-from service import create_app
+from service.app import create_app
 from service.config import Settings, load_settings
 
 log = logging.getLogger(__name__)

@@ -8,38 +8,46 @@ from typing import Any
 import forward_models
 from bpnet.network import HYPERPARAMETERS
 from service import schemas
-from service.errors import ApiError
+
+
+class SpecError(ValueError):
+    """A training spec that a package rejects; ``field`` names the spec's field (``network.hidden``,
+    ``n_samples``…) and the message starts with it. The API answers 400 ``invalid_request``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def check_training_spec(body: schemas.TrainingJobCreate) -> dict[str, Any]:
-    """The job spec as stored (defaults filled); 400 naming the field when a package rejects it."""
+    """The job spec as stored (defaults filled); :class:`SpecError` naming the field when a package
+    rejects it."""
     spec = body.model_dump(mode="json")
     fm_spec = dict(spec["forward_model"])
     try:
         fm = forward_models.from_dict(fm_spec)
     except (TypeError, ValueError) as exc:
-        raise ApiError(400, "invalid_request", f"forward_model: {exc}") from exc
+        raise SpecError("forward_model", f"forward_model: {exc}") from exc
     spec["forward_model"] = fm.to_dict()
     for key, value in spec["network"].items():
         if key == "n_members":
             continue
         if key not in HYPERPARAMETERS or key in ("seed", "progress"):
             allowed = sorted(k for k in HYPERPARAMETERS if k not in ("seed", "progress"))
-            raise ApiError(
-                400, "invalid_request", f"network.{key}: unknown hyperparameter; one of {allowed}"
+            raise SpecError(
+                f"network.{key}", f"network.{key}: unknown hyperparameter; one of {allowed}"
             )
         try:
             HYPERPARAMETERS[key].check(f"network.{key}", value)
         except (TypeError, ValueError) as exc:
-            raise ApiError(400, "invalid_request", str(exc)) from exc
+            raise SpecError(f"network.{key}", str(exc)) from exc
     n_test = spec.get("n_test") or 0
     if spec["n_samples"] < 10 * fm.n_data:
-        raise ApiError(
-            400,
-            "invalid_request",
+        raise SpecError(
+            "n_samples",
             f"n_samples: {spec['n_samples']} is too few for {fm.n_data} data "
             f"(need at least {10 * fm.n_data})",
         )
     if n_test and n_test > spec["n_samples"]:
-        raise ApiError(400, "invalid_request", "n_test: must not exceed n_samples")
+        raise SpecError("n_test", "n_test: must not exceed n_samples")
     return spec

@@ -73,7 +73,7 @@ def test_commands_are_the_ones_the_tests_run(config):
         services["worker"]["command"]
     )
     api = " ".join(services["api"]["command"])
-    assert "'service:create_app()'" in api and "-c python:service.gunicorn_conf" in api
+    assert "'service.app:create_app()'" in api and "-c python:service.gunicorn_conf" in api
     assert "-m worker.main --queues gpu" in " ".join(services["worker-gpu"]["command"])
     assert services["worker-gpu"]["profiles"] == ["gpu"]
     for name in ("api", "worker", "beat"):

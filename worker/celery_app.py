@@ -15,12 +15,10 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
-log = logging.getLogger(__name__)
+from worker import tasks
+from worker.queues import DEFAULT_QUEUE, QUEUES
 
-DEFAULT_QUEUE = "geobp"
-TRAIN_QUEUE = "train"
-GPU_QUEUE = "gpu"
-QUEUES = (DEFAULT_QUEUE, TRAIN_QUEUE, GPU_QUEUE)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,5 @@ def make_celery(config: CeleryConfig, store: Any = None) -> Celery:
     )
     app.geobp_store = store
     app.geobp_config = config
-    from worker import tasks
-
     tasks.register(app)
     return app

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from worker.celery_app import DEFAULT_QUEUE, GPU_QUEUE, TRAIN_QUEUE
+from worker.queues import DEFAULT_QUEUE, GPU_QUEUE, TRAIN_QUEUE
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Celery, group
 
-from worker.celery_app import DEFAULT_QUEUE, GPU_QUEUE, TRAIN_QUEUE
+from worker.queues import DEFAULT_QUEUE, GPU_QUEUE, TRAIN_QUEUE
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import numpy as np
 from celery import Celery, Task
 from celery.signals import worker_process_init, worker_ready
 
-from inversion import problem
+from inversion import pipeline
 from worker.progress import CancelCheck, ProgressReporter
 from worker.submit import send_train, submit_job
 
@@ -30,21 +30,6 @@ def code_version() -> str:
         return metadata.version("geobp")
     except metadata.PackageNotFoundError:
         return "source"
-
-
-def _jsonable(value: Any) -> Any:
-    """Metrics from numpy into plain JSON types."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
 
 
 def _retry_or_fail(task: Task, store: Any, job_id: str, exc: BaseException) -> None:
@@ -85,22 +70,8 @@ def generate_chunk(task: Task, job_id: str, attempt: int, index: int) -> None:
         store.mark_cancelled(job_id)
         return
     try:
-        import forward_models
-
-        spec = job.spec
-        fm = problem.build_forward_model(spec)
-        dataset = forward_models.generate_dataset(
-            fm,
-            problem.build_space(spec, fm),
-            int(spec["n_samples"]),
-            sampler=spec.get("sampler", "sobol"),
-            seed=int(spec.get("seed", 1)),
-            noise=problem.build_noise(spec),
-            chunk_index=index,
-            n_chunks=job.n_chunks,
-        )
+        models, data = pipeline.generate_chunk(job.spec, index, job.n_chunks)
         path = store.chunk_path(job_id, index)
-        models, data = np.asarray(dataset.models), np.asarray(dataset.data)
         store.write_atomic(path, lambda tmp: _save_chunk(tmp, models, data))
         last = store.chunk_done(job_id, attempt, index, path, int(models.shape[0]))
         done = job.n_chunks - len(store.missing_chunks(job_id))
@@ -129,77 +100,35 @@ def train(task: Task, job_id: str, attempt: int) -> str | None:
         lambda progress: store.report_progress(job_id, progress), interval_s=interval
     )
     try:
-        import forward_models
-        import inversion
-
-        spec = job.spec
         paths = store.chunk_paths(job_id)
         if len(paths) != job.n_chunks:
             raise OSError(f"job {job_id}: {len(paths)} of {job.n_chunks} dataset chunks present")
         models, data = _load_chunks(paths)
-        fm = problem.build_forward_model(spec)
-        space = problem.build_space(spec, fm)
-        noise = problem.build_noise(spec)
-        net_kwargs, n_members = problem.network_keywords(spec)
-        reporter.n_members = n_members
-        reporter.stage("train")
-        inverter = inversion.Inverter(
-            forward_model=fm,
-            space=space,
-            noise=noise,
-            network=net_kwargs,
-            n_members=n_members,
-            seed=int(spec.get("seed", 1)),
-        )
+        setup = pipeline.TrainingSetup.from_spec(job.spec)
+        reporter.n_members = setup.n_members
         cancel = CancelCheck(lambda: store.cancel_requested(job_id), interval_s=interval)
-        inverter.fit(models, data, callback=reporter.epoch, should_stop=cancel)
-        if cancel.stopped or store.cancel_requested(job_id):
+        outcome = pipeline.train_inverter(
+            setup,
+            models,
+            data,
+            callback=reporter.epoch,
+            should_stop=cancel,
+            on_stage=reporter.stage,
+        )
+        if outcome.cancelled or store.cancel_requested(job_id):
             store.mark_cancelled(job_id)
             return None
-        reporter.stage("evaluate")
-        test = forward_models.generate_dataset(
-            fm,
-            space,
-            problem.n_test_rows(spec),
-            sampler=spec.get("sampler", "sobol"),
-            seed=int(spec.get("seed", 1)) + problem.TEST_SEED_OFFSET,
-            noise=noise,
-        )
-        n_test = int(np.asarray(test.models).shape[0])
-        metrics = inverter.evaluate(
-            np.asarray(test.models), np.asarray(test.data), n_refine=min(50, n_test)
-        )
-        metrics = _headline_metrics(_jsonable(metrics))
         reporter.stage("register")
-        record = {
-            "name": job.name,
-            "forward_model": fm.to_dict(),
-            "domain": inverter.domain_bounds(),
-            "noise": _jsonable(noise.to_dict()),
-            "network_config": dict(spec.get("network") or {}),
-            "metrics": metrics,
-            "seed": int(spec.get("seed", 1)),
-            "n_samples": int(models.shape[0]),
-            "code_version": code_version(),
-        }
+        record = {"name": job.name, **outcome.record, "code_version": code_version()}
         if store.cancel_requested(job_id):
             store.mark_cancelled(job_id)
             return None
-        network_id = store.register_network(job_id, record, inverter.save)
+        network_id = store.register_network(job_id, record, outcome.inverter.save)
     except Exception as exc:  # noqa: BLE001 - classified below: retried or recorded as the failure
         _retry_or_fail(task, store, job_id, exc)
         return None
     store.cleanup_job_files(job_id)
     return network_id
-
-
-def _headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Add ``held_out_loss``: the held-out mean squared error in standardised target space that
-    ``production`` promotion compares (``Inverter.evaluate``'s ``val_loss``)."""
-    out = dict(metrics)
-    if isinstance(out.get("val_loss"), int | float):
-        out["held_out_loss"] = float(out["val_loss"])
-    return out
 
 
 def tick_schedules(task: Task) -> list[str]:

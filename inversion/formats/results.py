@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from inversion.jsonable import jsonable
 
 LAYER_COLUMNS = (
     "layer",
@@ -145,20 +145,6 @@ def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
                 + [_cell(None if rms is None else float(rms)), _cell(in_domain)]
             )
     return buffer.getvalue()
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` in plain JSON types: mappings (keys as text), lists, NumPy arrays and scalars
-    become dicts, lists and Python numbers; NaN and infinities become ``None``."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray | np.generic):
-        return jsonable(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def format_result_json(result: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
@@ -12,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from service import schemas
 from service.api.requests import parse_body
+from service.db import iso
 from service.errors import ApiError
 from service.extensions import get_celery, get_db
-from service.jobs import create_job, job_to_dict, request_cancel
+from service.jobs import create_job, request_cancel
 from service.models import JOB_STATUSES, TrainingJob
 from service.openapi import operation
 from service.training_spec import check_training_spec
@@ -23,6 +25,31 @@ from worker.submit import revoke_job, submit_job
 log = logging.getLogger(__name__)
 
 bp = Blueprint("training_jobs", __name__, url_prefix="/api/v1/training-jobs")
+
+
+def job_to_dict(job: TrainingJob) -> dict[str, Any]:
+    """The public training-job resource."""
+    progress = {"stage": job.stage, "fraction": 0.0, **(job.progress or {})}
+    progress["fraction"] = float(progress.get("fraction") or 0.0)
+    links = {"self": url_for("training_jobs.get_job", job_id=job.id)}
+    if job.network_id:
+        links["network"] = url_for("networks.get_network", ref=job.network_id)
+    return {
+        "id": job.id,
+        "name": job.name,
+        "status": job.status,
+        "progress": progress,
+        "network_id": job.network_id,
+        "error": job.error,
+        "attempts": job.attempts,
+        "retry_reasons": list(job.retry_reasons or []),
+        "spec": job.spec,
+        "schedule_id": job.schedule_id,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "links": links,
+    }
 
 
 def submit_new_job(spec: dict, schedule_id: str | None = None) -> TrainingJob:

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from inversion import formats
+from inversion.pipeline import TrainingSetup
+from service.cli import training
 from service.cli.console import say
 
 TRUE_MODEL = np.array([100.0, 10.0, 1000.0, 5.0, 20.0])  # rho1..3 (Ω·m), h1, h2 (m)
@@ -18,10 +21,6 @@ NOISE_REL = 0.03
 def run(args: Any) -> int:
     """Run the demo with parsed arguments (``out``, ``samples``, ``epochs``, ``members``,
     ``hidden``, ``seed``, ``quiet``); returns the exit status."""
-    import forward_models
-    from inversion import formats
-    from service.cli import training
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
@@ -30,22 +29,31 @@ def run(args: Any) -> int:
         say(f"[{number}/6] {text}  (t = {time.perf_counter() - clock:.1f} s)")
 
     step(1, f"forward model: 3-layer Schlumberger, {AB2_M.size} AB/2 from 1 to 300 m")
-    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=AB2_M.tolist(), mn2_m=None)
-    space = forward_models.ModelSpace.for_forward_model(
-        fm, rho_ohmm=(1.0, 5000.0), thickness_m=(0.5, 100.0)
+    network = {"hidden": args.hidden, "max_epochs": args.epochs, "patience": 15, "device": "cpu"}
+    setup = TrainingSetup.from_spec(
+        {
+            "name": "demo",
+            "forward_model": {
+                "name": "ves-schlumberger",
+                "n_layers": 3,
+                "ab2_m": AB2_M.tolist(),
+                "mn2_m": None,
+            },
+            "bounds": {"rho_ohmm": [1.0, 5000.0], "thickness_m": [0.5, 100.0]},
+            "noise": {"rho_a_rel": NOISE_REL, "phase_deg": 1.0},
+            "sampler": "sobol",
+            "n_samples": args.samples,
+            "seed": args.seed,
+            "network": {**network, "n_members": args.members},
+        }
     )
-    noise = forward_models.NoiseModel(rho_a_rel=NOISE_REL, phase_deg=1.0)
+    fm = setup.forward_model
 
     step(2, f"generating {args.samples} synthetic soundings (Sobol, {100 * NOISE_REL:.0f} % noise)")
-    models, data = training.generate(
-        fm, space, args.samples, sampler="sobol", seed=args.seed, noise=noise, quiet=args.quiet
-    )
+    models, data = training.generate(setup, quiet=args.quiet)
 
     step(3, f"training {args.members} network(s): {args.hidden} hidden, up to {args.epochs} epochs")
-    network = {"hidden": args.hidden, "max_epochs": args.epochs, "patience": 15, "device": "cpu"}
-    inverter = training.fit(
-        fm, space, noise, network, args.members, args.seed, models, data, args.quiet
-    )
+    inverter = training.fit(setup, models, data, args.quiet)
     network_path = out / "demo_network.npz"
     inverter.save(str(network_path), metadata={"name": "demo"})
     say(f"      saved the network to {network_path}")

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from inversion.layers import bic_score
+from inversion import formats
+from inversion.layers import rank_by_bic
 from service.cli.errors import CliError
 from service.cli.networks import Candidate, load_candidates
 
@@ -44,7 +45,7 @@ def _axis(inverter: Any) -> str:
     return str(inverter.forward_model.axis_name)
 
 
-def _choose_candidates(
+def _usable_candidates(
     candidates: list[Candidate], layers: str | int | None, observation: dict[str, Any]
 ) -> list[Candidate]:
     usable = [c for c in candidates if _axis(c.inverter) in observation]
@@ -84,9 +85,10 @@ def invert_soundings(
     fixed: dict[str, float],
 ) -> list[tuple[str, dict[str, Any]]]:
     """Invert each sounding with the chosen network(s); with several candidates keep, per
-    sounding, the result with the lowest BIC (n·χ² + k·ln n, k free parameters)."""
+    sounding, the result with the lowest BIC (n·χ² + k·ln n, k free parameters;
+    ``inversion.layers.rank_by_bic``)."""
     first = next(iter(soundings.values()))
-    chosen = _choose_candidates(candidates, layers, first)
+    chosen = _usable_candidates(candidates, layers, first)
     per_candidate: list[tuple[Candidate, list[dict[str, Any]]]] = []
     observations = list(soundings.values())
     for candidate in chosen:
@@ -102,26 +104,25 @@ def invert_soundings(
         per_candidate.append((candidate, results))
     if not per_candidate:
         raise CliError(f"--fix {', '.join(fixed)}: no candidate network has these parameters")
+    n_free = [len(c.inverter.parameter_names) - len(fixed) for c, _ in per_candidate]
     out: list[tuple[str, dict[str, Any]]] = []
     for i, sounding_id in enumerate(soundings):
-        scored = []
-        for candidate, results in per_candidate:
-            result = dict(results[i])
-            n_free = len(candidate.inverter.parameter_names) - len(fixed)
-            scored.append((bic_score(result, n_free)[0], candidate, result))
-        best = min(scored, key=lambda item: item[0])
-        result = best[2]
-        result["network"] = dict(best[1].info)
-        if len(scored) > 1:
+        results = [dict(found[i]) for _, found in per_candidate]
+        ranked = rank_by_bic(results, n_free)
+        best = ranked[0]["index"]
+        result = results[best]
+        result["network"] = dict(per_candidate[best][0].info)
+        if len(results) > 1:
+            by_index = {entry["index"]: entry for entry in ranked}
             result["model_selection"] = [
                 {
                     "network": candidate.label,
                     "n_layers": candidate.inverter.n_layers,
-                    "chi": float(r["misfit"]["chi"]),
-                    "bic": float(score),
-                    "selected": candidate is best[1],
+                    "chi": by_index[j]["chi"],
+                    "bic": float(by_index[j]["bic"]),
+                    "selected": j == best,
                 }
-                for score, candidate, r in scored
+                for j, (candidate, _) in enumerate(per_candidate)
             ]
         out.append((sounding_id, result))
     return out
@@ -136,8 +137,6 @@ def _write_text(text: str, output: str | None) -> None:
 
 def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
     """Results as ``table``, ``json`` or ``csv`` text (profile CSV for several soundings)."""
-    from inversion import formats
-
     if fmt == "json":
         docs = [{"sounding": sid, **result} for sid, result in results]
         return formats.format_result_json(docs[0] if len(docs) == 1 else docs)
@@ -175,8 +174,6 @@ def _figure_paths(figure: str, ids: list[str]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``geobp invert`` with parsed arguments; returns the exit status."""
-    from inversion import formats
-
     fixed = parse_fixes(args.fix)
     if args.figure:
         _figure_paths(args.figure, ["check"])  # a bad suffix fails before any work

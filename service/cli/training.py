@@ -1,4 +1,5 @@
-"""In-process dataset generation and training with progress bars (``geobp train`` and ``demo``)."""
+"""In-process dataset generation and training with progress bars (``geobp train`` and ``demo``),
+through the one training pipeline (``inversion.pipeline``) that the worker calls too."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
+from tqdm import tqdm
 
-from inversion.formats.results import jsonable
+from inversion import pipeline
+from inversion.jsonable import jsonable
+from inversion.pipeline import TrainingSetup
+from service import schemas
 from service.cli.console import say
 from service.cli.errors import CliError
+from service.training_spec import SpecError, check_training_spec
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS = 5000
-
 
 def _bar(total: int, desc: str, unit: str, quiet: bool) -> Any:
-    from tqdm import tqdm
-
     return tqdm(
         total=total, desc=desc, unit=unit, disable=quiet, file=sys.stderr, dynamic_ncols=True
     )
@@ -30,12 +33,6 @@ def _bar(total: int, desc: str, unit: str, quiet: bool) -> Any:
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     """Read and check a training spec (the REST training-job body); defaults filled in."""
-    from pydantic import ValidationError
-
-    from service import schemas
-    from service.errors import ApiError
-    from service.training_spec import check_training_spec
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -56,82 +53,72 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         raise CliError(f"{path.name}: {problems}") from None
     try:
         return check_training_spec(body)
-    except ApiError as exc:
+    except SpecError as exc:
         raise CliError(f"{path.name}: {exc}") from None
 
 
-def generate(
-    forward_model: Any,
-    space: Any,
-    n_samples: int,
-    *,
-    sampler: str,
-    seed: int,
-    noise: Any,
-    quiet: bool,
-    desc: str = "dataset",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Models (n, n_params) and noisy data (n, n_data), generated in chunks under a progress bar;
-    identical to one ``generate_dataset`` call (chunks depend on the seed and row range only)."""
-    import forward_models
-
-    n_chunks = max(1, -(-n_samples // CHUNK_ROWS))
-    models, data = [], []
-    with _bar(n_samples, desc, "models", quiet) as bar:
-        for index in range(n_chunks):
-            chunk = forward_models.generate_dataset(
-                forward_model,
-                space,
-                n_samples,
-                sampler=sampler,
-                seed=seed,
-                noise=noise,
-                chunk_index=index,
-                n_chunks=n_chunks,
-            )
-            models.append(np.asarray(chunk.models))
-            data.append(np.asarray(chunk.data))
-            bar.update(models[-1].shape[0])
-    return np.concatenate(models), np.concatenate(data)
+def generate(setup: TrainingSetup, *, quiet: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The training set of ``setup``: models (n, n_params) and noisy data (n, n_data), generated
+    in chunks under a progress bar (the same rows as the worker's chunks)."""
+    with _bar(setup.n_samples, "dataset", "models", quiet) as bar:
+        return pipeline.generate_training_data(
+            setup, on_rows=lambda done, _total: bar.update(done - bar.n)
+        )
 
 
-def fit(
-    forward_model: Any,
-    space: Any,
-    noise: Any,
-    network: dict[str, Any],
-    n_members: int,
-    seed: int,
-    models: np.ndarray,
-    data: np.ndarray,
-    quiet: bool,
-) -> Any:
-    """Train a ``inversion.Inverter`` with a progress bar over members × epochs; returns it."""
-    import inversion
+class _Bars:
+    """The progress bars of one training run: members × epochs while training, then the rows of
+    the held-out set (the pipeline's ``callback``, ``on_stage`` and ``on_rows``)."""
 
-    inverter = inversion.Inverter(
-        forward_model=forward_model,
-        space=space,
-        noise=noise,
-        network=network,
-        n_members=n_members,
-        seed=seed,
-    )
-    max_epochs = int(network.get("max_epochs", 200))
-    with _bar(max_epochs * n_members, "training", "epochs", quiet) as bar:
+    def __init__(self, setup: TrainingSetup, quiet: bool) -> None:
+        self.max_epochs = int(setup.network.get("max_epochs", 200))
+        self.n_members = setup.n_members
+        self.quiet = quiet
+        self.bar: Any = None
+        self.training = False
 
-        def progress(info: dict[str, Any]) -> None:
-            member = int(info.get("member", 0))
-            position = member * max_epochs + int(info["epoch"])
-            bar.update(max(0, position - bar.n))
-            bar.set_postfix(
-                member=f"{member + 1}/{n_members}",
-                val_loss=f"{float(info.get('val_loss') or float('nan')):.4f}",
-                refresh=False,
-            )
+    def stage(self, stage: str) -> None:
+        self.close()
+        if stage == "train":
+            total = self.max_epochs * self.n_members
+            self.bar = _bar(total, "training", "epochs", self.quiet)
+            self.training = True
 
-        inverter.fit(models, data, callback=progress)
-        bar.update(bar.total - bar.n)
+    def epoch(self, info: dict[str, Any]) -> None:
+        member = int(info.get("member", 0))
+        position = member * self.max_epochs + int(info["epoch"])
+        self.bar.update(max(0, position - self.bar.n))
+        self.bar.set_postfix(
+            member=f"{member + 1}/{self.n_members}",
+            val_loss=f"{float(info.get('val_loss') or float('nan')):.4f}",
+            refresh=False,
+        )
+
+    def rows(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = _bar(total, "held-out set", "models", self.quiet)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Close the open bar (a finished training bar first jumps to 100 %)."""
+        if self.bar is None:
+            return
+        if self.training:
+            self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
+        self.bar, self.training = None, False
+
+
+def fit(setup: TrainingSetup, models: np.ndarray, data: np.ndarray, quiet: bool) -> Any:
+    """Train an ``inversion.Inverter`` with a progress bar over members × epochs; returns it."""
+    bars = _Bars(setup, quiet)
+    bars.stage("train")
+    try:
+        inverter, _ = pipeline.fit_inverter(setup, models, data, callback=bars.epoch)
+    finally:
+        bars.close()
     return inverter
 
 
@@ -162,48 +149,29 @@ def summary(metrics: dict[str, Any]) -> list[str]:
 
 def run(args: Any) -> int:
     """Run ``geobp train SPEC.json [--out DIR]``; returns the exit status."""
-    from inversion import problem
-
     spec = load_spec(args.spec)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    fm = problem.build_forward_model(spec)
-    space = problem.build_space(spec, fm)
-    noise = problem.build_noise(spec)
-    network, n_members = problem.network_keywords(spec)
-    seed = int(spec.get("seed", 1))
+    setup = TrainingSetup.from_spec(spec)
+    fm = setup.forward_model
     say(
         f"training {spec['name']!r}: {fm.name}, {fm.n_layers} layers, {fm.n_data} data, "
-        f"{spec['n_samples']} samples, {n_members} member(s)"
+        f"{spec['n_samples']} samples, {setup.n_members} member(s)"
     )
     started = time.perf_counter()
-    models, data = generate(
-        fm,
-        space,
-        int(spec["n_samples"]),
-        sampler=spec.get("sampler", "sobol"),
-        seed=seed,
-        noise=noise,
-        quiet=args.quiet,
-    )
-    inverter = fit(fm, space, noise, network, n_members, seed, models, data, args.quiet)
-    n_test = problem.n_test_rows(spec)
-    test_models, test_data = generate(
-        fm,
-        space,
-        n_test,
-        sampler=spec.get("sampler", "sobol"),
-        seed=seed + problem.TEST_SEED_OFFSET,
-        noise=noise,
-        quiet=args.quiet,
-        desc="held-out set",
-    )
-    metrics = jsonable(inverter.evaluate(test_models, test_data, n_refine=min(50, n_test)))
-    for line in summary(metrics):
+    models, data = generate(setup, quiet=args.quiet)
+    bars = _Bars(setup, args.quiet)
+    try:
+        outcome = pipeline.train_inverter(
+            setup, models, data, callback=bars.epoch, on_stage=bars.stage, on_rows=bars.rows
+        )
+    finally:
+        bars.close()
+    for line in summary(outcome.metrics):
         say(line)
     network_path = out / f"{spec['name']}.npz"
-    inverter.save(str(network_path), metadata={"name": spec["name"], "spec": spec})
-    record = {"spec": spec, "metrics": metrics, "domain": inverter.domain_bounds()}
+    outcome.inverter.save(str(network_path), metadata={"name": spec["name"], "spec": spec})
+    record = {"spec": spec, "metrics": outcome.metrics, "domain": outcome.record["domain"]}
     (out / f"{spec['name']}.json").write_text(json.dumps(jsonable(record), indent=2) + "\n")
     say(f"saved {network_path} ({time.perf_counter() - started:.1f} s)")
     return 0

@@ -17,9 +17,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
+from inversion import formats
+from inversion.jsonable import jsonable
 from service.errors import ApiError
 
 EXPORT_KINDS = ("result.csv", "result.json", "figure.png", "figure.svg", "profile.csv")
@@ -30,19 +31,6 @@ _MIMETYPES = {
     "svg": "image/svg+xml",
 }
 _SAFE_STEM = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def jsonable(value: Any) -> Any:
-    """Convert NumPy arrays and scalars inside ``value`` to plain lists, floats and ints."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _decode(raw: bytes, field: str) -> str:
@@ -64,8 +52,6 @@ def parse_upload(text: str, filename: str, mode: str) -> list[dict[str, Any]]:
     ``mode`` (det, te/xy, tm/yx) picks the MT mode of an EDI file. Raises ``ApiError`` (400)
     naming the line and field when the text is malformed.
     """
-    from inversion import formats
-
     is_edi = filename.lower().endswith(".edi") or text.lstrip().upper().startswith(">HEAD")
     try:
         if is_edi:
@@ -100,6 +86,7 @@ def _stem(body: Mapping[str, Any], default: str) -> str:
 def _figure_bytes(
     observation: dict[str, Any], result: dict[str, Any], title: str, fmt: str
 ) -> bytes:
+    # matplotlib only when a figure is asked for: about 0.5 s of start-up (python -X importtime)
     from inversion.formats.figures import make_figure
 
     figure = make_figure(observation, result, title)
@@ -116,8 +103,6 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
     ``observation``; ``profile.csv`` needs ``soundings``: ``[{"id", "result"}]``. Returns
     ``(content, file suffix)``; raises ``ApiError`` (400) for a malformed body.
     """
-    from inversion import formats
-
     try:
         if kind == "profile.csv":
             items = body.get("soundings")

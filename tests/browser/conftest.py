@@ -111,7 +111,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     app_code = (
-        "from service import create_app; "
+        "from service.app import create_app; "
         f"create_app().run(host='127.0.0.1', port={port}, threaded=True, use_reloader=False)"
     )
     server_log = var_dir / "server.log"

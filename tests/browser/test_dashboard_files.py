@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from inversion.formats import format_edi_rho_phase
-from service import create_app
+from service.app import create_app
 
 RESULT = {
     "model": {"rho_ohmm": [100.0, 10.0, 500.0], "thickness_m": [5.0, 20.0], "depth_m": [5.0, 25.0]},

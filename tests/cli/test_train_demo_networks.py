@@ -130,3 +130,33 @@ def test_invert_by_registry_name_and_id(geobp_main, registry, ves_csv) -> None:
         assert network == {"id": registry["id"], "name": "ves-3l", "version": 1}
     missing = geobp_main("invert", "ves-3l@7", str(ves_csv))
     assert missing.returncode == 1 and "has no version 7" in one_line_error(missing)
+
+
+def test_registry_not_found_is_one_cli_line(geobp_main, registry, ves_csv) -> None:
+    run = geobp_main("invert", "ves-3l@staging", str(ves_csv))
+    assert run.returncode == 1
+    assert one_line_error(run) == (
+        "geobp: error: network 'ves-3l' has no alias 'staging' "
+        "(and no file 'ves-3l@staging' exists)"
+    )
+
+
+def test_cli_worker_and_persistence_modules_do_not_import_flask() -> None:
+    import subprocess
+    import sys
+
+    modules = [
+        "service.cli",
+        "service.cli.training",
+        "service.cli.demo",
+        "service.cli.invert",
+        "service.cli.networks",
+        "service.registry",
+        "service.training_spec",
+        "worker.tasks",
+        "inversion.pipeline",
+    ]
+    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint('flask' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

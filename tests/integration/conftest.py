@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import create_app
+from service.app import create_app
 from service.config import load_settings
 from service.serve import stop_process_group
 

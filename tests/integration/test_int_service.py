@@ -8,7 +8,7 @@ import time
 import pytest
 
 import forward_models
-from service import create_app
+from service.app import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import forward_models
-from inversion.lm_batch import refine_batch
+from inversion.lm_batch import LMSettings, refine_batch
 from inversion.refine import linearised_covariance, refine, resolved_combinations
 
 LOWER = np.array([1.0, 1.0, 1.0, 0.5, 0.5])
@@ -180,10 +180,7 @@ def test_the_batched_levenberg_marquardt_agrees_with_scipy(ves) -> None:
         LOWER,
         UPPER,
         fixed,
-        target_chi=0.0,
-        ftol=1e-12,
-        cost_tol=0.0,
-        max_iterations=60,
+        settings=LMSettings(target_chi=0.0, ftol=1e-12, cost_tol=0.0, max_iterations=60),
     )
     assert batch.models[1, 3] == truth[1, 3]
     assert batch.log10_cov[1, 3, 3] == 0.0 and batch.log10_cov[1, 0, 3] == 0.0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from svc_helpers import FM_SPEC, TOKEN
 
-from service import create_app
+from service.app import create_app
 from service.config import load_settings
 
 

@@ -149,7 +149,7 @@ def test_api_page_is_served_locally(client) -> None:
 
 
 def test_unreachable_broker_is_503_not_500(settings) -> None:
-    from service import create_app
+    from service.app import create_app
 
     down = settings.with_changes(broker_url="redis://127.0.0.1:1/0")
     app = create_app({"GEOBP": down, "TESTING": True})

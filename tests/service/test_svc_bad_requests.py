@@ -380,7 +380,7 @@ def test_malformed_request(tiny_client, method, path, body, headers, status, cod
 
 
 def test_oversize_body_is_413(settings, tiny_inverter) -> None:
-    from service import create_app
+    from service.app import create_app
 
     small = settings.with_changes(max_content_length_bytes=2048)
     app = create_app({"GEOBP": small, "TESTING": True})

@@ -11,7 +11,6 @@ from svc_helpers import register_tiny, sounding
 
 from service import registry
 from service.artifacts import ArtifactStore, sha256_file
-from service.errors import ApiError
 from service.models import Network
 
 
@@ -115,8 +114,9 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path) -> None:
     ]
 
 
-def test_resolve_unknown_raises_404(app) -> None:
+def test_resolve_unknown_raises_not_found(app) -> None:
     with app.extensions["geobp_db"].session() as session:
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(registry.NotFound, match="no network with id or name 'missing'"):
             registry.resolve(session, "missing")
-    assert info.value.status == 404
+        with pytest.raises(registry.InvalidAlias, match="alias: must be one of"):
+            registry.set_alias(session, None, "staging")
