@@ -167,19 +167,30 @@ class ForwardModel(abc.ABC):
         if precision == "auto":
             precision = self.default_precision
         dtype = xp.float32 if precision == "single" else xp.float64
-        n = arr.shape[0]
-        if xp is not np or n <= self.chunk_rows:
+        if xp is not np or arr.shape[0] <= self.chunk_rows:
             return xp.asarray(self._solve(arr, xp, dtype), dtype=xp.float64)
-        out = np.empty((n, self.n_data))
-        starts = range(0, n, self.chunk_rows)
+        (out,) = self._in_chunks(lambda rows: (self._solve(rows, np, dtype),), arr)
+        return out
+
+    def _in_chunks(self, solve: Any, arr: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``solve(rows)`` → tuple of arrays with ``len(rows)`` leading rows, run on blocks of
+        ``chunk_rows`` models of ``arr (n, n_params)`` across the shared thread pool and stacked
+        into float64 outputs of ``n`` rows (NumPy only)."""
+        n = arr.shape[0]
+        outs: list[np.ndarray] = []
 
         def run(start: int) -> None:
-            stop = min(start + self.chunk_rows, n)
-            out[start:stop] = self._solve(arr[start:stop], np, dtype)
+            parts = solve(arr[start : start + self.chunk_rows])
+            if not outs:  # shapes come from the first block; the others wait for it below
+                outs.extend(np.empty((n, *p.shape[1:])) for p in parts)
+            for out, part in zip(outs, parts, strict=True):
+                out[start : start + part.shape[0]] = part
 
-        for future in [_executor().submit(run, s) for s in starts]:
+        starts = list(range(0, n, self.chunk_rows))
+        run(starts[0])
+        for future in [_executor().submit(run, s) for s in starts[1:]]:
             future.result()
-        return out
+        return tuple(outs)
 
     def _operator(self, xp: ModuleType, dtype: Any, build: Any) -> Any:
         """Cache per (array module, dtype) of geometry-only arrays built by ``build()`` (NumPy)."""

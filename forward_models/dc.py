@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _hankel, _validate
+from ._backend import get_array_module
 from .base import ForwardModel
 
 
@@ -123,6 +124,59 @@ def _kernel(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> Any:
     return _transform_minus_top(rho, thk, lam, xp)
 
 
+def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[Any, Any]:
+    """T(λ) − ρ_1 (n, L) and its derivatives (2N−1, n, L) with respect to ln m, float64.
+
+    ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``lam (L,)`` 1/m. Entry j of the derivatives is
+    ∂T_1/∂ln m_j, except entry 0, which is ∂T_1/∂ln ρ_1 − ρ_1 (the part the filter sees, since
+    ρ_a = ρ_1 + (T − ρ_1) @ W). Per layer i (bottom up), with T' = T_{i+1}, r = ρ_i,
+    E = e^{−2λh_i}, t = tanh(λh_i) = (1 − E)/(1 + E), 1 − t² = 4E/(1 + E)², D = r + T' t,
+    differentiating T_i = r (T' + r t)/D (the Pekeris recursion) gives::
+
+        ∂T_i/∂T'     = r² (1 − t²) / D²
+        ∂T_i/∂ln h_i = r (r² − T'²) λh_i (1 − t²) / D²
+        ∂T_i/∂ln ρ_i = r t (T'² + r² + 2 r T' t) / D²
+        ∂T_1/∂ln ρ_1 − ρ_1 = r (1 − t)(T'² t − r² − 2 r T' t) / D²   (1 − t = 2E/(1 + E))
+
+    and ∂T_N/∂ln ρ_N = ρ_N; the chain rule from the top multiplies the ∂T_i/∂T' of the layers
+    above. Every entry carries a factor E (or 1 − t²), so all decay like the kernel itself.
+    λh is capped at 20 as in the forward pass (e^{−40}: the layers below are unseen).
+    """
+    n, n_layers = rho.shape
+    shape = (n, lam.shape[0])
+    jac = xp.zeros((2 * n_layers - 1, *shape), dtype=xp.float64)
+    if n_layers == 1:
+        return xp.zeros(shape, dtype=xp.float64), jac
+    below = xp.broadcast_to(rho[:, n_layers - 1 : n_layers], shape)
+    jac[n_layers - 1] = rho[:, n_layers - 1 : n_layers]
+    steps = []  # ∂T_i/∂T_{i+1}, bottom up
+    for i in range(n_layers - 2, -1, -1):
+        r = rho[:, i : i + 1]
+        x = xp.minimum(thk[:, i : i + 1] * lam, 20.0)
+        e = xp.exp(-2 * x)
+        t = (1 - e) / (1 + e)
+        one_minus_t2 = 4 * e / (1 + e) ** 2
+        d = r + below * t
+        inv_d2 = 1 / (d * d)
+        steps.append(r * r * one_minus_t2 * inv_d2)
+        jac[n_layers + i] = r * (r * r - below * below) * x * one_minus_t2 * inv_d2
+        if i == 0:
+            jac[0] = r * (2 * e / (1 + e)) * (below * below * t - r * r - 2 * r * below * t)
+            jac[0] *= inv_d2
+            kernel = 2 * r * (below - r) * e / ((1 + e) * d)
+        else:
+            jac[i] = r * t * (below * below + r * r + 2 * r * below * t) * inv_d2
+            below = r * (below + r * t) / d
+    chain = None  # ∂T_1/∂T_j, from the top down
+    for j in range(1, n_layers):
+        step = steps[n_layers - 1 - j]  # ∂T_{j−1}/∂T_j (0-based layers; steps are bottom up)
+        chain = step if chain is None else chain * step
+        jac[j] *= chain
+        if j < n_layers - 1:
+            jac[n_layers + j] *= chain
+    return kernel, jac
+
+
 #: OpenBLAS hands a product to its thread pool once m·n·k exceeds 65536 · 4; waking those threads
 #: costs milliseconds on a busy machine, far more than the product itself. Products are split into
 #: row blocks below that size (our own thread pool already spreads chunks across the cores).
@@ -195,6 +249,33 @@ class _VES(ForwardModel):
             exact = models[risky]
             out[risky] = _apparent_resistivity(exact, lam64, weights64, self.n_layers, xp)
         return out
+
+    def forward_and_jacobian(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
+        """Data and their exact derivatives with respect to ln of each parameter, in float64.
+
+        ``models`` ``(n, n_params)`` or ``(n_params,)`` as for :meth:`forward`. Returns
+        ``data (n, K)`` Ω·m (as ``forward(models, precision="double")``) and
+        ``jac (n, K, n_params)`` with ``jac[i, d, j] = ∂ρ_a,d/∂ln m_j`` in Ω·m (a parameter × 1.01
+        changes datum d by about 0.01·jac), from :func:`_kernel_and_jacobian` through the same
+        filter matrix W as the data. Same array module as the input.
+        """
+        xp = get_array_module(models, backend=backend)
+        arr = self.check_models(models, backend=backend)
+        if xp is not np or arr.shape[0] <= self.chunk_rows:
+            return self._data_and_jacobian(arr, xp)
+        return self._in_chunks(lambda rows: self._data_and_jacobian(rows, np), arr)
+
+    def _data_and_jacobian(self, arr: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``(data (n, K), ∂data/∂ln m (n, K, n_params))`` for checked models ``arr``."""
+        lam, weights, _ = self._operator(xp, xp.float64, self._operator_with_abs)
+        rho, thk = arr[:, : self.n_layers], arr[:, self.n_layers :]
+        kernel, dkernel = _kernel_and_jacobian(rho, thk, lam, xp)
+        data = rho[:, 0:1] + _matmul(kernel, weights, xp)
+        n_params, n, n_lam = dkernel.shape
+        flat = _matmul(dkernel.reshape(n_params * n, n_lam), weights, xp)
+        jac = flat.reshape(n_params, n, -1).transpose(1, 2, 0).copy()
+        jac[:, :, 0] += rho[:, 0:1]
+        return data, jac
 
 
 class Schlumberger(_VES):

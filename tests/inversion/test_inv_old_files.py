@@ -38,10 +38,13 @@ def test_old_inverter_loads_with_its_record() -> None:
 def test_old_inverter_gives_the_result_it_gave_before_the_move(expected) -> None:
     inv = inversion.Inverter.load(str(OLD_FILE))
     result = inv.invert([expected["observation"]])[0]
-    for part in ("network_model", "model"):
-        for key in ("rho_ohmm", "thickness_m", "depth_m"):
-            np.testing.assert_allclose(result[part][key], expected[part][key], rtol=1e-6)
-    assert result["misfit"]["chi"] == pytest.approx(expected["chi"], rel=1e-6)
+    for key in ("rho_ohmm", "thickness_m", "depth_m"):
+        # The network's answer comes from the stored weights and transforms alone: unchanged.
+        np.testing.assert_allclose(result["network_model"][key], expected["network_model"][key])
+        # The refinement has since gained exact VES derivatives (forward_and_jacobian) in place
+        # of finite differences: the same minimum, reached by a slightly different path.
+        np.testing.assert_allclose(result["model"][key], expected["model"][key], rtol=1e-2)
+    assert result["misfit"]["chi"] <= expected["chi"] + 0.01
 
 
 def test_a_tampered_old_file_is_refused(tmp_path) -> None:
