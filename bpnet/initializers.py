@@ -50,11 +50,25 @@ def nguyen_widrow(rng: np.random.Generator, n_in: int, n_hidden: int, n_out: int
     }
 
 
-INITIALIZERS = {"xavier": xavier, "he": he, "nguyen-widrow": nguyen_widrow}
+def fan_in(rng: np.random.Generator, n_in: int, n_hidden: int, n_out: int) -> dict:
+    """Uniform by fan-in, biases too: W, b ~ U(±1/√fan_in) per layer (PyTorch's ``nn.Linear``
+    default). Random biases spread the tanh units' centres over the inputs from the first step."""
+    lim1 = 1.0 / np.sqrt(n_in)
+    lim2 = 1.0 / np.sqrt(n_hidden)
+    return {
+        "W1": rng.uniform(-lim1, lim1, size=(n_in, n_hidden)),
+        "b1": rng.uniform(-lim1, lim1, size=n_hidden),
+        "W2": rng.uniform(-lim2, lim2, size=(n_hidden, n_out)),
+        "b2": rng.uniform(-lim2, lim2, size=n_out),
+    }
+
+
+INITIALIZERS = {"xavier": xavier, "he": he, "nguyen-widrow": nguyen_widrow, "fan-in": fan_in}
 
 
 def initialize(name: str, rng: np.random.Generator, n_in: int, n_hidden: int, n_out: int) -> dict:
-    """Initial weights by initialiser name (``"xavier"``, ``"he"``, ``"nguyen-widrow"``)."""
+    """Initial weights by initialiser name (``"xavier"``, ``"he"``, ``"nguyen-widrow"``,
+    ``"fan-in"``)."""
     if name not in INITIALIZERS:
         raise ValueError(f"init: unknown name {name!r}; choose one of {sorted(INITIALIZERS)}")
     return INITIALIZERS[name](rng, n_in, n_hidden, n_out)

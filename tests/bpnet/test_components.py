@@ -78,6 +78,16 @@ def test_xavier_and_he_limits():
     assert np.abs(h["W1"]).max() > 0.9 * math.sqrt(6 / 30)
 
 
+def test_fan_in_limits_cover_weights_and_biases():
+    w = initialize("fan-in", np.random.default_rng(0), 30, 64, 5)
+    for name, fan_in in (("W1", 30), ("b1", 30), ("W2", 64), ("b2", 64)):
+        limit = 1 / math.sqrt(fan_in)
+        assert np.abs(w[name]).max() <= limit, name
+    assert np.abs(w["W1"]).max() > 0.9 / math.sqrt(30)
+    assert np.abs(w["b1"]).max() > 0.9 / math.sqrt(30)  # biases are drawn, not zero
+    assert np.abs(w["W2"]).max() > 0.9 / math.sqrt(64)
+
+
 def test_nguyen_widrow_scales_hidden_weight_vectors():
     w = initialize("nguyen-widrow", np.random.default_rng(0), 4, 10, 2)
     beta = 0.7 * 10 ** (1 / 4)
