@@ -10,6 +10,7 @@ pass and one reduction fewer per batch). ``Layout.views`` returns reshaped views
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +19,10 @@ import numpy as np
 from .activations import Activation
 from .backend import take_rows
 from .losses import Loss
+
+#: An extra loss on the network's outputs: ``(inputs (k, n_in), outputs (k, m)) → (Σ over the
+#: rows of the extra loss, its gradient ∂/∂outputs (k, m))``, arrays of the fit's array module.
+OutputLoss = Callable[[Any, Any], tuple[Any, Any]]
 
 
 class Layout:
@@ -131,11 +136,13 @@ def loss_and_gradient(
     loss: Loss,
     ws: Workspace,
     n_mean: int | None = None,
+    output_loss: OutputLoss | None = None,
 ) -> Any:
     """Forward + back-propagation on one batch; fills the gradient views ``G`` of the batch's
     summed loss divided by ``n_mean · m`` (default ``n_mean``: the batch's rows, i.e. the *mean*
     batch loss; a shard of a larger batch passes the whole batch's rows), without L2, and
-    returns the batch's summed element loss (xp scalar).
+    returns the batch's summed element loss (xp scalar). ``output_loss`` (optional) adds its
+    value and gradient to the element loss's, with the same scaling.
 
     ``P``, ``G``: :meth:`Layout.training_views`. ``X``: ``(n, n_in + 1)`` with a last column of
     ones when the network has biases (b1 then comes with ``P["W1b"]``), else ``(n, n_in)``;
@@ -144,7 +151,12 @@ def loss_and_gradient(
     H, O = forward(xp, P, X, act, out_act, ws)
     dO, dH = ws.dO[:n], ws.dH[:n]
     xp.subtract(O, Y, out=dO)
-    total = loss.grad_(xp, dO, ws.tO[:n], 1.0 / ((n_mean or n) * m))
+    scale = 1.0 / ((n_mean or n) * m)
+    total = loss.grad_(xp, dO, ws.tO[:n], scale)
+    if output_loss is not None:
+        value, grad = output_loss(X[:, : P["W1"].shape[0]], O)
+        dO += xp.asarray(grad, dtype=dO.dtype) * scale
+        total = total + value
     if out_act.name != "linear":
         out_act.backward_(xp, O, dO, ws.tO[:n])
     xp.matmul(H.T, dO, out=G["W2"])
@@ -187,9 +199,10 @@ def summed_loss(
     out_act: Activation,
     loss: Loss,
     ws: Workspace,
+    output_loss: OutputLoss | None = None,
 ) -> Any:
-    """Σ of element losses over ``X (n, n_in)``, ``Y (n, m)`` in chunks of ``ws.rows`` (xp
-    scalar, no synchronisation)."""
+    """Σ of element losses (plus ``output_loss``'s values) over ``X (n, n_in)``, ``Y (n, m)``
+    in chunks of ``ws.rows`` (xp scalar, no synchronisation)."""
     total = xp.zeros((), dtype=ws.O.dtype)
     for start in range(0, X.shape[0], ws.rows):
         xb, yb = X[start : start + ws.rows], Y[start : start + ws.rows]
@@ -197,4 +210,6 @@ def summed_loss(
         r = ws.dO[: xb.shape[0]]
         xp.subtract(O, yb, out=r)
         total = total + loss.grad_(xp, r, ws.tO[: xb.shape[0]], 1.0)
+        if output_loss is not None:
+            total = total + output_loss(xb, O)[0]
     return total

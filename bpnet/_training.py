@@ -42,8 +42,10 @@ class Problem:
         l2: float,
         batch_rows: int,
         n_jobs: int = 1,
+        output_loss: _core.OutputLoss | None = None,
     ) -> None:
         self.xp, self.layout, self.theta = xp, layout, theta
+        self.output_loss = output_loss
         X, Y, self.Xval, self.Yval = data
         self.act, self.out_act, self.loss, self.l2 = act, out_act, loss, l2
         # the training rows as one array [X | 1 | Y] (the ones column with biases): one gather
@@ -54,7 +56,8 @@ class Problem:
         dtype = theta.dtype
         width = self.n_cols + m
         self.ws = _core.Workspace(xp, max(1, min(batch_rows, n)), layout.n_hidden, m, dtype, width)
-        self.jobs = _jobs(xp, n_jobs, self.ws.rows)
+        # the extra loss is a callable of the caller's process: it cannot run in the workers
+        self.jobs = 1 if output_loss is not None else _jobs(xp, n_jobs, self.ws.rows)
         self.pool = None
         if self.jobs > 1:  # train and theta live in memory shared with the worker processes
             components = (act, out_act, loss)
@@ -96,7 +99,17 @@ class Problem:
             self.pool.submit(i - 1, _part(rows, bounds[i], bounds[i + 1]), n)
         X, Y = _core.training_batch(xp, self.train, _part(rows, 0, bounds[1]), self.ws, self.n_cols)
         total = _core.loss_and_gradient(
-            xp, self.P, self.G, X, Y, self.act, self.out_act, self.loss, self.ws, n
+            xp,
+            self.P,
+            self.G,
+            X,
+            Y,
+            self.act,
+            self.out_act,
+            self.loss,
+            self.ws,
+            n,
+            self.output_loss,
         )
         for i in range(1, k):
             total = total + self.pool.wait(i - 1)
@@ -137,7 +150,15 @@ class Problem:
     def mean_loss(self, X: Any, Y: Any) -> float:
         """Mean element loss of the current network on ``X``, ``Y`` (synchronises)."""
         total = _core.summed_loss(
-            self.xp, self.P, X, Y, self.act, self.out_act, self.loss, self.eval_ws
+            self.xp,
+            self.P,
+            X,
+            Y,
+            self.act,
+            self.out_act,
+            self.loss,
+            self.eval_ws,
+            self.output_loss,
         )
         return to_scalar(total) / (X.shape[0] * Y.shape[1])
 

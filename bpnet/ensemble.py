@@ -54,11 +54,13 @@ class BPEnsemble:
         Y: Any,
         callback: Callable[[dict], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        output_loss: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     ) -> BPEnsemble:
         """Fit every member in turn on ``X (n, n_features)``, ``Y (n, n_outputs)``; returns self.
 
         ``callback(info)`` gets each member's epoch info plus ``member`` (0-based) and
-        ``n_members``; ``should_stop()`` cancels the current member and skips the rest.
+        ``n_members``; ``should_stop()`` cancels the current member and skips the rest;
+        ``output_loss`` goes to every member's :meth:`BPNetwork.fit`.
         """
         ens = validate(
             ENSEMBLE_PARAMETERS, {"n_members": self.n_members, "bootstrap": self.bootstrap}
@@ -86,7 +88,7 @@ class BPEnsemble:
                 def member_cb(info: dict, _i: int = i) -> None:
                     callback({**info, "member": _i, "n_members": ens["n_members"]})
 
-            members.append(BPNetwork(**params).fit(Xi, Yi, member_cb, should_stop))
+            members.append(BPNetwork(**params).fit(Xi, Yi, member_cb, should_stop, output_loss))
             if members[-1].stop_reason_ == "cancelled":
                 self.stop_reason_ = "cancelled"
         self.members_ = members

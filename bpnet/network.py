@@ -163,17 +163,29 @@ class BPNetwork:
         Y: Any,
         callback: Callable[[dict], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        output_loss: _core.OutputLoss | None = None,
     ) -> BPNetwork:
         """Train on ``X (n, n_features)``, ``Y (n, n_outputs)`` (or ``(n,)``); returns self.
 
         ``callback(info)`` runs after every epoch with ``epoch, max_epochs, train_loss,
         val_loss, elapsed_s, samples_per_s, learning_rate, best_epoch``; ``should_stop()`` is
         polled before every epoch and ends training early (best weights kept when
-        ``early_stopping``). Raises ``ValueError`` for bad hyperparameters or data and
-        ``TrainingDivergedError`` (a ``ValueError``) when weights become non-finite.
+        ``early_stopping``). ``output_loss(inputs (k, n_features), outputs (k, n_outputs))``
+        → ``(Σ over the k rows, gradient (k, n_outputs))`` adds a loss on the network's own
+        outputs to the element loss (both divided by k · n_outputs per batch; the training and
+        validation losses include it); it runs in this process, so the fit then uses one
+        process whatever ``n_jobs`` says, and the ``lm`` optimiser does not take it. Raises
+        ``ValueError`` for bad hyperparameters or data and ``TrainingDivergedError`` (a
+        ``ValueError``) when weights become non-finite.
         """
         hp = self._checked_params()
-        for name, fn in (("callback", callback), ("should_stop", should_stop)):
+        if output_loss is not None and hp["optimizer"] == "lm":
+            raise ValueError("output_loss: optimizer 'lm' fits the element loss only")
+        for name, fn in (
+            ("callback", callback),
+            ("should_stop", should_stop),
+            ("output_loss", output_loss),
+        ):
             if fn is not None and not callable(fn):
                 raise ValueError(f"{name}: must be callable or None, got {type(fn).__name__}")
         X, Y = check_xy(X, Y)
@@ -209,6 +221,7 @@ class BPNetwork:
             hp["l2"],
             hp["batch_size"],
             n_jobs=1 if is_lm else hp["n_jobs"] or os.cpu_count() or 1,
+            output_loss=output_loss,
         )
         if is_lm:
             lm = LevenbergMarquardt(**(hp["optimizer_params"] or {}))
