@@ -1,0 +1,83 @@
+"""The data misfit of a network's own answer, as a training loss (physics-guided BP inversion).
+
+A network trained on parameter MSE alone predicts the mean of the models compatible with the
+data; where models are equivalent (the S or T of a thin layer) that mean fits no data. Adding
+the misfit of the forward response of the network's own output, ‖(f(NN(d)) − d)/σ‖², pulls the
+answer towards models that explain the data — the physics-guided networks of Liu et al. (2022,
+PhyDNN, Remote Sens. 14:3218) and Liu, Yang & Zhang (2024, Front. Earth Sci.,
+10.3389/feart.2024.1510962). :class:`DataMisfitLoss` is that term as bpnet's ``output_loss``:
+a callable on plain arrays (bpnet knows no geophysics).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .misfit import weighted_residuals
+from .observations import phase_mask
+from .transforms import DataTransform, ParameterTransform
+
+#: decades beyond the training bounds within which the forward model is evaluated; outputs
+#: further out are clipped there and get no misfit gradient (an untrained network's outputs)
+CLIP_DECADES = 1.0
+
+
+class DataMisfitLoss:
+    """``weight · Σ_d r_d² / n_data`` per row, r the error-weighted residuals of
+    :func:`inversion.misfit.weighted_residuals` between the data the row's features stand for
+    and the forward response of the model its outputs stand for.
+
+    ``forward_model``: with ``forward_and_jacobian`` (VES and MT); ``data_transform``,
+    ``param_transform``: the fitted feature/target transforms; ``sigma`` (n_data,): standard
+    errors (fraction for ρa, degrees for phase); ``lower``, ``upper`` (n_params,): training
+    bounds (Ω·m / m); ``weight``: the term's weight beside the parameter MSE (per element).
+    """
+
+    def __init__(
+        self,
+        forward_model: Any,
+        data_transform: DataTransform,
+        param_transform: ParameterTransform,
+        sigma: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        weight: float,
+    ) -> None:
+        if not hasattr(forward_model, "forward_and_jacobian"):
+            raise ValueError(
+                f"data_misfit_weight: {forward_model.name} has no exact Jacobian "
+                "(forward_and_jacobian), which the data-misfit loss needs"
+            )
+        self.forward_model = forward_model
+        self.data_transform = data_transform
+        self.param_transform = param_transform
+        self.sigma = np.asarray(sigma, dtype=float)
+        self.is_phase = phase_mask(forward_model.data_kinds)
+        self.log_low = np.log10(np.asarray(lower, dtype=float)) - CLIP_DECADES
+        self.log_high = np.log10(np.asarray(upper, dtype=float)) + CLIP_DECADES
+        self.weight = float(weight)
+        # outputs are standardised log10 parameters: log10 m = output · std + mean
+        self.log_mean = np.asarray(param_transform.mean_, dtype=float)
+        self.log_std = np.asarray(param_transform.std_, dtype=float)
+        self.dlnm_doutput = math.log(10.0) * self.log_std
+
+    def __call__(self, inputs: Any, outputs: Any) -> tuple[float, np.ndarray]:
+        """``(Σ over rows of the loss, ∂/∂outputs (k, n_params))`` for features ``inputs
+        (k, n_data)`` and standardised log10 model outputs ``outputs (k, n_params)``."""
+        observed = self.data_transform.inverse_transform(np.asarray(inputs, dtype=float))
+        log_m = np.asarray(outputs, dtype=float) * self.log_std + self.log_mean
+        inside = (log_m > self.log_low) & (log_m < self.log_high)
+        models = 10.0 ** np.clip(log_m, self.log_low, self.log_high)
+        predicted, jac = self.forward_model.forward_and_jacobian(models)
+        r = weighted_residuals(observed, predicted, self.is_phase, self.sigma)
+        # ∂r/∂ln m: ∂ln ρa/∂ln m / σ for apparent resistivities, ∂φ/∂ln m / σ for phases
+        scale = np.where(self.is_phase, 1.0, 1.0 / predicted) / self.sigma
+        n_data = r.shape[1]
+        factor = 2.0 * self.weight / n_data
+        grad_lnm = factor * np.einsum("kd,kdp->kp", r * scale, jac)
+        grad = np.where(inside, grad_lnm * self.dlnm_doutput, 0.0)
+        value = self.weight * float(np.sum(r * r)) / n_data
+        return value, grad
