@@ -9,7 +9,12 @@ MN/2 = AB/2 / 10) and three-layer MT soundings (40 periods from 1 ms to 1000 s):
   way a user can: one simulation object, built once, then ``dpred``/``response`` per model.
 
 It prints models/s, the ratios ours/theirs, and the largest deviation from each code on those
-models. Usage: ``python bench/forward.py [--n 200000] [--n-ref 1000] [--repeat 3]``.
+models. Then three-layer central-loop TEM soundings (30 gates from 10 µs to 10 ms, ideal step-off):
+geobp on ``--n-tem`` models against SimPEG's ``Simulation1DLayered`` (circular loop, radius 20 m,
+one simulation object, ``dpred`` per model) and empymod's ``bipole`` (square loop of side 40 m as
+four wires, lagged-convolution filters, one call per model) on ``--n-ref-tem`` models.
+Usage: ``python bench/forward.py [--n 200000] [--n-ref 1000] [--repeat 3] [--n-tem 20000]
+[--n-ref-tem 50] [--only tem]``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from forward_models import ModelSpace  # noqa: E402
 AB2_M = np.geomspace(1.0, 1000.0, 30)
 MN2_M = AB2_M / 10
 PERIODS_S = np.geomspace(1e-3, 1e3, 40)
+TEM_TIMES_S = np.geomspace(1e-5, 1e-2, 30)
+TEM_RADIUS_M, TEM_SIDE_M = 20.0, 40.0
 
 
 def best_rate(fn: Callable[[], object], n_models: int, repeat: int) -> tuple[float, float]:
@@ -143,12 +150,112 @@ def compare(ours: np.ndarray, theirs: np.ndarray, n_rho: int) -> str:
     return text
 
 
+def simpeg_tem() -> Callable[[np.ndarray], np.ndarray] | None:
+    """SimPEG Simulation1DLayered: −dB_z/dt at the centre of a circular loop, step-off, 1 A."""
+    try:
+        from simpeg import maps
+        from simpeg.electromagnetics import time_domain as tdem
+    except ImportError:
+        return None
+    rx = tdem.receivers.PointMagneticFluxTimeDerivative(
+        np.zeros((1, 3)), TEM_TIMES_S, orientation="z"
+    )
+    src = tdem.sources.CircularLoop(
+        [rx], location=np.zeros(3), radius=TEM_RADIUS_M, waveform=tdem.sources.StepOffWaveform()
+    )
+    wires = maps.Wires(("rho", 3), ("thk", 2))
+    sim = tdem.Simulation1DLayered(
+        survey=tdem.Survey([src]), rhoMap=wires.rho, thicknessesMap=wires.thk
+    )
+    return lambda model: -sim.dpred(model)  # SimPEG's dB_z/dt is negative while decaying
+
+
+def empymod_tem() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str]:
+    """empymod.bipole: H_z impulse response at the centre of a square loop of four wires."""
+    try:
+        import empymod
+    except ImportError:
+        return None, "empymod not installed"
+    h = TEM_SIDE_M / 2
+    src = [  # x1, x2, y1, y2, z1, z2 of the four wires, anticlockwise
+        np.array([-h, h, h, -h]),
+        np.array([h, h, -h, -h]),
+        np.array([-h, -h, h, h]),
+        np.array([-h, h, h, -h]),
+        np.zeros(4),
+        np.zeros(4),
+    ]
+    mu0 = 4e-7 * np.pi
+
+    def run(model: np.ndarray) -> np.ndarray:
+        depth = [0.0, model[3], model[3] + model[4]]
+        out = empymod.bipole(
+            src=src, rec=[0, 0, 0, 0, 90], depth=depth, res=[2e14, *model[:3]],
+            freqtime=TEM_TIMES_S, signal=0, mrec=True, srcpts=5, strength=1, verb=1,
+            ft="dlf", ftarg={"dlf": "key_81_2009", "pts_per_dec": -1},
+            htarg={"dlf": "key_101_2009", "pts_per_dec": -1},
+        )  # fmt: skip
+        return mu0 * np.asarray(out).sum(axis=-1)  # the four wires
+
+    return run, f"empymod {empymod.__version__}"
+
+
+def tem_section(n: int, n_ref: int, repeat: int) -> None:
+    """Central-loop TEM: geobp vs SimPEG (circle) and empymod (square), in this run."""
+    circle = forward_models.create(
+        "tem-central-loop", n_layers=3, times_s=TEM_TIMES_S, loop_radius_m=TEM_RADIUS_M
+    )
+    square = circle.with_geometry(times_s=TEM_TIMES_S, loop_side_m=TEM_SIDE_M)
+    models = ModelSpace.for_forward_model(circle, (1.0, 1000.0), (2.0, 100.0)).sample(n, seed=0)
+    print("\n## TEM central loop 3-layer @30 gates (10 us - 10 ms), step-off")
+    print("# models: Sobol', log-uniform rho 1-1000 ohm-m, thickness 2-100 m")
+    print(f"{'code':<26}  {'models/s (wall)':>16}  {'models/CPU-s':>14}")
+    rates = {}
+    for label, fm, precision in (
+        ("geobp circle (single)", circle, "single"),
+        ("geobp circle (double)", circle, "double"),
+        ("geobp square (single)", square, "single"),
+    ):
+        rate, rate_cpu = best_rate(
+            lambda f=fm, p=precision: f.forward(models, precision=p), n, repeat
+        )
+        rates[label] = (rate, rate_cpu)
+        note = ""
+        if label == "geobp circle (single)":
+            note = f"   target 10,000/s: {'met' if rate >= 10_000 else 'NOT met'} (wall)"
+        print(f"{label:<26}  {rate:16,.0f}  {rate_cpu:14,.0f}{note}")
+    emp_fn, emp_note = empymod_tem()
+    ref = models[:n_ref]
+    for name, fn, fm, ours_label in (
+        ("SimPEG (circle)", simpeg_tem(), circle, "geobp circle (single)"),
+        ("empymod (square)", emp_fn, square, "geobp square (single)"),
+    ):
+        if fn is None:
+            print(f"{name:<26}  not installed")
+            continue
+        rate, rate_cpu, data = loop_rate(fn, ref)
+        ours, ours_cpu = rates[ours_label]
+        dev = np.abs(fm.forward(ref, precision="double") / data - 1)
+        print(
+            f"{name:<26}  {rate:16,.2f}  {rate_cpu:14,.2f}   ours/{name.split()[0]}: "
+            f"{ours / rate:,.0f}x wall, {ours_cpu / rate_cpu:,.0f}x per CPU-s; "
+            f"median |rel. dev.| {np.median(dev):.1e}, max {dev.max():.1e}"
+        )
+    print(f"# {emp_note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="batch size for geobp")
     parser.add_argument("--n-ref", type=int, default=1000, help="models for SimPEG/pyGIMLi")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--n-tem", type=int, default=20_000, help="TEM batch size for geobp")
+    parser.add_argument("--n-ref-tem", type=int, default=50, help="TEM models for the peers")
+    parser.add_argument("--only", choices=["tem"], help="run the TEM section only")
     args = parser.parse_args()
+    if args.only == "tem":
+        tem_section(args.n_tem, args.n_ref_tem, args.repeat)
+        return
 
     print(
         f"# forward-model benchmark, {platform.processor() or platform.machine()}, "
@@ -212,6 +319,7 @@ def main() -> None:
                 f"{'met' if ratio >= target_ratio else 'NOT met'}); "
                 f"{ours_cpu / rates[fastest][1]:.1f}x per CPU-second"
             )
+    tem_section(args.n_tem, args.n_ref_tem, args.repeat)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n# 1-minute load average at the end: {load:.1f} on {os.cpu_count()} cores")
 

@@ -9,11 +9,13 @@ import numpy as np
 
 from . import _validate
 
-DATA_KINDS = ("rho_a", "phase")
+#: "rho_a" (Ω·m) and "dbzdt" (TEM −dB/dt, V/(A·m²)) are positive data with relative noise;
+#: "phase" (degrees) has absolute noise
+DATA_KINDS = ("rho_a", "phase", "dbzdt")
 
 
 def check_data_kinds(data_kinds: Sequence[str]) -> tuple[str, ...]:
-    """``data_kinds`` as a tuple, each ``"rho_a"`` or ``"phase"`` (else ``ValueError``)."""
+    """``data_kinds`` as a tuple, each one of :data:`DATA_KINDS` (else ``ValueError``)."""
     if isinstance(data_kinds, (str, bytes)):
         raise ValueError("data_kinds: expected a list of kinds, got a string")
     kinds = tuple(data_kinds)
@@ -28,7 +30,8 @@ def check_data_kinds(data_kinds: Sequence[str]) -> tuple[str, ...]:
 class NoiseModel:
     """Gaussian data noise: ρ_a · (1 + rho_a_rel · z) and phase + phase_deg · z, z ~ N(0, 1).
 
-    ``rho_a_rel``: relative standard deviation of apparent resistivity (0.03 = 3 %), in [0, 1).
+    ``rho_a_rel``: relative standard deviation of apparent resistivity (0.03 = 3 %), in [0, 1);
+    TEM data (``"dbzdt"``) take the same relative noise.
     ``phase_deg``: standard deviation of phase in degrees, ≥ 0.
     """
 

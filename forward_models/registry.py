@@ -8,12 +8,16 @@ from typing import Any
 from .base import ForwardModel
 from .dc import Schlumberger, Wenner
 from .mt import MT1D
+from .tem import TEMCentralLoop, TEMCoincidentLoop
 
-_REGISTRY: dict[str, type[ForwardModel]] = {cls.name: cls for cls in (Schlumberger, Wenner, MT1D)}
+_REGISTRY: dict[str, type[ForwardModel]] = {
+    cls.name: cls for cls in (Schlumberger, Wenner, MT1D, TEMCentralLoop, TEMCoincidentLoop)
+}
 
 
 def names() -> list[str]:
-    """Available forward models: ``["ves-schlumberger", "ves-wenner", "mt-1d"]``."""
+    """Available forward models: ``["ves-schlumberger", "ves-wenner", "mt-1d",
+    "tem-central-loop", "tem-coincident-loop"]``."""
     return list(_REGISTRY)
 
 
@@ -28,7 +32,10 @@ def create(name: str, n_layers: int = 3, **geometry: Any) -> ForwardModel:
     """Build a forward model: ``create("ves-schlumberger", n_layers=3, ab2_m=[...], mn2_m=None)``.
 
     Geometry keywords per model: ``ves-schlumberger``: ``ab2_m`` (K,) m and ``mn2_m`` (None, a
-    number or (K,) m); ``ves-wenner``: ``a_m`` (K,) m; ``mt-1d``: ``periods_s`` (K,) s.
+    number or (K,) m); ``ves-wenner``: ``a_m`` (K,) m; ``mt-1d``: ``periods_s`` (K,) s;
+    ``tem-central-loop`` / ``tem-coincident-loop``: ``times_s`` (K,) s and one of
+    ``loop_radius_m`` / ``loop_side_m`` (m), plus the optional waveform and receiver keywords of
+    :class:`forward_models.tem.TEMCentralLoop`.
     """
     return get_class(name)(n_layers=n_layers, **geometry)
 

@@ -50,17 +50,23 @@ def calibrate_intervals(
     return {"tau2": tau2.tolist(), "scale": scale.tolist(), "z": Z90}, err
 
 
+def training_sigma(forward_model: Any, noise: Any) -> np.ndarray:
+    """Standard errors (n_data,) of the training data: the training noise (``noise``: a
+    NoiseModel or None) where it is set, else the default noise floor (fraction / degrees)."""
+    levels = noise.to_dict() if noise is not None else {}
+    floor = validate_noise_floor(None)
+    return default_sigma(
+        phase_mask(forward_model.data_kinds),
+        float(levels.get("rho_a_rel") or floor["rho_a_rel"]),
+        float(levels.get("phase_deg") or floor["phase_deg"]),
+    )
+
+
 def network_chi(forward_model: Any, noise: Any, models: np.ndarray, data: np.ndarray) -> np.ndarray:
     """χ (n,) of the network's ``models`` (n, n_params) against calibration ``data`` (n, n_data),
     with the training noise (``noise``: a NoiseModel or None) or the default noise floor."""
     is_phase = phase_mask(forward_model.data_kinds)
-    levels = noise.to_dict() if noise is not None else {}
-    floor = validate_noise_floor(None)
-    sigma_d = default_sigma(
-        is_phase,
-        float(levels.get("rho_a_rel") or floor["rho_a_rel"]),
-        float(levels.get("phase_deg") or floor["phase_deg"]),
-    )
+    sigma_d = training_sigma(forward_model, noise)
     pred = np.asarray(forward_model.forward(models, precision="double"), dtype=float)
     return chi_of(data, pred, is_phase, sigma_d)
 

@@ -15,13 +15,17 @@ import numpy as np
 __all__ = [
     "DEFAULT_NOISE_FLOOR",
     "InversionInputError",
+    "PHASE_TOLERANCE_SIGMA",
     "as_vector",
+    "check_phase_quadrant",
     "errors",
     "require_positive",
     "validate_noise_floor",
 ]
 
 DEFAULT_NOISE_FLOOR: dict[str, float] = {"rho_a_rel": 0.03, "phase_deg": 1.0}
+#: a field phase this many standard errors outside [0°, 90°] is refused; closer is a warning
+PHASE_TOLERANCE_SIGMA = 2.0
 
 
 class InversionInputError(ValueError):
@@ -130,3 +134,30 @@ def validate_noise_floor(noise_floor: Mapping[str, float] | None) -> dict[str, f
             )
         floor[key] = number
     return floor
+
+
+def check_phase_quadrant(
+    phase_deg: np.ndarray, sigma_deg: np.ndarray, index: int | None
+) -> list[str]:
+    """Warnings for field phases (K,) degrees outside [0°, 90°] but within
+    ``PHASE_TOLERANCE_SIGMA`` of their standard errors ``sigma_deg`` (K,) degrees; an
+    InversionInputError (400) naming the first phase farther out."""
+    excess = np.maximum(-phase_deg, phase_deg - 90.0)
+    far = excess > PHASE_TOLERANCE_SIGMA * sigma_deg
+    if far.any():
+        i = int(np.argmax(far))
+        raise InversionInputError(
+            f"phase_deg[{i}] = {phase_deg[i]} lies outside [0, 90] degrees by more than "
+            f"{PHASE_TOLERANCE_SIGMA:g} standard errors ({sigma_deg[i]:.3g} degrees)",
+            field=f"phase_deg[{i}]",
+            index=index,
+        )
+    outside = np.flatnonzero(excess > 0)
+    if outside.size == 0:
+        return []
+    listed = ", ".join(f"phase_deg[{i}] = {phase_deg[i]:.3g}" for i in outside[:5])
+    more = f" and {outside.size - 5} more" if outside.size > 5 else ""
+    return [
+        f"{listed}{more} outside [0, 90] degrees but within {PHASE_TOLERANCE_SIGMA:g} standard "
+        "errors: kept as measured"
+    ]

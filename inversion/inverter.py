@@ -21,7 +21,7 @@ import numpy as np
 
 from bpnet import BPEnsemble
 
-from . import persistence
+from . import persistence, settings
 from .assemble import (
     InversionBatch,
     NetworkAnswer,
@@ -29,7 +29,13 @@ from .assemble import (
     network_answer,
     network_prior,
 )
-from .calibration import N_REFINED_CAL, Predictive, calibrate_intervals, network_chi, refined_scale
+from .calibration import (
+    N_REFINED_CAL,
+    Predictive,
+    calibrate_intervals,
+    network_chi,
+    refined_scale,
+)
 from .domain import TrainingDomain
 from .evaluation import network_metrics, refined_metrics, training_history
 from .fixed import fixed_list
@@ -41,6 +47,7 @@ from .observations import (
     parse_observation,
     validate_noise_floor,
 )
+from .physics_loss import data_misfit_loss
 from .restarts import Refined, RefinePolicy, RefineStarts, refine_all
 from .results import ResultContext
 from .transforms import DataTransform, ParameterTransform
@@ -63,8 +70,10 @@ class Inverter:
     predictive distribution offered (with the members' models) as restarts when the refinement
     from the network's model stays above χ 1.2; ``bound_test_alpha``: significance level of the
     likelihood-ratio test "do the data prefer a model beyond the training bounds?" run on refined
-    models that touch a bound (``None`` switches it off); ``seed``: one seed for split and
-    networks.
+    models that touch a bound (``None`` switches it off); ``data_misfit_weight``: weight of the
+    data misfit of the networks' own answers in their training loss
+    (:class:`inversion.physics_loss.DataMisfitLoss`; 0 trains on the parameter loss alone);
+    ``seed``: one seed for split and networks.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class Inverter:
         n_restart_draws: int = 128,
         network_prior: bool = True,
         bound_test_alpha: float | None = 0.01,
+        data_misfit_weight: float = 0.0,
         seed: int = 0,
     ) -> None:
         self.forward_model = forward_model
@@ -91,6 +101,7 @@ class Inverter:
         self.n_restart_draws = n_restart_draws
         self.network_prior = network_prior
         self.bound_test_alpha = bound_test_alpha
+        self.data_misfit_weight = data_misfit_weight
         self.seed = seed
 
     # -- description ----------------------------------------------------------------------------
@@ -118,22 +129,7 @@ class Inverter:
 
     def _network_kwargs(self) -> tuple[int, dict[str, Any]]:
         """``(n_members, BPNetwork keywords)`` from ``n_members`` and ``network``."""
-        kwargs = dict(self.network)
-        from_network = kwargs.pop("n_members", None)
-        if (
-            from_network is not None
-            and self.n_members is not None
-            and int(from_network) != int(self.n_members)
-        ):
-            raise ValueError(
-                f"n_members: {self.n_members} given, but network.n_members is {from_network}"
-            )
-        n_members = self.n_members if self.n_members is not None else from_network
-        n_members = 5 if n_members is None else int(n_members)
-        if n_members < 1:
-            raise ValueError(f"n_members must be at least 1, got {n_members}")
-        kwargs.setdefault("seed", self.seed)
-        return n_members, kwargs
+        return settings.network_keywords(self.network, self.n_members, self.seed)
 
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The training space's lower and upper bounds (n_params,), Ω·m / m."""
@@ -152,26 +148,6 @@ class Inverter:
         return np.asarray(members, dtype=float).reshape(-1, features.shape[0], self.n_params_)
 
     # -- training -------------------------------------------------------------------------------
-    def _check_fit(self, models: np.ndarray, data: np.ndarray) -> None:
-        """ValueError unless the pairs' shapes and this inverter's settings are valid."""
-        fm = self.forward_model
-        if models.ndim != 2 or models.shape[1] != fm.n_params:
-            raise ValueError(f"models must have shape (n, {fm.n_params}), got {models.shape}")
-        if data.ndim != 2 or data.shape != (models.shape[0], fm.n_data):
-            raise ValueError(
-                f"data must have shape ({models.shape[0]}, {fm.n_data}), got {data.shape}"
-            )
-        if not 0.02 <= float(self.calibration_fraction) <= 0.5:
-            raise ValueError(
-                f"calibration_fraction must lie in [0.02, 0.5], got {self.calibration_fraction}"
-            )
-        if not float(self.misfit_chi_limit) > 0:
-            raise ValueError(f"misfit_chi_limit must be positive, got {self.misfit_chi_limit}")
-        if self.bound_test_alpha is not None and not 0 < float(self.bound_test_alpha) < 0.5:
-            raise ValueError(
-                f"bound_test_alpha must lie in (0, 0.5) or be None, got {self.bound_test_alpha}"
-            )
-
     def fit(
         self,
         models: np.ndarray,
@@ -182,12 +158,15 @@ class Inverter:
         """Train on raw physical pairs: ``models`` (n, n_params) Ω·m/m, ``data`` (n, n_data).
 
         Holds out ``calibration_fraction`` of the pairs, fits the transforms and the ensemble on
-        the rest, then the training domain and the interval calibration. Returns ``self``.
+        the rest, then the training domain and the interval calibration. Returns ``self``. When
+        ``should_stop()`` cancels the training, the calibration is skipped: a cancelled inverter
+        is not for use.
         """
         fm = self.forward_model
         models = np.asarray(models, dtype=float)
         data = np.asarray(data, dtype=float)
-        self._check_fit(models, data)
+        settings.check_pairs(self.forward_model, models, data)
+        settings.check_settings(self)
         n_members, kwargs = self._network_kwargs()
         n = models.shape[0]
         n_cal = max(int(round(self.calibration_fraction * n)), 20)
@@ -203,8 +182,17 @@ class Inverter:
         y_all = np.asarray(self.param_transform_.transform(models), dtype=float)
         logger.info("training %d-member ensemble on %d pairs", n_members, train.size)
         self.ensemble_ = BPEnsemble(n_members=n_members, **kwargs)
-        self.ensemble_.fit(x_all[train], y_all[train], callback=callback, should_stop=should_stop)
+        self.ensemble_.fit(
+            x_all[train],
+            y_all[train],
+            callback=callback,
+            should_stop=should_stop,
+            output_loss=data_misfit_loss(self),
+        )
         self.domain_ = TrainingDomain().fit(x_all[train])
+        if getattr(self.ensemble_, "stop_reason_", None) == "cancelled":
+            logger.info("training cancelled: intervals left uncalibrated")
+            return self
         self._calibrate(x_all[cal], y_all[cal], data[cal])
         self._calibrate_refined(models[cal], data[cal])
         return self
@@ -228,7 +216,8 @@ class Inverter:
         soundings (:func:`inversion.calibration.refined_scale`)."""
         k = min(N_REFINED_CAL, models_cal.shape[0])
         fm = self.forward_model  # refined_scale is unset here: these results carry the network band
-        results = self.invert([observation_from_data(fm, d) for d in data_cal[:k]], refine=True)
+        observations = [observation_from_data(fm, d) for d in data_cal[:k]]
+        results = self.invert(observations, refine=True, synthetic=True)
         self.calibration_["refined_scale"] = refined_scale(results, models_cal[:k], fm.n_params)
 
     # -- inversion ------------------------------------------------------------------------------
@@ -238,6 +227,7 @@ class Inverter:
         refine: bool = True,
         fixed: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         noise_floor: Mapping[str, float] | None = None,
+        synthetic: bool = False,
     ) -> list[dict[str, Any]]:
         """Invert a batch of observation dicts; returns one result dict per sounding.
 
@@ -245,7 +235,9 @@ class Inverter:
         ``refine``: run the bounded Gauss–Newton refinement from the network's model;
         ``fixed``: ``{"h1": 4.0}`` / ``{"thickness_m": [4.0, None]}`` for all soundings, or a list
         with one such mapping per sounding; ``noise_floor``: ``{"rho_a_rel": 0.03,
-        "phase_deg": 1.0}`` minimum standard errors used for χ and the refinement.
+        "phase_deg": 1.0}`` minimum standard errors used for χ and the refinement;
+        ``synthetic``: the data are noisy forward responses (calibration, evaluation), not field
+        data, so phases past [0°, 90°] by noise are no error.
         Raises :class:`InversionInputError` (``.field``, ``.status``) for invalid input.
         """
         t_start = time.perf_counter()
@@ -260,7 +252,9 @@ class Inverter:
             return []
         floor = validate_noise_floor(noise_floor)
         parsed = [
-            parse_observation(o, self.forward_model, floor, index=i if n > 1 else None)
+            parse_observation(
+                o, self.forward_model, floor, index=i if n > 1 else None, synthetic=synthetic
+            )
             for i, o in enumerate(observations)
         ]
         fixes = fixed_list(fixed, n, self.parameter_names, self.n_layers, self.domain_bounds())
@@ -327,6 +321,8 @@ class Inverter:
             network_chi_limit=self.network_chi_limit_,
             domain_threshold=self.domain_.threshold_,
             band=self._predictive().refined_band,
+            lower=self._bounds()[0],
+            upper=self._bounds()[1],
         )
 
     # -- evaluation -----------------------------------------------------------------------------
@@ -366,7 +362,9 @@ class Inverter:
         n_ref = min(int(n_refine), models.shape[0])
         if n_ref > 0:
             observations = [observation_from_data(fm, data[i]) for i in range(n_ref)]
-            results = self.invert(observations, refine=True, noise_floor=noise_floor)
+            results = self.invert(
+                observations, refine=True, noise_floor=noise_floor, synthetic=True
+            )
             out["refined"] = refined_metrics(names, models[:n_ref], results)
         return out
 

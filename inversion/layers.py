@@ -6,10 +6,14 @@ Gaussian likelihood with the stated data errors::
 
     BIC = n·χ² + k·ln(n)
 
-where ``n`` is the number of data, ``χ`` the refined model's misfit (so ``n·χ²`` is the weighted
+where ``n`` is the number of data, ``χ`` the misfit at the minimum (so ``n·χ²`` is the weighted
 sum of squared residuals, i.e. −2 ln L up to a constant) and ``k`` the number of free parameters
-(``2N − 1`` for N layers, less any fixed ones). The lowest BIC wins; all candidates are returned,
-best first, so the runners-up and how close they came are visible.
+(``2N − 1`` for N layers, less any fixed ones). The inverters' refinement stops at χ ≤ 1, so each
+candidate is first refined on to its minimum (:func:`minimum_chi`); a BIC on χ values that were
+never minimised would favour whichever model happened to stop lower. :func:`choose_simplest`
+then prefers the simpler model when it fits as well, or when the better-scoring one has
+unresolved parameters. All candidates are returned, lowest BIC first, so the runners-up and how
+close they came are visible.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .observations import InversionInputError
+import numpy as np
+
+from .lm_batch import LMSettings, refine_batch
+from .observations import InversionInputError, parse_observation, phase_mask
+from .results import model_vector
 
 
 def bic_score(result: Mapping[str, Any], n_free_params: int) -> tuple[float, int]:
@@ -62,6 +70,43 @@ def rank_by_bic(
     return ranked
 
 
+#: ΔBIC within which a simpler model counts as fitting as well (Kass & Raftery 1995: "not worth
+#: more than a bare mention" below 2; "positive" evidence 2–6).
+SIMPLER_WITHIN_BIC = 2.0
+UNRESOLVED_WITHIN_BIC = 6.0
+UNRESOLVED_STD = 0.5  # σ(log10 m) above half a decade: the data do not resolve the parameter
+#: the refinement to the minimum: no target χ, a tight relative cost tolerance
+TO_MINIMUM = LMSettings(
+    max_iterations=60, target_chi=0.0, ftol=1e-6, cost_tol=1e-6, accept_chi=0.0, max_step_log10=1.0
+)
+
+
+def choose_simplest(candidates: Sequence[Mapping[str, Any]]) -> int:
+    """Index of the chosen candidate among layer counts each refined to its minimum.
+
+    ``candidates[j]``: ``{"n_layers", "bic", "unresolved": [parameter names]}``. The lowest BIC
+    wins, except that a simpler candidate (fewer layers) within ``SIMPLER_WITHIN_BIC`` of it is
+    preferred, and within ``UNRESOLVED_WITHIN_BIC`` when the better-scoring one has unresolved
+    parameters while the simpler one has none: a layer the data do not resolve is not preferred
+    over a simpler model that fits as well.
+    """
+    if not candidates:
+        raise ValueError("candidates: give at least one")
+    best = min(range(len(candidates)), key=lambda j: candidates[j]["bic"])
+    chosen = best
+    for j in sorted(range(len(candidates)), key=lambda j: candidates[j]["n_layers"]):
+        c, b = candidates[j], candidates[best]
+        if c["n_layers"] >= b["n_layers"]:
+            break
+        delta = c["bic"] - b["bic"]
+        if delta <= SIMPLER_WITHIN_BIC or (
+            delta <= UNRESOLVED_WITHIN_BIC and b["unresolved"] and not c["unresolved"]
+        ):
+            chosen = j
+            break
+    return chosen
+
+
 def _as_family(inverters: Mapping[int, Any] | Sequence[Any]) -> list[Any]:
     family = list(inverters.values()) if isinstance(inverters, Mapping) else list(inverters)
     if not family:
@@ -85,8 +130,9 @@ def choose_layer_count(
     ``inverters``: fitted :class:`bpnet.Inverter` objects for different layer counts (a list or a
     mapping keyed by layer count); ``observations``: REST-layout observation dicts.
     Returns, per sounding, ``{"n_layers": chosen, "result": that inverter's result dict,
-    "candidates": [{"n_layers", "bic", "delta_bic", "chi", "rms_percent", "n_data",
-    "n_free_params", "in_domain"}, … best first], "skipped": [{"n_layers", "reason"}]}``.
+    "candidates": [{"n_layers", "bic", "delta_bic", "chi", "chi_minimum", "rms_percent",
+    "n_data", "n_free_params", "in_domain", "unresolved"}, … lowest BIC first],
+    "skipped": [{"n_layers", "reason"}]}``; BIC uses ``chi_minimum`` (:func:`minimum_chi`).
     A candidate whose geometry cannot take the sounding (422) is skipped with its reason; if no
     candidate can, the first error is raised.
     """
@@ -124,31 +170,99 @@ def choose_layer_count(
             fitted.append((inv, outcome))
         if not fitted:
             raise first_error
-        ranked = rank_by_bic(
-            [outcome for _, outcome in fitted],
-            [inv.forward_model.n_params - len(outcome["fixed"]) for inv, outcome in fitted],
-        )
-        candidates = []
-        for entry in ranked:
-            inv, outcome = fitted[entry["index"]]
-            candidates.append(
-                {
-                    "n_layers": inv.n_layers,
-                    "bic": entry["bic"],
-                    "chi": entry["chi"],
-                    "rms_percent": outcome["misfit"]["rms_percent"],
-                    "n_data": entry["n_data"],
-                    "n_free_params": entry["n_free_params"],
-                    "in_domain": bool(outcome["in_domain"]),
-                    "delta_bic": entry["delta_bic"],
-                }
-            )
-        choices.append(
+        choices.append(_choose(fitted, observations[i], noise_floor, skipped))
+    return choices
+
+
+def score_candidates(
+    fitted: Sequence[tuple[Any, Mapping[str, Any]]],
+    observation: Mapping[str, Any],
+    noise_floor: Mapping[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """Score one sounding's ``fitted`` (inverter, result) pairs: each refined on to its minimum
+    χ (:func:`minimum_chi`) for its BIC. Returns, in the same order, ``{"n_layers", "bic",
+    "delta_bic", "chi", "chi_minimum", "rms_percent", "n_data", "n_free_params", "in_domain",
+    "unresolved"}`` — ready for :func:`choose_simplest`."""
+    scored = []
+    for inv, outcome in fitted:
+        k = inv.forward_model.n_params - len(outcome["fixed"])
+        chi_min = minimum_chi(inv, observation, outcome, noise_floor)
+        _, n_data = bic_score(outcome, k)
+        std = outcome["uncertainty"].get("linearised_std_log10", {})
+        names = [f"rho{j + 1}" for j in range(inv.n_layers)]
+        names += [f"h{j + 1}" for j in range(inv.n_layers - 1)]
+        values = list(std.get("rho_ohmm", [])) + list(std.get("thickness_m", []))
+        unresolved = [n for n, v in zip(names, values, strict=False) if not v <= UNRESOLVED_STD]
+        chi = outcome["misfit"]["chi"]
+        scored.append(
             {
-                "n_layers": candidates[0]["n_layers"],
-                "result": fitted[ranked[0]["index"]][1],
-                "candidates": candidates,
-                "skipped": skipped,
+                "n_layers": inv.n_layers,
+                "bic": n_data * chi_min**2 + k * math.log(n_data),
+                "chi": math.inf if chi is None else float(chi),
+                "chi_minimum": chi_min,
+                "rms_percent": outcome["misfit"]["rms_percent"],
+                "n_data": n_data,
+                "n_free_params": k,
+                "in_domain": bool(outcome["in_domain"]),
+                "unresolved": unresolved,
             }
         )
-    return choices
+    best_bic = min(c["bic"] for c in scored)
+    for c in scored:
+        c["delta_bic"] = c["bic"] - best_bic
+    return scored
+
+
+def _choose(
+    fitted: list[tuple[Any, dict[str, Any]]],
+    observation: Mapping[str, Any],
+    noise_floor: Mapping[str, float] | None,
+    skipped: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One sounding's choice among its ``fitted`` (inverter, result) pairs."""
+    scored = score_candidates(fitted, observation, noise_floor)
+    chosen = choose_simplest(scored)
+    order = sorted(range(len(scored)), key=lambda j: scored[j]["bic"])
+    return {
+        "n_layers": scored[chosen]["n_layers"],
+        "result": fitted[chosen][1],
+        "candidates": [scored[j] for j in order],
+        "skipped": skipped,
+    }
+
+
+def minimum_chi(
+    inverter: Any,
+    observation: Mapping[str, Any],
+    result: Mapping[str, Any],
+    noise_floor: Mapping[str, float] | None = None,
+) -> float:
+    """χ at the minimum reached by refining ``result``'s model on (no target χ: not stopped at
+    χ ≤ 1) within the inverter's training bounds, on the observed geometry, fixed parameters
+    held; never above the result's own χ."""
+    parsed = parse_observation(observation, inverter.forward_model, noise_floor)
+    fm = inverter.forward_model
+    fwd = fm if parsed.same_geometry else fm.with_geometry(**parsed.geometry)
+    bounds = inverter.domain_bounds()
+    names = list(inverter.parameter_names)
+    lower = np.array([bounds[n][0] for n in names])
+    upper = np.array([bounds[n][1] for n in names])
+    start = np.clip(np.asarray(model_vector(result["model"]), float), lower, upper)
+    fixed = np.array([n in result["fixed"] for n in names])[None]
+    out = refine_batch(
+        lambda m: np.asarray(fwd.forward(m, precision="double"), dtype=float),
+        start[None],
+        parsed.data[None],
+        parsed.sigma[None],
+        phase_mask(fwd.data_kinds),
+        lower,
+        upper,
+        fixed,
+        settings=TO_MINIMUM,
+        jacobian=getattr(fwd, "forward_and_jacobian", None),
+        covariance=False,
+    )
+    own = result["misfit"]["chi"]
+    own = math.inf if own is None else float(own)
+    found = float(out.chi[0]) if np.isfinite(out.chi[0]) else math.inf
+    return min(own, found)

@@ -26,6 +26,7 @@ from .input_checks import (
     DEFAULT_NOISE_FLOOR,
     InversionInputError,
     as_vector,
+    check_phase_quadrant,
     errors,
     require_positive,
     validate_noise_floor,
@@ -130,14 +131,6 @@ def _read(obs: Mapping[str, Any], axis_name: str, has_phase: bool, index: int | 
                 field="phase_deg",
                 index=index,
             )
-        bad = (phase < 0) | (phase > 90)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InversionInputError(
-                f"phase_deg[{i}] = {phase[i]} lies outside [0, 90] degrees",
-                field=f"phase_deg[{i}]",
-                index=index,
-            )
     rho_err = errors(obs, "rho_a_error_percent", axis.size, index)
     phase_err = errors(obs, "phase_error_deg", axis.size, index) if has_phase else None
     return _Readings(axis, rho_a, phase, rho_err, phase_err)
@@ -183,18 +176,42 @@ def _onto_network(
     return np.concatenate(parts)
 
 
+def _reader_warnings(obs: Mapping[str, Any], index: int | None) -> list[str]:
+    """The observation's own ``warnings`` (notes of the file reader, e.g. a column it did not
+    understand), carried into the result; InversionInputError unless a list of strings."""
+    notes = obs.get("warnings")
+    if notes is None:
+        return []
+    if isinstance(notes, (str, bytes)) or not isinstance(notes, Sequence):
+        raise InversionInputError(
+            "warnings must be a list of strings", field="warnings", index=index
+        )
+    for i, note in enumerate(notes):
+        if not isinstance(note, str):
+            raise InversionInputError(
+                f"warnings[{i}] must be a string, got {type(note).__name__}",
+                field=f"warnings[{i}]",
+                index=index,
+            )
+    return list(notes)
+
+
 def parse_observation(
     obs: Mapping[str, Any],
     forward_model: Any,
     noise_floor: Mapping[str, float] | None = None,
     *,
     index: int | None = None,
+    synthetic: bool = False,
 ) -> Observation:
     """Validate one observation dict against ``forward_model`` (the network's geometry).
 
     Returns an :class:`Observation` whose ``network_data`` has the forward model's layout
     (``forward_model.n_data`` values) and whose ``data``/``sigma`` keep the observed geometry.
     Raises :class:`InversionInputError` (400 malformed, 422 outside the trained geometry).
+    Field phases outside [0°, 90°] are refused unless within their errors (then a warning);
+    ``synthetic`` data (noisy forward responses of training, calibration and evaluation) skip
+    that check: their noise may carry a phase past the quadrant's edge.
     """
     if not isinstance(obs, Mapping):
         raise InversionInputError(
@@ -207,7 +224,7 @@ def parse_observation(
     axis_net = np.asarray(forward_model.axis_values, dtype=float)
     readings = _read(obs, axis_name, "phase" in tuple(forward_model.data_kinds), index)
 
-    warnings: list[str] = []
+    warnings = _reader_warnings(obs, index)
     mn2_per_datum = segment_mn2(obs, axis_name, readings.axis.size)
     order = sort_order(readings.axis, mn2_per_datum, axis_name, index)
     if order is not None:
@@ -220,6 +237,9 @@ def parse_observation(
     if not same:
         warnings.extend(check_range(axis, axis_net, axis_name, index))
     data, sigma = _data_and_sigma(readings, floor)
+    if readings.phase is not None and not synthetic:
+        k = readings.axis.size
+        warnings.extend(check_phase_quadrant(readings.phase, sigma[k:], index))
 
     geometry: dict[str, Any] = {axis_name: axis if not same else axis_net}
     if axis_name == "ab2_m":

@@ -42,6 +42,7 @@ def metadata(inverter: Any, n_members: int, network: Mapping[str, Any]) -> dict[
         "n_restart_draws": inverter.n_restart_draws,
         "network_prior": inverter.network_prior,
         "bound_test_alpha": inverter.bound_test_alpha,
+        "data_misfit_weight": inverter.data_misfit_weight,
         "seed": inverter.seed,
         "data_transform": inverter.data_transform_.to_dict(),
         "param_transform": inverter.param_transform_.to_dict(),
@@ -82,6 +83,7 @@ def load(factory: Callable[..., T], path: str) -> T:
         n_restart_draws=doc["n_restart_draws"],
         network_prior=doc.get("network_prior", True),
         bound_test_alpha=doc.get("bound_test_alpha", 0.01),
+        data_misfit_weight=doc.get("data_misfit_weight", 0.0),
         seed=doc["seed"],
     )
     inv.ensemble_ = ensemble

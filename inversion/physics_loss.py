@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import training_sigma
 from .misfit import weighted_residuals
 from .observations import phase_mask
 from .transforms import DataTransform, ParameterTransform
@@ -81,3 +82,20 @@ class DataMisfitLoss:
         grad = np.where(inside, grad_lnm * self.dlnm_doutput, 0.0)
         value = self.weight * float(np.sum(r * r)) / n_data
         return value, grad
+
+
+def data_misfit_loss(inverter: Any) -> DataMisfitLoss | None:
+    """The physics term of a fitting ``Inverter``'s training loss, from its fitted transforms,
+    training noise and bounds; None when its ``data_misfit_weight`` is 0."""
+    weight = float(inverter.data_misfit_weight)
+    if not weight > 0:
+        return None
+    return DataMisfitLoss(
+        inverter.forward_model,
+        inverter.data_transform_,
+        inverter.param_transform_,
+        training_sigma(inverter.forward_model, inverter.noise),
+        np.asarray(inverter.space.lower, dtype=float),
+        np.asarray(inverter.space.upper, dtype=float),
+        weight,
+    )

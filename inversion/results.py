@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .bands import honest_band
 from .observations import Observation
 from .posterior import resolved_combinations
 
@@ -56,7 +57,9 @@ class ResultContext:
     """What every result of one inverter needs: the forward model's ``axis_name``, ``n_layers``,
     the χ limits for refined (``misfit_chi_limit``) and unrefined (``network_chi_limit``)
     models, the feature domain's Mahalanobis ``domain_threshold``, and ``band``, the calibrated
-    band after refinement (:meth:`inversion.calibration.Predictive.refined_band`)."""
+    band after refinement (:meth:`inversion.calibration.Predictive.refined_band`); ``lower`` and
+    ``upper`` (n_params,) the trained bounds the reported band is kept inside
+    (:func:`inversion.bands.honest_band`; None: no clipping)."""
 
     axis_name: str
     n_layers: int
@@ -64,6 +67,8 @@ class ResultContext:
     network_chi_limit: float
     domain_threshold: float
     band: BandFn
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
 
 
 def finite(value: Any) -> float | None:
@@ -91,11 +96,17 @@ def model_vector(part: Mapping[str, Any], quantile: str | None = None) -> list[f
     return list(rho) + list(thk)
 
 
+def _parameter_names(n_layers: int) -> list[str]:
+    """``["rho1", …, "rhoN", "h1", …, "h(N-1)"]``."""
+    return [f"rho{i + 1}" for i in range(n_layers)] + [f"h{i + 1}" for i in range(n_layers - 1)]
+
+
 def _uncertainty(
     outcome: SoundingOutcome, context: ResultContext
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The result's ``uncertainty`` (refined band where there is one, else the network's) and
-    ``network_uncertainty`` parts."""
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The result's ``uncertainty`` (refined band where there is one, else the network's, kept
+    inside the trained bounds and widened or withheld on a poor fit), ``network_uncertainty``
+    and the warnings the band owes."""
     n_layers = context.n_layers
     cov = outcome.log10_cov
     std = np.sqrt(np.maximum(np.diagonal(cov), 0.0))
@@ -105,6 +116,11 @@ def _uncertainty(
     uncertainty: dict[str, Any] = {"source": "network" if band is None else "refined"}
     network_uncertainty: dict[str, Any] = {}
     chosen = outcome.intervals if band is None else band
+    notes: list[str] = []
+    if context.lower is not None and context.upper is not None:
+        names = _parameter_names(n_layers)
+        chosen, facts, notes = honest_band(chosen, outcome.chi, context.lower, context.upper, names)
+        uncertainty.update(facts)
     for key, sl in (("rho_ohmm", slice(0, n_layers)), ("thickness_m", slice(n_layers, None))):
         network_uncertainty[key] = {q: v[sl].tolist() for q, v in outcome.intervals.items()}
         uncertainty[key] = {q: v[sl].tolist() for q, v in chosen.items()}
@@ -113,7 +129,7 @@ def _uncertainty(
         "thickness_m": std[n_layers:].tolist(),
     }
     uncertainty["combinations"] = resolved_combinations(outcome.model, cov, n_layers)
-    return uncertainty, network_uncertainty
+    return uncertainty, network_uncertainty, notes
 
 
 def result_dict(outcome: SoundingOutcome, context: ResultContext) -> dict[str, Any]:
@@ -134,7 +150,7 @@ def result_dict(outcome: SoundingOutcome, context: ResultContext) -> dict[str, A
     }
     if outcome.is_phase.any():
         predicted_dict["phase_deg"] = predicted[k:].tolist()
-    uncertainty, network_uncertainty = _uncertainty(outcome, context)
+    uncertainty, network_uncertainty, band_notes = _uncertainty(outcome, context)
     return {
         "model": model_dict(outcome.model, context.n_layers),
         "network_model": model_dict(outcome.network_model, context.n_layers),
@@ -152,7 +168,7 @@ def result_dict(outcome: SoundingOutcome, context: ResultContext) -> dict[str, A
             "threshold": float(context.domain_threshold),
             "reasons": reasons,
         },
-        "warnings": list(obs.warnings) + reasons,
+        "warnings": list(obs.warnings) + reasons + band_notes,
         "refined": bool(outcome.refined),
         "fixed": dict(outcome.fixed),
     }

@@ -20,6 +20,7 @@ from .input_checks import InversionInputError, as_vector, require_positive
 
 __all__ = [
     "GEOMETRY_RTOL",
+    "RANGE_RTOL",
     "check_range",
     "interpolate",
     "mean_over_repeats",
@@ -28,15 +29,17 @@ __all__ = [
     "sort_order",
 ]
 
-GEOMETRY_RTOL = 1e-6  # relative tolerance for "same geometry" and range checks
+GEOMETRY_RTOL = 1e-6  # relative tolerance for "same geometry" (the network's own abscissae)
+RANGE_RTOL = 0.01  # relative tolerance of the trained range (digitised or rounded spacings)
 
 
 def check_range(
     axis_obs: np.ndarray, axis_net: np.ndarray, axis_name: str, index: int | None
 ) -> list[str]:
-    """422 unless the observed abscissae lie inside, and cover, the network's trained range."""
+    """422 unless the observed abscissae lie inside, and cover, the network's trained range
+    (within ``RANGE_RTOL``)."""
     lo, hi = float(axis_net[0]), float(axis_net[-1])
-    tol_lo, tol_hi = lo * (1 - GEOMETRY_RTOL), hi * (1 + GEOMETRY_RTOL)
+    tol_lo, tol_hi = lo * (1 - RANGE_RTOL), hi * (1 + RANGE_RTOL)
     outside = np.flatnonzero((axis_obs < tol_lo) | (axis_obs > tol_hi))
     if outside.size:
         i = int(outside[0])
@@ -53,7 +56,8 @@ def check_range(
     step = float(np.max(np.diff(log_net))) if log_net.size > 1 else 0.0
     gap_lo = math.log10(axis_obs[0]) - log_net[0]
     gap_hi = log_net[-1] - math.log10(axis_obs[-1])
-    if gap_lo > step * (1 + 1e-9) or gap_hi > step * (1 + 1e-9):
+    slack = math.log10(1 + RANGE_RTOL)
+    if gap_lo > step + slack or gap_hi > step + slack:
         raise InversionInputError(
             f"{axis_name} covers [{axis_obs[0]:g}, {axis_obs[-1]:g}] but the network needs data "
             f"over [{lo:g}, {hi:g}]",

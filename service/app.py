@@ -22,6 +22,7 @@ BLUEPRINTS: list[str] = [
     "service.api.forward_models:bp",
     "service.api.training_jobs:bp",
     "service.api.networks:bp",
+    "service.api.invert:bp",
     "service.api.schedules:bp",
     "service.api.docs:bp",
     "service.dashboard:bp",

@@ -26,6 +26,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def locate_artifact(root: Path, stored: str) -> Path:
+    """The file of a registry row's ``artifact_path``: relative to the artifact folder ``root``
+    (rows written since paths are stored relative), or absolute (older rows)."""
+    path = Path(stored)
+    return path if path.is_absolute() else Path(root) / path
+
+
 class ArtifactStore:
     """Files under ``root``: ``networks/<name>/…`` and ``jobs/<job_id>/…``."""
 
@@ -40,6 +47,18 @@ class ArtifactStore:
     def network_path(self, name: str, network_id: str) -> Path:
         """Where a network's artifact lives."""
         return self.root / "networks" / name / f"{network_id}.npz"
+
+    def stored_path(self, path: Path) -> str:
+        """``path`` as the registry stores it: relative to :attr:`root` (so the artifact folder
+        can move), absolute when outside it."""
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def locate(self, stored: str) -> Path:
+        """The file of a stored ``artifact_path`` (see :func:`locate_artifact`)."""
+        return locate_artifact(self.root, stored)
 
     def write_atomic(self, target: Path, writer: Callable[[Path], None]) -> str:
         """Let ``writer(tmp_path)`` write the file, then fsync, hash and rename; return SHA-256."""

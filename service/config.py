@@ -54,7 +54,9 @@ class Settings:
         return replace(self, **changes)
 
 
-def _positive_number(env: dict[str, str], name: str, default: float) -> float:
+def positive_number(env: dict[str, str], name: str, default: float) -> float:
+    """``env[name]`` as a positive number (``default`` when unset or empty); ValueError naming
+    the variable otherwise."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -126,10 +128,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         api_token=str(token),
         token_generated=generated,
         max_content_length_bytes=int(
-            _positive_number(env, "GEOBP_MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+            positive_number(env, "GEOBP_MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
         ),
-        job_stale_after_s=_positive_number(env, "GEOBP_JOB_STALE_S", 300.0),
-        max_job_attempts=int(_positive_number(env, "GEOBP_MAX_JOB_ATTEMPTS", 3)),
-        progress_interval_s=_positive_number(env, "GEOBP_PROGRESS_INTERVAL_S", 0.5),
+        job_stale_after_s=positive_number(env, "GEOBP_JOB_STALE_S", 300.0),
+        max_job_attempts=int(positive_number(env, "GEOBP_MAX_JOB_ATTEMPTS", 3)),
+        progress_interval_s=positive_number(env, "GEOBP_PROGRESS_INTERVAL_S", 0.5),
     )
     return settings.with_changes(**overrides) if overrides else settings

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -37,13 +39,28 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def _forget_inherited_connections(engine_ref: weakref.ref) -> None:
+    """In a forked child: drop the parent's pooled connections without closing them (they are
+    the parent's; SQLAlchemy's recipe for ``os.fork``), so each process opens its own."""
+    engine = engine_ref()
+    if engine is not None:
+        engine.dispose(close=False)
+
+
 class Database:
-    """An engine plus a session factory; ``with db.session() as s:`` commits or rolls back."""
+    """An engine plus a session factory; ``with db.session() as s:`` commits or rolls back.
+
+    A process forked after the engine was used (gunicorn's workers, forked by the master that
+    migrated the database) starts with an empty pool: connections are never shared by processes.
+    """
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
         self.engine = make_engine(database_url)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        if hasattr(os, "register_at_fork"):
+            engine_ref = weakref.ref(self.engine)
+            os.register_at_fork(after_in_child=lambda: _forget_inherited_connections(engine_ref))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -54,11 +54,28 @@ class ApiError(Exception):
         self.details = details or []
 
 
+#: an error answer stays small whatever the request: its message is cut to this many characters
+#: and its details to this many entries
+MAX_MESSAGE_CHARS = 500
+MAX_DETAILS = 20
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (with ``…`` where cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error_response(
     status: int, code: str, message: str, details: list[Any] | None = None
 ) -> tuple[Response, int]:
-    """Build the JSON error response."""
-    body = {"error": {"code": code, "message": message, "details": details or []}}
+    """Build the JSON error response (message and details bounded, see :data:`MAX_DETAILS`)."""
+    details = list(details or [])[:MAX_DETAILS]
+    for item in details:
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, str):
+                    item[key] = shorten(value, 200)
+    body = {"error": {"code": code, "message": shorten(message), "details": details}}
     return jsonify(body), status
 
 
@@ -79,8 +96,22 @@ def _validation_message(details: list[dict[str, Any]]) -> str:
     return f"{first['field']}: {first['message']}{more}"
 
 
+def _refuse_nul_characters() -> None:
+    """400 for a NUL character in the path or the query (PostgreSQL cannot store or compare
+    text holding one; nothing in the API needs it)."""
+    from flask import request
+
+    if "\x00" in request.path:
+        raise ApiError(400, "invalid_request", "path: NUL characters are not allowed")
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            raise ApiError(400, "invalid_request", "query: NUL characters are not allowed")
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Install the handlers for API errors, HTTP errors, validation errors and the last resort."""
+    """Install the handlers for API errors, HTTP errors, validation errors and the last resort
+    (and the check that refuses NUL characters in paths and queries)."""
+    app.before_request(_refuse_nul_characters)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -22,8 +23,20 @@ from service.migrate import upgrade_head
 log = logging.getLogger(__name__)
 
 
+def _file_state(path: str) -> tuple[int, int, int] | None:
+    """``(size, mtime ns, inode)`` of a file, None when it is missing: a changed or replaced file
+    has another one (cheap, checked before each use of a cached network)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 class InverterCache:
-    """Loaded ``inversion.Inverter`` objects by network id (LRU); checksums verified on load."""
+    """Loaded ``inversion.Inverter`` objects by network id (LRU); checksums verified on load, and
+    again whenever the file's size, mtime or inode changed since (a tampered file is refused
+    by every process, not just by those that had not cached it)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -32,10 +45,13 @@ class InverterCache:
 
     def get(self, network_id: str, path: str, sha256: str) -> Any:
         """The inverter of ``network_id``, loading ``path`` on first use."""
+        state = _file_state(path)
         with self._lock:
-            if network_id in self._items:
+            cached = self._items.get(network_id)
+            if cached is not None and cached[1] == state:
                 self._items.move_to_end(network_id)
-                return self._items[network_id]
+                return cached[0]
+            self._items.pop(network_id, None)
         import bpnet
         import inversion
 
@@ -53,7 +69,7 @@ class InverterCache:
                 409, "artifact_invalid", f"network {network_id}: artifact does not load"
             ) from exc
         with self._lock:
-            self._items[network_id] = inverter
+            self._items[network_id] = (inverter, state)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return inverter

@@ -9,7 +9,9 @@ python:service.gunicorn_conf``).
   worker holding more open connections than its least-loaded sibling stops accepting new ones
   until the sibling catches up. Plain gthread workers take connections by who accepts first, so
   16 keep-alive clients may split 11 : 5, and the clients of the busier process (held to one
-  core by the GIL) wait about twice as long.
+  core by the GIL) wait about twice as long. It also reads each request whole in its event loop
+  before a thread runs it (:mod:`service.request_buffering`), so slow clients cannot hold the
+  threads; ``GEOBP_HEADER_TIMEOUT_S`` and ``GEOBP_BODY_TIMEOUT_S`` bound them (408).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import multiprocessing
 import os
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.workers.gthread import ThreadWorker
+
+from service.config import positive_number
+from service.request_buffering import RequestBufferingMixin, write_json_error
 
 worker_class = "service.gunicorn_conf.BalancedThreadWorker"
 accesslog = None
@@ -67,17 +73,25 @@ def accepts(own_connections: int, sibling_connections: list[int]) -> bool:
     return not sibling_connections or own_connections <= min(sibling_connections)
 
 
-class BalancedThreadWorker(ThreadWorker):
+class BalancedThreadWorker(RequestBufferingMixin, ThreadWorker):
     """gthread worker that accepts only while it holds no more connections than its least-loaded
-    live sibling (so keep-alive clients spread evenly over the processes)."""
+    live sibling (so keep-alive clients spread evenly over the processes), and that hands each
+    request to a thread only once it has been read whole."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._slot: int | None = None
         self._limit = 0
+        env = dict(os.environ)
+        self.header_timeout_s = positive_number(env, "GEOBP_HEADER_TIMEOUT_S", 15.0)
+        self.body_timeout_s = positive_number(env, "GEOBP_BODY_TIMEOUT_S", 30.0)
+        self.max_body_bytes = int(positive_number(env, "GEOBP_MAX_CONTENT_LENGTH", 8 * 1024 * 1024))
         super().__init__(*args, **kwargs)
 
     def init_process(self) -> None:
         self._slot = _claim_slot(os.getpid())
+        # gunicorn's own error answers (400, 414, 431…) in the API's JSON shape, not HTML:
+        # ``util.write_error`` is the one place they are written (this worker process only)
+        gunicorn_util.write_error = write_json_error
         super().init_process()
 
     def _ahead(self) -> bool:

@@ -72,7 +72,9 @@ class SqlJobStore:
 
     # ------------------------------------------------------------------ lifecycle
     def mark_running(self, job_id: str, attempt: int, stage: str, worker: str) -> bool:
-        """Move a live job of this attempt into ``stage``; False if finished or stale."""
+        """Move a live job of this attempt into ``stage``; False if finished or stale, or when
+        the training of this attempt has already been started as often as
+        ``max_job_attempts`` allows (its process keeps dying: Celery redelivers the task)."""
         now = utcnow()
         with self.db.session() as s:
             job = s.get(TrainingJob, job_id)
@@ -80,13 +82,38 @@ class SqlJobStore:
                 return False
             if stage == "dataset" and job.stage in LATER_STAGES:
                 return False  # a late chunk task must not pull a training job back
+            progress = {**(job.progress or {}), "stage": stage}
+            if stage == "train" and not self._count_training_start(job, progress, now):
+                return False
             job.status = "running"
             job.stage = stage
             job.worker = worker
             job.started_at = job.started_at or now
             job.heartbeat_at = now
-            job.progress = {**(job.progress or {}), "stage": stage}
+            job.progress = progress
             return True
+
+    def _count_training_start(self, job: TrainingJob, progress: dict, now: datetime) -> bool:
+        """Record in ``progress`` that training attempt ``job.attempts`` started. A second start
+        of the same attempt is a redelivery (the process training it died): it counts against
+        ``max_job_attempts`` with the reason recorded; False (and the job failed) when none is
+        left."""
+        attempt = job.attempts
+        if progress.get("train_attempt") != attempt:
+            progress.update(train_attempt=attempt, redeliveries=0)
+            return True
+        redeliveries = int(progress.get("redeliveries") or 0) + 1
+        reason = f"attempt {attempt}: the process training it died (task redelivered)"
+        job.retry_reasons = [*(job.retry_reasons or []), reason]
+        if attempt + redeliveries > self.settings.max_job_attempts:
+            job.status, job.finished_at = "failed", now
+            job.error = f"gave up after {attempt + redeliveries - 1} attempts: {reason}"
+            job.progress = {**progress, "stage": "failed"}
+            log.warning("job %s failed: %s", job.id, job.error)
+            return False
+        log.warning("job %s: %s; training again", job.id, reason)
+        progress["redeliveries"] = redeliveries
+        return True
 
     def report_progress(self, job_id: str, progress: dict[str, Any]) -> None:
         """Merge progress into the job (only while it runs) and refresh its heartbeat."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,15 @@ from service.models import Network, NetworkAlias, TrainingJob, new_id, utcnow
 log = logging.getLogger(__name__)
 
 ALIASES = ("latest", "production")
+MAX_VERSION = 2**31 - 1  # the registry's integer column
+
+
+def is_version_text(text: str) -> bool:
+    """True for ASCII digits naming a version in [1, :data:`MAX_VERSION`] (``str.isdigit``
+    alone also accepts ``²``, which ``int`` refuses)."""
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_VERSION
+
+
 COMPARISON_METRIC = "held_out_loss"
 
 
@@ -41,6 +50,14 @@ class Conflict(RegistryError):
     """Concurrent registrations kept taking the version number (409 ``conflict``)."""
 
 
+class _AlreadyRegistered(Exception):
+    """Another attempt of the same job registered its network first."""
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(network_id)
+        self.network_id = network_id
+
+
 def aliases_of(session: Session, network_ids: list[str]) -> dict[str, list[str]]:
     """``network_id → sorted alias names`` for the given networks."""
     out: dict[str, list[str]] = {nid: [] for nid in network_ids}
@@ -56,8 +73,12 @@ def aliases_of(session: Session, network_ids: list[str]) -> dict[str, list[str]]
     return {nid: sorted(names) for nid, names in out.items()}
 
 
-def network_to_dict(net: Network, aliases: list[str]) -> dict[str, Any]:
-    """The public network resource (DESIGN.md section 2)."""
+def network_to_dict(net: Network, aliases: list[str], summary: bool = False) -> dict[str, Any]:
+    """The public network resource (DESIGN.md section 2); ``summary``: its ``metrics`` reduced
+    to the scalar ones (no training history, no held-out arrays), as listed by ``GET /networks``."""
+    metrics = net.metrics or {}
+    if summary:
+        metrics = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
     return {
         "id": net.id,
         "name": net.name,
@@ -67,7 +88,7 @@ def network_to_dict(net: Network, aliases: list[str]) -> dict[str, Any]:
         "domain": net.domain,
         "noise": net.noise,
         "network": net.network_config,
-        "metrics": net.metrics,
+        "metrics": metrics,
         "lineage": {
             "job_id": net.job_id,
             "seed": net.seed,
@@ -130,9 +151,26 @@ def register_network(
     network_id = new_id()
     path = store.network_path(record["name"], network_id)
     checksum = store.write_atomic(path, writer)
+    try:
+        return _insert_network(db, record, network_id, store.stored_path(path), checksum)
+    except _AlreadyRegistered as exc:
+        store.remove(path)
+        return exc.network_id
+    except BaseException:  # never an artifact without its row (e.g. the database refused it)
+        store.remove(path)
+        raise
+
+
+def _insert_network(
+    db: Database, record: dict[str, Any], network_id: str, stored_path: str, checksum: str
+) -> str:
+    """Insert the network row (the next version of its name), move the aliases and finish its
+    job; retry version races. Returns the network id (another attempt's, if that won)."""
+    job_id = record.get("job_id")
     for _ in range(8):
         try:
             with db.session() as session:
+                lock_name(session, record["name"])
                 version = (
                     session.scalar(
                         select(func.max(Network.version)).where(Network.name == record["name"])
@@ -142,7 +180,7 @@ def register_network(
                 net = Network(
                     id=network_id,
                     version=version,
-                    artifact_path=str(path),
+                    artifact_path=stored_path,
                     artifact_sha256=checksum,
                     **record,
                 )
@@ -167,11 +205,9 @@ def register_network(
                     if job_id
                     else None
                 )
-            if existing:  # another attempt of the same job won the race
-                store.remove(path)
-                return existing
+            if existing:  # another attempt of the same job won the race: ours is removed
+                raise _AlreadyRegistered(existing) from None
             log.info("version race on %s; retrying", record["name"])
-    store.remove(path)
     raise Conflict(f"could not register network {record['name']!r}: version conflicts")
 
 
@@ -187,11 +223,13 @@ def resolve(
         return net
     name, _, suffix = ref.partition("@")
     if suffix:
-        if suffix.isdigit():
+        if suffix.isascii() and suffix.isdigit():
             version = int(suffix)
         else:
             alias = suffix
     if version is not None:
+        if not 1 <= version <= MAX_VERSION:
+            raise NotFound(f"network {name!r} has no version {version}")
         net = session.scalar(
             select(Network).where(Network.name == name, Network.version == version)
         )
@@ -211,6 +249,33 @@ def resolve(
     raise NotFound(f"no network with id or name {ref!r}")
 
 
+def lock_name(session: Session, name: str) -> None:
+    """Serialise this transaction's registry writes on ``name`` with every other one (alias
+    moves, deletes, registrations), until commit: a transaction-level advisory lock on the name
+    on PostgreSQL, the database's write lock on SQLite (a no-op UPDATE takes it). Reads after
+    it see the other transaction's commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"geobp:{name}"))))
+        return
+    session.execute(
+        update(Network)
+        .where(Network.name == name)
+        .values(name=Network.name)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def resolve_for_update(
+    session: Session, ref: str, alias: str | None = None, version: int | None = None
+) -> Network:
+    """:func:`resolve`, then :func:`lock_name` on the network's name and resolve again (a
+    concurrent delete or alias move may have committed meanwhile: :class:`NotFound` then)."""
+    name = resolve(session, ref, alias, version).name
+    lock_name(session, name)
+    session.expunge_all()
+    return resolve(session, ref, alias, version)
+
+
 def set_alias(session: Session, net: Network, alias: str) -> None:
     """Point ``alias`` of ``net.name`` at ``net`` explicitly; :class:`InvalidAlias` unless it is
     one of :data:`ALIASES`."""
@@ -221,7 +286,8 @@ def set_alias(session: Session, net: Network, alias: str) -> None:
 
 def delete_network(session: Session, net: Network) -> str:
     """Remove a network; re-point ``latest`` (and ``production`` if it pointed here) at the
-    newest remaining version. Returns the artifact path to delete after commit."""
+    newest remaining version. Returns the stored artifact path to delete after commit
+    (``ArtifactStore.locate`` finds the file)."""
     name, path = net.name, net.artifact_path
     pointed = [
         row.alias

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,12 +16,20 @@ from service.models import Network, NetworkAlias, Schedule, TrainingJob
 
 log = logging.getLogger(__name__)
 
+#: seeds advance per scheduled run and wrap here: they stay valid training seeds (0 … 2³¹ − 1)
+#: and fit the registry's 32-bit integer column on PostgreSQL
+SEED_MODULUS = 2**31
+
 
 def validate_cron(expression: str) -> str:
     """Return the expression if it is a valid 5-field cron line; ValueError naming it otherwise."""
     expression = " ".join(expression.split())
     if len(expression.split(" ")) != 5 or not croniter.is_valid(expression):
         raise ValueError(f"cron: {expression!r} is not a valid 5-field cron expression")
+    try:
+        next_run(expression, datetime.now(timezone.utc))
+    except CroniterError as exc:  # e.g. "0 0 30 2 *": no 30 February
+        raise ValueError(f"cron: {expression!r} never fires") from exc
     return expression
 
 
@@ -48,7 +56,7 @@ def spec_for_schedule(session: Session, schedule: Schedule) -> dict[str, Any] | 
             log.warning("schedule %s: network %r has no training job to repeat", schedule.id, name)
             return None
         base = dict(job.spec)
-    base["seed"] = int(base.get("seed", 1)) + int(n_runs or 0) + 1
+    base["seed"] = (int(base.get("seed", 1)) + int(n_runs or 0) + 1) % SEED_MODULUS
     return base
 
 

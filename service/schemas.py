@@ -86,9 +86,18 @@ class ForwardModelSpec(BaseModel):
     n_layers: int = Field(default=3, ge=1, le=10)
 
 
+#: physical ranges a training domain must stay inside (beyond them the forward models overflow)
+Resistivity = Annotated[float, Field(ge=1e-4, le=1e8, allow_inf_nan=False, strict=True)]
+Thickness = Annotated[float, Field(ge=1e-3, le=1e5, allow_inf_nan=False, strict=True)]
+
+
 class Bounds(Strict):
-    rho_ohmm: tuple[PositiveFinite, PositiveFinite] = (1.0, 5000.0)
-    thickness_m: tuple[PositiveFinite, PositiveFinite] = (0.5, 100.0)
+    rho_ohmm: tuple[Resistivity, Resistivity] = Field(
+        default=(1.0, 5000.0), description="ohm·m, within [1e-4, 1e8]"
+    )
+    thickness_m: tuple[Thickness, Thickness] = Field(
+        default=(0.5, 100.0), description="m, within [1e-3, 1e5]"
+    )
     max_depth_m: PositiveFinite | None = None
 
     @model_validator(mode="after")
@@ -117,7 +126,7 @@ class NetworkSpec(BaseModel):
     batch_size: int = Field(default=256, ge=1, le=1_000_000)
     max_epochs: int = Field(default=300, ge=1, le=100_000)
     early_stopping: bool = True
-    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.15
+    validation_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15
     patience: int = Field(default=20, ge=1, le=100_000)
     n_members: int = Field(default=5, ge=1, le=64)
     device: Literal["auto", "cpu", "gpu"] = "auto"
@@ -193,7 +202,10 @@ class NetworkResource(BaseModel):
 
 
 class NetworkList(BaseModel):
-    items: list[NetworkResource]
+    items: list[NetworkResource] = Field(description="scalar metrics only in each entry")
+    next_offset: int | None = Field(
+        default=None, description="offset of the next page (null on the last page)"
+    )
 
 
 class AliasRequest(Strict):
@@ -211,6 +223,11 @@ class Observation(Strict):
     rho_a_error_percent: list[Finite] | None = None
     phase_deg: list[Finite] | None = None
     phase_error_deg: list[Finite] | None = None
+    warnings: list[str] | None = Field(
+        default=None,
+        description="notes about the data (e.g. from the file reader), kept in"
+        " the result's warnings",
+    )
 
 
 class InvertRequest(Strict):

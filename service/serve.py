@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from service.app import create_app
-from service.config import Settings, load_settings
+from service.config import TOKEN_FILE_NAME, Settings, load_settings
+from service.starter import queue_starter_set
+from service.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +84,41 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_embedded_worker(settings: Settings, concurrency: int = 2) -> subprocess.Popen:
+def start_embedded_worker(settings: Settings, concurrency: int = 2) -> Supervisor:
     """Start ``python -m worker.main --beat`` (a real Celery worker + beat) as a child process in
-    its own process group; it is stopped when this process exits."""
+    its own process group, restarted whenever it dies (:class:`service.supervisor.Supervisor`);
+    it is stopped when this process exits."""
     log_path = settings.var_dir / "worker.log"
-    handle = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    cmd = [
+    owner = os.getpid()
+
+    def _start() -> subprocess.Popen:
+        return _popen_worker(settings, concurrency, log_path)
+
+    supervisor = Supervisor(_start, stop_process_group, settings.var_dir)
+    proc = supervisor.run()
+    log.info("embedded worker pid %d, log %s", proc.pid, log_path)
+
+    def _stop() -> None:
+        if os.getpid() == owner:  # not in a forked HTTP worker exiting: not ours to stop
+            supervisor.shutdown()
+
+    atexit.register(_stop)
+    return supervisor
+
+
+def _popen_worker(settings: Settings, concurrency: int, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            _worker_command(concurrency),
+            env=worker_env(settings),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _worker_command(concurrency: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "worker.main",
@@ -96,25 +128,6 @@ def start_embedded_worker(settings: Settings, concurrency: int = 2) -> subproces
         "--hostname",
         "embedded@%h",
     ]
-    proc = subprocess.Popen(
-        cmd,
-        env=worker_env(settings),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.info("embedded worker pid %d, log %s", proc.pid, log_path)
-
-    owner = os.getpid()
-
-    def _stop() -> None:
-        if os.getpid() != owner:  # a forked HTTP worker exiting: not ours to stop
-            return
-        stop_process_group(proc)
-        handle.close()
-
-    atexit.register(_stop)
-    return proc
 
 
 def stop_process_group(proc: subprocess.Popen, timeout_s: float = 20) -> None:
@@ -164,10 +177,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: 
         job_id = ensure_default_network(app)
         if job_id:
             print(f"training the default network {DEFAULT_NETWORK_NAME!r}: job {job_id}")
+        served = settings.artifact_dir / "served"
+        if queue_starter_set(app.extensions["geobp_celery"], served):
+            print(f"training the served networks into {served} (GET /api/v1/served)", flush=True)
     url = f"http://{host}:{port}"
     print(f"geobp serving on {url}  (API {url}/api/v1, docs {url}/api/v1/docs)", flush=True)
-    print(f"API token: {settings.api_token}", flush=True)
+    print(_token_line(settings), flush=True)
+    app.extensions["geobp_db"].dispose()  # the HTTP workers open their own connections
     _run_http(app, host, port, workers, threads)
+
+
+def _token_line(settings: Settings) -> str:
+    """The token itself only on the start that generated it; afterwards where it is kept."""
+    stored = settings.var_dir / TOKEN_FILE_NAME
+    if settings.token_generated:
+        return f"API token: {settings.api_token}  (stored in {stored}; shown this once)"
+    where = "GEOBP_API_TOKEN" if os.environ.get("GEOBP_API_TOKEN") else str(stored)
+    return f"API token: in {where}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import forward_models
 from bpnet.network import HYPERPARAMETERS
+from bpnet.optimizers import OPTIMIZERS, make_optimizer
 from service import schemas
 
 
@@ -17,6 +18,25 @@ class SpecError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+#: threads one training may use (``network.n_jobs``)
+MAX_N_JOBS = 64
+
+
+def _check_worker_side(network: dict[str, Any]) -> None:
+    """What the worker would refuse only when it starts training: the optimiser's parameters
+    (built once here) and the thread count."""
+    n_jobs = network.get("n_jobs")
+    if isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs > MAX_N_JOBS:
+        raise SpecError("network.n_jobs", f"network.n_jobs: {n_jobs} is above {MAX_N_JOBS}")
+    name = network.get("optimizer", "adam")
+    params = network.get("optimizer_params")
+    if name in OPTIMIZERS and params:
+        try:
+            make_optimizer(name, float(network.get("learning_rate", 1e-3)), params)
+        except (TypeError, ValueError) as exc:
+            raise SpecError("network.optimizer_params", f"network.optimizer_params: {exc}") from exc
 
 
 def check_training_spec(body: schemas.TrainingJobCreate) -> dict[str, Any]:
@@ -41,6 +61,7 @@ def check_training_spec(body: schemas.TrainingJobCreate) -> dict[str, Any]:
             HYPERPARAMETERS[key].check(f"network.{key}", value)
         except (TypeError, ValueError) as exc:
             raise SpecError(f"network.{key}", str(exc)) from exc
+    _check_worker_side(spec["network"])
     n_test = spec.get("n_test") or 0
     if spec["n_samples"] < 10 * fm.n_data:
         raise SpecError(

@@ -1,8 +1,10 @@
 """docker-compose.yml, checked by a real Compose client (`docker compose` or Debian's
 `docker-compose`): it parses, every service has a health check, the secret comes from the
-environment, and the commands are the ones the integration tests run."""
+environment, the commands are the ones the integration tests run, and gunicorn is reached only
+through the buffering nginx proxy (deploy/nginx.conf) with read timeouts."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +13,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"redis", "postgres", "api", "worker", "beat", "flower", "worker-gpu"}
+SERVICES = {"redis", "postgres", "api", "proxy", "worker", "beat", "flower", "worker-gpu"}
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
 
 def _compose() -> list[str]:
@@ -79,3 +82,49 @@ def test_commands_are_the_ones_the_tests_run(config):
     for name in ("api", "worker", "beat"):
         assert services[name]["environment"]["GEOBP_BROKER_URL"].startswith("redis://")
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def _published(service: dict) -> list[str]:
+    """The service's published ports as ``[host_ip:]published:target`` strings."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):  # long syntax (Compose v2)
+            ip = f"{port['host_ip']}:" if port.get("host_ip") else ""
+            found.append(f"{ip}{port.get('published')}:{port['target']}")
+        else:
+            found.append(str(port))
+    return found
+
+
+def test_gunicorn_is_reached_only_through_the_nginx_proxy(config):
+    services = config["services"]
+    assert _published(services["api"]) == []
+    assert [p.split(":")[-2:] for p in _published(services["proxy"])] == [["8000", "8080"]]
+    assert services["proxy"]["depends_on"]["api"]["condition"] == "service_healthy"
+    mounts = " ".join(str(v) for v in services["proxy"]["volumes"])
+    assert "deploy/nginx.conf" in mounts and "/etc/nginx/nginx.conf" in mounts
+    for port in _published(services["flower"]):  # no auth: the host's loopback only
+        assert port.startswith("127.0.0.1:"), port
+
+
+def _directive(conf: str, name: str) -> str:
+    match = re.search(rf"^\s*{name}\s+([^;]+);", conf, re.M)
+    assert match, f"{name} missing from deploy/nginx.conf"
+    return match.group(1).strip()
+
+
+def _seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m)?", value).groups()
+    return int(number) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[unit]
+
+
+def test_nginx_buffers_requests_with_read_timeouts_and_the_api_limits():
+    conf = NGINX_CONF.read_text()
+    assert _directive(conf, "proxy_request_buffering") == "on"
+    assert _directive(conf, "proxy_buffering") == "on"
+    assert 0 < _seconds(_directive(conf, "client_header_timeout")) <= 30
+    assert 0 < _seconds(_directive(conf, "client_body_timeout")) <= 60
+    assert _directive(conf, "client_max_body_size") == "8m"  # GEOBP_MAX_CONTENT_LENGTH's default
+    assert _seconds(_directive(conf, "proxy_read_timeout")) > 120  # gunicorn's timeout
+    assert re.search(r"server\s+api:8000;", conf)
+    assert "limit_req zone=compute" in conf and _directive(conf, "limit_req_status") == "429"

@@ -15,6 +15,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init, worker_ready
 
 from inversion import pipeline
+from worker import served
 from worker.progress import CancelCheck, ProgressReporter
 from worker.submit import send_train, submit_job
 
@@ -39,6 +40,14 @@ def _retry_or_fail(task: Task, store: Any, job_id: str, exc: BaseException) -> N
         store.record_retry(job_id, f"retry {task.request.retries + 1}/{MAX_RETRIES}: {reason}")
         raise task.retry(exc=exc, countdown=RETRY_COUNTDOWN_S, max_retries=MAX_RETRIES)
     store.mark_failed(job_id, reason)
+
+
+def _cancelled_meanwhile(store: Any, job_id: str) -> bool:
+    """True when a client asked to cancel the job (False when the store cannot say)."""
+    try:
+        return bool(store.cancel_requested(job_id))
+    except store.transient_errors:
+        return False
 
 
 def _save_chunk(path: Path, models: np.ndarray, data: np.ndarray) -> None:
@@ -125,6 +134,10 @@ def train(task: Task, job_id: str, attempt: int) -> str | None:
             return None
         network_id = store.register_network(job_id, record, outcome.inverter.save)
     except Exception as exc:  # noqa: BLE001 - classified below: retried or recorded as the failure
+        if _cancelled_meanwhile(store, job_id):
+            log.info("job %s was cancelled; its training ended with %r", job_id, exc)
+            store.mark_cancelled(job_id)
+            return None
         _retry_or_fail(task, store, job_id, exc)
         return None
     store.cleanup_job_files(job_id)
@@ -160,6 +173,7 @@ def register(app: Celery) -> None:
     app.task(name="geobp.train", max_retries=MAX_RETRIES, **common)(train)
     app.task(name="geobp.tick_schedules", bind=True)(tick_schedules)
     app.task(name="geobp.recover_jobs", bind=True)(recover_jobs)
+    app.task(name="geobp.train_served", acks_late=True, bind=True)(served.train_served_set)
 
     def _on_ready(sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not app or app.geobp_store is None:

@@ -39,6 +39,7 @@ from inversion.formats.table_write import (
     write_sounding,
     write_soundings,
 )
+from inversion.formats.tem_read import read_tem
 
 __all__ = [
     "EdiData",
@@ -64,6 +65,7 @@ __all__ = [
     "read_observation",
     "read_soundings",
     "read_table",
+    "read_tem",
     "write_edi_impedance",
     "write_edi_rho_phase",
     "write_figure",
@@ -85,7 +87,9 @@ def read_soundings(path: str | Path, mode: str = "det") -> dict[str, dict[str, A
     """Read a field-data file into ``{sounding_id: observation dict}``.
 
     ``.edi`` files are SEG EDI (one station; ``mode`` picks det/te/tm); ``.json`` files hold
-    observations in the REST layout; anything else is a table (CSV, TSV, whitespace text).
+    observations in the REST layout; TEM files are recognised by content (USF, TEM-FAST text
+    exports, TEM tables: :func:`inversion.formats.tem_read.detect`); anything else is a table
+    (CSV, TSV, whitespace text).
     Raises :class:`FormatError` on malformed input, ``OSError`` when the file cannot be opened.
     """
     path = Path(path)
@@ -95,6 +99,9 @@ def read_soundings(path: str | Path, mode: str = "det") -> dict[str, dict[str, A
         return {data.station: edi_observation(data, mode)}
     if suffix == ".json":
         return read_json_soundings(path)
+    tem = read_tem(path)
+    if tem is not None:
+        return tem
     return read_table(path)
 
 
@@ -112,9 +119,14 @@ def read_observation(path: str | Path, mode: str = "det") -> dict[str, Any]:
 
 
 def write_figure(
-    observation: dict[str, Any], result: dict[str, Any], path: str | Path, title: str = ""
+    observation: dict[str, Any],
+    result: dict[str, Any],
+    path: str | Path,
+    title: str = "",
+    depth_scale: str = "log",
 ) -> Path:
-    """Write the data-fit and model figure (PNG or SVG by suffix); imports matplotlib lazily."""
+    """Write the data-fit and model figure (PNG or SVG by suffix; model depth on a ``"log"`` or
+    ``"linear"`` axis); imports matplotlib lazily."""
     from inversion.formats.figures import write_figure as _write_figure
 
-    return _write_figure(observation, result, path, title)
+    return _write_figure(observation, result, path, title, depth_scale)

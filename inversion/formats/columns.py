@@ -13,6 +13,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from inversion.formats.header_words import classify
+
 # quantity key → normalised aliases (lower case, letters and digits only)
 _ALIASES: dict[str, tuple[str, ...]] = {
     "ab2": ("ab2", "halfab", "abhalf"),
@@ -32,6 +34,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "rho_err": (
         "err",
         "error",
+        "sd",
         "rhoaerr",
         "rhoaerror",
         "rhoerr",
@@ -47,6 +50,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "uncertainty",
     ),
     "current": ("i", "current", "curr"),
+    "resistance": ("voveri", "vi", "dvi", "dvoveri", "resistance", "r"),
+    "geometric_factor": ("k", "kfactor", "geometricfactor", "geomfactor", "geometryfactor"),
     "voltage": ("v", "voltage", "dv", "deltav", "u", "du", "potential", "vmn", "dvmn"),
     "period": ("period", "periods", "t", "per"),
     "frequency": ("frequency", "freq", "f"),
@@ -72,6 +77,7 @@ _UNITS: dict[str, dict[str, float]] = {
     "relative": {"%": 1.0, "percent": 1.0, "pct": 1.0, "fraction": 100.0, "frac": 100.0},
     "current": {"a": 1.0, "amp": 1.0, "ampere": 1.0, "ma": 1e-3, "ua": 1e-6},
     "voltage": {"v": 1.0, "volt": 1.0, "mv": 1e-3, "uv": 1e-6},
+    "resistance": {"ohm": 1.0, "ohms": 1.0, "mohm": 1e-3, "kohm": 1e3},
     "time": {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3},
     "frequency": {"hz": 1.0, "khz": 1e3, "mhz": 1e-3},
     "angle": {"deg": 1.0, "degree": 1.0, "degrees": 1.0, "°": 1.0, "rad": 180.0 / math.pi},
@@ -86,6 +92,8 @@ _QUANTITY_UNITS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "rho_err": (("relative", "resistivity"), None),
     "current": (("current",), None),
     "voltage": (("voltage",), None),
+    "resistance": (("resistance",), "ohm"),
+    "geometric_factor": (("length",), "m"),
     "period": (("time",), "s"),
     "frequency": (("frequency",), "hz"),
     "phase": (("angle",), "deg"),
@@ -101,12 +109,17 @@ _DESCRIPTIONS: dict[str, str] = {
     "rho_err": "apparent-resistivity error",
     "current": "current I",
     "voltage": "voltage V",
+    "resistance": "resistance V/I",
+    "geometric_factor": "geometric factor K",
     "period": "period",
     "frequency": "frequency",
     "phase": "phase",
     "phase_err": "phase error",
     "sounding": "sounding id",
 }
+
+# log10 spellings of a ρa column (log10 Ω·m) or of its error (standard deviation of log10 ρa)
+_LOG10_UNITS = ("log10", "log10ohmm", "logohmm", "log", "dex", "lg", "lgohmm")
 
 _ALL_UNIT_SPELLINGS = sorted(
     {unit for table in _UNITS.values() for unit in table}, key=len, reverse=True
@@ -120,7 +133,9 @@ class Column:
 
     ``factor`` multiplies the column's numbers to give the observation dict's unit (m, Ω·m, %,
     A, V, s, Hz, degrees). For ``rho_err`` with an absolute unit (Ω·m), ``absolute`` is True and the
-    factor gives Ω·m (the reader turns it into percent of ρa).
+    factor gives Ω·m (the reader turns it into percent of ρa). ``log10`` marks a column of log10
+    values: a log10 ρa (Ω·m), or the standard deviation of log10 ρa (the reader turns it into
+    percent: 100·ln 10·σ).
     """
 
     index: int
@@ -129,6 +144,7 @@ class Column:
     unit: str | None
     factor: float
     absolute: bool = False
+    log10: bool = False
 
 
 def describe(key: str) -> str:
@@ -180,6 +196,10 @@ def parse_header_cell(cell: str) -> tuple[str | None, str | None]:
     elif text.endswith("%"):
         text, unit = text[:-1].strip(), "%"
     key = _KEY_OF_ALIAS.get(_normalise_name(text))
+    if key in ("rho_err", "rho_a", None) and (unit is None or key is None):
+        by_words = classify(cell if key is None else text)
+        if by_words is not None and (key is None or by_words[1] is not None):
+            return by_words
     if key is None and unit is None:
         split = _split_suffix_unit(text)
         if split is not None:
@@ -197,15 +217,16 @@ def parse_header_cell(cell: str) -> tuple[str | None, str | None]:
     return key, unit
 
 
-def resolve_unit(key: str, unit: str | None) -> tuple[float, bool]:
-    """Conversion factor and whether an error column is absolute, for quantity ``key`` in ``unit``.
+def resolve_unit(key: str, unit: str | None) -> tuple[float, bool, bool]:
+    """Conversion factor, whether an error column is absolute and whether the column holds log10
+    values (ρa or its error only), for quantity ``key`` in ``unit``.
 
     Raises ``ValueError`` naming the accepted units when ``unit`` is unknown for the quantity, or
     when the quantity needs an explicit unit and none is given.
     """
     families, default = _QUANTITY_UNITS[key]
     if not families:
-        return 1.0, False
+        return 1.0, False, False
     if unit is None or unit.strip() == "":
         if default is None:
             accepted = ", ".join(_accepted(families))
@@ -214,10 +235,12 @@ def resolve_unit(key: str, unit: str | None) -> tuple[float, bool]:
             )
         unit = default
     normalised = normalise_unit(unit)
+    if key in ("rho_a", "rho_err") and normalised in _LOG10_UNITS:
+        return 1.0, False, True
     for family in families:
         table = _UNITS[family]
         if normalised in table:
-            return table[normalised], family == "resistivity" and key == "rho_err"
+            return table[normalised], family == "resistivity" and key == "rho_err", False
     accepted = ", ".join(_accepted(families))
     raise ValueError(f"unknown unit {unit!r} for {describe(key)}; accepted units: {accepted}")
 
@@ -225,8 +248,9 @@ def resolve_unit(key: str, unit: str | None) -> tuple[float, bool]:
 def _accepted(families: tuple[str, ...]) -> list[str]:
     shown = {
         "length": ["m", "ft"],
-        "resistivity": ["ohm.m", "ohmm", "Ω·m"],
-        "relative": ["%", "fraction"],
+        "resistivity": ["ohm.m", "ohmm", "Ω·m", "log10 ohm.m"],
+        "resistance": ["ohm", "mohm", "kohm"],
+        "relative": ["%", "fraction", "log10"],
         "current": ["A", "mA", "µA"],
         "voltage": ["V", "mV", "µV"],
         "time": ["s", "ms"],

@@ -1,8 +1,11 @@
 """Figures of an inversion: the data fit and the layered model, as PNG or SVG (matplotlib).
 
-Left: observed apparent resistivity (with error bars when given) and the network's predicted
-curve on log–log axes (AB/2, a or period against ρa); for MT a phase panel below. Right: the model
-as a resistivity-versus-depth step plot (depth down, log resistivity) with the p10–p90 band.
+Left: observed apparent resistivity (error bars in log space, ρa·e^{±σ}, when given) and the
+reported model's response drawn densely between the data (computed with ``forward_models`` on
+the observed geometry, 40 points per decade; one curve per MN/2 segment) on log–log axes; for MT
+a phase panel below. Right: the model as a resistivity-versus-depth step plot with the p10–p90
+band, depth on a log axis by default (``depth_scale="linear"`` switches), and each layer's
+conductance S and transverse resistance T (the one the data resolve best marked with *).
 Uses matplotlib's object API with the Agg/SVG canvases only — no pyplot global state.
 """
 
@@ -14,14 +17,27 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
+import forward_models
 from inversion.formats.results import layer_rows
 
 # the dashboard's colours (service/dashboard/static/plots.js)
 OBSERVED, PREDICTED, MODEL = "#222222", "#c0392b", "#1f5fa8"
 _AXIS_LABELS = {"ab2_m": "AB/2 (m)", "a_m": "a (m)", "periods_s": "period (s)"}
 _FORMATS = {".png": "png", ".svg": "svg"}
+_FORWARD = {"ab2_m": "ves-schlumberger", "a_m": "ves-wenner", "periods_s": "mt-1d"}
+POINTS_PER_DECADE = 40
+
+
+def _tick(value: float, _: Any = None) -> str:
+    """Tick label: plain numbers from 0.001 to 10⁴, powers of ten beyond."""
+    if value <= 0 or 1e-3 <= value < 1e5:
+        return f"{value:g}"
+    return f"$10^{{{round(float(np.log10(value)))}}}$"
+
+
+_PLAIN = FuncFormatter(_tick)
 
 
 def _axis_key(mapping: Mapping[str, Any]) -> str | None:
@@ -49,13 +65,62 @@ def _decade_axis(ax: Any, axis: str, values: list[np.ndarray]) -> None:
         getattr(ax, f"set_{axis}lim")(low, high if high > low else 10.0 * low)
 
 
-def _plot_curve(
-    ax: Any, x: np.ndarray, y: np.ndarray, err: np.ndarray | None, **style: Any
-) -> None:
+def _plot_curve(ax: Any, x: np.ndarray, y: np.ndarray, err: Any | None, **style: Any) -> None:
     if err is None:
         ax.plot(x, y, "o", **style)
     else:
-        ax.errorbar(x, y, yerr=err, fmt="o", capsize=2, **style)
+        ax.errorbar(x, y, yerr=err, fmt="o", capsize=2, elinewidth=0.8, **style)
+
+
+def _log_error_bars(rho: np.ndarray, percent: np.ndarray) -> np.ndarray:
+    """Asymmetric bars (2, K) ρa·(1 − e^{−σ}), ρa·(e^{σ} − 1) for relative errors σ = %/100,
+    symmetric on a log axis (the misfit weighs ln ρa)."""
+    sigma = np.broadcast_to(percent / 100.0, rho.shape)
+    return np.vstack([rho * (1.0 - np.exp(-sigma)), rho * (np.exp(sigma) - 1.0)])
+
+
+def _segments(observation: Mapping[str, Any], axis_key: str, x_obs: np.ndarray) -> list[tuple]:
+    """``[(x_lo, x_hi, geometry keywords)]``: one per MN/2 segment of a Schlumberger sounding
+    (MN/2 given per datum), else one over the observed range."""
+    lo, hi = float(np.min(x_obs)), float(np.max(x_obs))
+    mn2 = observation.get("mn2_m") if axis_key == "ab2_m" else None
+    if axis_key != "ab2_m":
+        return [(lo, hi, {})]
+    if mn2 is None or np.ndim(mn2) == 0:
+        return [(lo, hi, {"mn2_m": None if mn2 is None else float(mn2)})]
+    mn2 = np.asarray(mn2, dtype=float)
+    out = []
+    for value in np.unique(mn2):
+        x = x_obs[mn2 == value]
+        out.append((float(x.min()), float(x.max()), {"mn2_m": float(value)}))
+    return out
+
+
+def _dense_response(
+    observation: Mapping[str, Any], result: Mapping[str, Any], axis_key: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The reported model's response densely sampled between the data: ``[(x (M,),
+    data (M, 1 or 2))]`` per segment (ρa, then phase for MT); empty when it cannot be computed."""
+    x_obs = _array(observation, axis_key)
+    model = result.get("model") or {}
+    rho, thickness = model.get("rho_ohmm"), model.get("thickness_m")
+    if x_obs is None or not rho or thickness is None:
+        return []
+    vector = np.asarray(list(rho) + list(thickness), dtype=float)
+    curves = []
+    for lo, hi, geometry in _segments(observation, axis_key, x_obs):
+        if hi <= lo:
+            continue
+        n = max(int(np.ceil(POINTS_PER_DECADE * np.log10(hi / lo))) + 1, 2)
+        x = np.geomspace(lo, hi, n)
+        if geometry.get("mn2_m") is not None and geometry["mn2_m"] >= lo:
+            x = x[x > geometry["mn2_m"]]
+        fm = forward_models.create(
+            _FORWARD[axis_key], n_layers=len(rho), **{axis_key: x}, **geometry
+        )
+        data = np.asarray(fm.forward(vector), dtype=float)[0]
+        curves.append((x, data.reshape(-1, x.size).T))
+    return curves
 
 
 def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result: Mapping[str, Any]):
@@ -69,16 +134,22 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
     rho_obs = _array(observation, "rho_a_ohmm")
     if x_obs is not None and rho_obs is not None:
         err = _array(observation, "rho_a_error_percent")
-        yerr = None if err is None else np.broadcast_to(rho_obs * err / 100.0, rho_obs.shape)
+        yerr = None if err is None else _log_error_bars(rho_obs, err)
         _plot_curve(rho_ax, x_obs, rho_obs, yerr, color=OBSERVED, ms=4, label="observed")
+    curves = _dense_response(observation, result, axis_key)
     x_pred = _array(predicted, _axis_key(predicted) or axis_key)
     rho_pred = _array(predicted, "rho_a_ohmm")
-    if x_pred is not None and rho_pred is not None:
+    for i, (x, data) in enumerate(curves):
+        label = "model response" if i == 0 else None
+        rho_ax.plot(x, data[:, 0], "-", color=PREDICTED, lw=1.5, label=label)
+    if not curves and x_pred is not None and rho_pred is not None:
         order = np.argsort(x_pred)
         rho_ax.plot(x_pred[order], rho_pred[order], "-", color=PREDICTED, lw=1.5, label="predicted")
     rho_ax.set_xscale("log")
     rho_ax.xaxis.set_minor_formatter(NullFormatter())
-    _decade_axis(rho_ax, "y", [rho_obs, rho_pred])
+    rho_ax.xaxis.set_major_formatter(_PLAIN)
+    _decade_axis(rho_ax, "y", [rho_obs, rho_pred] + [data[:, 0] for _, data in curves])
+    rho_ax.yaxis.set_major_formatter(_PLAIN)
     rho_ax.set_ylabel("apparent resistivity (Ω·m)")
     rho_ax.grid(True, which="both", alpha=0.3)
     rho_ax.legend(loc="best", fontsize="small")
@@ -95,24 +166,63 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
         yerr = None if err is None else np.broadcast_to(err, phase_obs.shape)
         _plot_curve(phase_ax, x_obs, phase_obs, yerr, color=OBSERVED, ms=4)
     phase_pred = _array(predicted, "phase_deg")
-    if x_pred is not None and phase_pred is not None:
+    for x, data in curves:
+        phase_ax.plot(x, data[:, 1], "-", color=PREDICTED, lw=1.5)
+    if not curves and x_pred is not None and phase_pred is not None:
         order = np.argsort(x_pred)
         phase_ax.plot(x_pred[order], phase_pred[order], "-", color=PREDICTED, lw=1.5)
     phase_ax.set_ylim(0.0, 90.0)
+    phase_ax.set_yticks([0, 15, 30, 45, 60, 75, 90])
     phase_ax.set_ylabel("phase (°)")
     phase_ax.set_xlabel(_AXIS_LABELS[axis_key])
     phase_ax.grid(True, which="both", alpha=0.3)
 
 
-def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any]) -> None:
+def _depth_limits(rows: list[dict[str, Any]], depth_scale: str) -> tuple[float, float]:
+    """(shallowest, deepest) depth shown (m): below the last interface by a factor 2 (log) or
+    twice its depth (linear); on a log axis from a tenth of the first interface."""
+    interfaces = [row["bottom_m"] for row in rows if row["bottom_m"] is not None]
+    deepest = max(2.0 * interfaces[-1], 1.0) if interfaces else 10.0
+    if depth_scale == "linear":
+        return 0.0, deepest
+    first = interfaces[0] if interfaces else 1.0
+    return 10.0 ** np.floor(np.log10(first / 5.0)), 10.0 ** np.ceil(np.log10(deepest))
+
+
+def _label_layers(ax: Any, rows: list[dict[str, Any]], tops: np.ndarray, bottoms: np.ndarray):
+    """Write S and T beside each layer above the half-space (the resolved one starred)."""
+    log_mid = ax.get_yscale() == "log"
+    for row, top, bottom in zip(rows, tops, bottoms, strict=True):
+        if row["conductance_s"] is None:
+            continue
+        best = row.get("resolved")
+        s_mark = "*" if best == "conductance" else ""
+        t_mark = "*" if best == "transverse_resistance" else ""
+        mid = np.sqrt(top * bottom) if log_mid else 0.5 * (top + bottom)
+        text = (
+            f"S{s_mark} {row['conductance_s']:.3g} S\n"
+            f"T{t_mark} {row['transverse_resistance_ohmm2']:.3g} Ω·m²"
+        )
+        ax.annotate(
+            text,
+            xy=(1.0, mid),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            fontsize=7,
+            color="#444444",
+        )
+
+
+def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any], depth_scale: str) -> None:
     rows = layer_rows(result)
     ax = fig.add_subplot(grid[:, 1])
-    last_top = rows[-1]["top_m"] or 0.0
-    bottom_plot = max(2.0 * last_top, 1.0)
-    tops = np.array([row["top_m"] for row in rows], dtype=float)
+    shallow, deep = _depth_limits(rows, depth_scale)
+    tops = np.array([max(row["top_m"], shallow) for row in rows], dtype=float)
     bottoms = np.array(
-        [row["bottom_m"] if row["bottom_m"] is not None else bottom_plot for row in rows],
-        dtype=float,
+        [row["bottom_m"] if row["bottom_m"] is not None else deep for row in rows], dtype=float
     )
     rho = np.array([row["rho_ohmm"] for row in rows], dtype=float)
     depth_steps = np.column_stack([tops, bottoms]).ravel()
@@ -133,36 +243,53 @@ def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any]) -> None:
         np.array([row[k] for row in rows], dtype=float) for k in ("rho_p10_ohmm", "rho_p90_ohmm")
     ]
     _decade_axis(ax, "x", [rho] + [b for b in bands if not np.any(np.isnan(b))])
-    ax.set_ylim(bottom_plot, 0.0)
+    ax.xaxis.set_major_formatter(_PLAIN)
+    if depth_scale == "log":
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(_PLAIN)
+    ax.set_ylim(deep, shallow)
     ax.set_xlabel("resistivity (Ω·m)")
-    ax.set_ylabel("depth (m)")
+    ax.set_ylabel("depth (m)" + (", log scale" if depth_scale == "log" else ""))
     ax.set_title("model")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="lower left", fontsize="small")
+    _label_layers(ax, rows, tops, bottoms)
 
 
 def make_figure(
-    observation: Mapping[str, Any], result: Mapping[str, Any], title: str = ""
+    observation: Mapping[str, Any],
+    result: Mapping[str, Any],
+    title: str = "",
+    depth_scale: str = "log",
 ) -> Figure:
-    """Build the figure (data fit left, model right) for one observation dict and its result."""
+    """Build the figure (data fit left, model right) for one observation dict and its result;
+    ``depth_scale`` ``"log"`` (default) or ``"linear"`` for the model's depth axis."""
+    if depth_scale not in ("log", "linear"):
+        raise ValueError(f"depth_scale must be 'log' or 'linear', got {depth_scale!r}")
     fig = Figure(figsize=(10.0, 5.0), layout="constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=(1.4, 1.0), height_ratios=(1.6, 1.0))
     _data_panels(fig, grid, observation, result)
-    _model_panel(fig, grid, result)
+    _model_panel(fig, grid, result, depth_scale)
     if title:
         fig.suptitle(title)
     return fig
 
 
 def write_figure(
-    observation: Mapping[str, Any], result: Mapping[str, Any], path: str | Path, title: str = ""
+    observation: Mapping[str, Any],
+    result: Mapping[str, Any],
+    path: str | Path,
+    title: str = "",
+    depth_scale: str = "log",
 ) -> Path:
-    """Write the figure to ``path``; the suffix (``.png`` or ``.svg``) picks the format."""
+    """Write the figure to ``path``; the suffix (``.png`` or ``.svg``) picks the format;
+    ``depth_scale`` as in :func:`make_figure`."""
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"figure: unsupported file type {path.suffix!r}; use .png or .svg")
-    fig = make_figure(observation, result, title)
+    fig = make_figure(observation, result, title, depth_scale)
     metadata = {"Date": None} if fmt == "svg" else {}
     fig.savefig(path, format=fmt, dpi=120, metadata=metadata)
     return path

@@ -28,6 +28,9 @@ LAYER_COLUMNS = (
     "rho_p90_ohmm",
     "thickness_p10_m",
     "thickness_p90_m",
+    "conductance_s",
+    "transverse_resistance_ohmm2",
+    "resolved",
 )
 
 
@@ -44,7 +47,10 @@ def layer_rows(result: Mapping[str, Any]) -> list[dict[str, float | int | None]]
     """One dict per layer (keys :data:`LAYER_COLUMNS`; depths in m, resistivities in Ω·m).
 
     ``bottom_m`` and ``thickness_m`` are None for the half-space; p10/p90 are None when the result
-    has no uncertainty. Raises ``ValueError`` when ``result["model"]`` is malformed.
+    has no uncertainty. ``conductance_s`` S = h/ρ (siemens), ``transverse_resistance_ohmm2``
+    T = h·ρ (Ω·m²) and ``resolved`` (which of ρ and h, S or T the data resolve best:
+    ``individually``, ``conductance`` or ``transverse_resistance``) for each layer above the
+    half-space. Raises ``ValueError`` when ``result["model"]`` is malformed.
     """
     model = result.get("model")
     rho = _values(model, "rho_ohmm")
@@ -60,6 +66,9 @@ def layer_rows(result: Mapping[str, Any]) -> list[dict[str, float | int | None]]
     rho_p90 = _values(uncertainty, "rho_ohmm", "p90")
     h_p10 = _values(uncertainty, "thickness_m", "p10")
     h_p90 = _values(uncertainty, "thickness_m", "p90")
+    combos = {
+        c.get("layer"): c for c in (uncertainty.get("combinations") or []) if isinstance(c, Mapping)
+    }
     rows = []
     top = 0.0
     for i, rho_i in enumerate(rho):
@@ -76,6 +85,9 @@ def layer_rows(result: Mapping[str, Any]) -> list[dict[str, float | int | None]]
                 "rho_p90_ohmm": rho_p90[i] if rho_p90 else None,
                 "thickness_p10_m": h_p10[i] if (h_p10 and not last) else None,
                 "thickness_p90_m": h_p90[i] if (h_p90 and not last) else None,
+                "conductance_s": None if h is None else h / rho_i,
+                "transverse_resistance_ohmm2": None if h is None else h * rho_i,
+                "resolved": None if h is None else combos.get(i + 1, {}).get("best_resolved"),
             }
         )
         top = top + h if h is not None else top
@@ -102,9 +114,13 @@ def format_layer_csv(result: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def _short(value: float | int | None) -> str:
+def _short(value: float | int | str | None) -> str:
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return {"transverse_resistance": "T", "conductance": "S", "individually": "rho,h"}.get(
+            value, value
+        )
     if isinstance(value, int):
         return str(value)
     return f"{value:.4g}"
@@ -113,7 +129,9 @@ def _short(value: float | int | None) -> str:
 def format_layer_table(result: Mapping[str, Any]) -> str:
     """A human-readable layer table with misfit and warnings, for a terminal."""
     headers = ["layer", "top (m)", "bottom (m)", "thick (m)", "rho (ohm.m)", "p10", "p90"]
+    headers += ["S (S)", "T (ohm.m2)", "resolved"]
     keys = ["layer", "top_m", "bottom_m", "thickness_m", "rho_ohmm", "rho_p10_ohmm", "rho_p90_ohmm"]
+    keys += ["conductance_s", "transverse_resistance_ohmm2", "resolved"]
     body = [[_short(row[k]) for k in keys] for row in layer_rows(result)]
     widths = [max(len(r[i]) for r in [headers] + body) for i in range(len(headers))]
     lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]

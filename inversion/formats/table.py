@@ -38,6 +38,8 @@ _POSITIVE = (
     "rho_err",
     "current",
     "voltage",
+    "resistance",
+    "geometric_factor",
     "period",
     "frequency",
     "phase_err",
@@ -75,15 +77,21 @@ def _content_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _header_columns(cells: Sequence[str], line: int, path: str | Path | None) -> list[Column]:
+def _header_columns(
+    cells: Sequence[str], line: int, path: str | Path | None, warnings: list[str]
+) -> list[Column]:
+    """The recognised columns of the header ``cells``; appends a warning per column that is not
+    understood (ignored)."""
     columns: list[Column] = []
     seen: dict[str, str] = {}
-    for index, cell in enumerate(cells):
-        label = cell.strip()
-        key, unit = parse_header_cell(label)
+    parsed = [(cell.strip(), *parse_header_cell(cell.strip())) for cell in cells]
+    log_rho = any(key == "rho_a" and _is_log_unit(unit) for _, key, unit in parsed)
+    for index, (label, key, unit) in enumerate(parsed):
         if key is None:
-            logger.info("column %r not recognised; ignored", label)
+            warnings.append(f"column {label!r} not understood; ignored")
             continue
+        if key == "rho_err" and unit is None and log_rho:
+            unit = "log10"  # the error of a log10 ρa column is in log10 units
         if key in seen:
             raise FormatError(
                 f"two columns hold the {describe(key)}: {seen[key]!r} and {label!r}",
@@ -93,11 +101,19 @@ def _header_columns(cells: Sequence[str], line: int, path: str | Path | None) ->
             )
         seen[key] = label
         try:
-            factor, absolute = resolve_unit(key, unit)
+            factor, absolute, log10 = resolve_unit(key, unit)
         except ValueError as exc:
             raise FormatError(str(exc), path=path, line=line, field=label) from None
-        columns.append(Column(index, label, key, unit, factor, absolute))
+        columns.append(Column(index, label, key, unit, factor, absolute, log10))
     return columns
+
+
+def _is_log_unit(unit: str | None) -> bool:
+    """Whether a ρa column's unit says log10 values."""
+    try:
+        return unit is not None and resolve_unit("rho_a", unit)[2]
+    except ValueError:
+        return False
 
 
 def _layout(columns: dict[str, Column], line: int, path: str | Path | None) -> str:
@@ -118,7 +134,9 @@ def _layout(columns: dict[str, Column], line: int, path: str | Path | None) -> s
             line=line,
         )
     kind = {"ab2": "schlumberger", "a": "wenner"}.get(axes[0], "mt")
-    raw = "rho_a" not in columns and "current" in columns and "voltage" in columns
+    raw = "rho_a" not in columns and (
+        "resistance" in columns or ("current" in columns and "voltage" in columns)
+    )
     if kind == "mt":
         for key in ("rho_a", "phase"):
             if key not in columns:
@@ -133,13 +151,14 @@ def _layout(columns: dict[str, Column], line: int, path: str | Path | None) -> s
             else ""
         )
         raise FormatError(
-            f"missing column: no apparent resistivity column (rho_a, rhoa, app_res, …) and no "
-            f"current and voltage columns{hint}",
+            f"missing column: no apparent resistivity column (rho_a, rhoa, app_res, …), no "
+            f"resistance V/I and no current and voltage columns{hint}",
             path=path,
             line=line,
             field="rho_a",
         )
-    if raw and kind == "schlumberger" and "mn2" not in columns:
+    no_factor = "mn2" not in columns and "geometric_factor" not in columns
+    if raw and kind == "schlumberger" and no_factor:
         raise FormatError(
             "missing column: the raw form (I, V) needs MN/2 for the geometric factor",
             path=path,
@@ -163,6 +182,8 @@ def _number(cell: str, column: Column, line: int, path: str | Path | None) -> fl
         raise FormatError(
             f"{text!r} is not a finite number", path=path, line=line, field=column.label
         )
+    if column.log10 and column.key == "rho_a":
+        return 10.0**value
     if column.key in _POSITIVE and value <= 0:
         word = "negative" if value < 0 else "zero"
         raise FormatError(
@@ -172,9 +193,9 @@ def _number(cell: str, column: Column, line: int, path: str | Path | None) -> fl
             field=column.label,
         )
     value *= column.factor
-    if column.key == "phase" and not 0.0 <= value <= 90.0:
+    if column.key == "phase" and not -90.0 <= value <= 180.0:
         raise FormatError(
-            f"{text} lies outside [0, 90] degrees (fold TM/yx phases into the first quadrant)",
+            f"{text} lies outside [-90, 180] degrees (fold TM/yx phases into the first quadrant)",
             path=path,
             line=line,
             field=column.label,
@@ -212,6 +233,9 @@ def _row_values(
 def _apparent_resistivity(
     row: dict[str, Any], kind: str, columns: dict[str, Column], line: int, path: str | Path | None
 ) -> float:
+    resistance = row["resistance"] if "resistance" in row else row["voltage"] / row["current"]
+    if "geometric_factor" in row:
+        return row["geometric_factor"] * resistance
     if kind == "schlumberger-raw":
         big, small = row["ab2"], row["mn2"]
         if small >= big:
@@ -224,13 +248,15 @@ def _apparent_resistivity(
         k_m = math.pi * (big**2 - small**2) / (2.0 * small)
     else:
         k_m = 2.0 * math.pi * row["a"]
-    return k_m * row["voltage"] / row["current"]
+    return k_m * resistance
 
 
 def _error_percent(
     row: dict[str, Any], rho: float, column: Column, line: int, path: str | Path | None
 ) -> float:
     value = row["rho_err"]
+    if column.log10:  # σ of log10 ρa → σ of ln ρa, the relative error the misfit uses
+        return 100.0 * math.log(10.0) * value
     if column.absolute:
         return 100.0 * value / rho
     if column.factor == 100.0 and value >= 100.0:
@@ -270,7 +296,8 @@ def parse_table(text: str, path: str | Path | None = None) -> dict[str, dict[str
             path=path,
             line=header_line,
         )
-    columns = {c.key: c for c in _header_columns(cells, header_line, path)}
+    warnings: list[str] = []
+    columns = {c.key: c for c in _header_columns(cells, header_line, path, warnings)}
     kind = _layout(columns, header_line, path)
     if len(content) == 1:
         raise FormatError("no data rows after the header", path=path, line=header_line)
@@ -309,7 +336,12 @@ def parse_table(text: str, path: str | Path | None = None) -> dict[str, dict[str
         if "rho_err" in row:
             percent = _error_percent(row, rho, columns["rho_err"], line, path)
             sounding.setdefault("rho_a_error_percent", []).append(percent)
-    return {sid: dict(obs) for sid, obs in soundings.items()}
+    for line_warning in warnings:
+        logger.warning("%s: %s", path or "table", line_warning)
+    return {
+        sid: {**obs, "warnings": list(warnings)} if warnings else dict(obs)
+        for sid, obs in soundings.items()
+    }
 
 
 def read_table(path: str | Path) -> dict[str, dict[str, Any]]:

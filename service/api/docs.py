@@ -1,11 +1,14 @@
-"""``/api/v1/openapi.json`` and the interactive API page ``/api/v1/docs`` (Swagger UI from the
-locally installed ``swagger-ui-bundle`` package — no CDN)."""
+"""``/api/v1/openapi.json`` and the interactive API page ``/api/v1/docs``.
+
+The page is Swagger UI 5 (it reads OpenAPI 3.1; the 4.x builds do not), served from the ``dist``
+folder of the installed ``flask-swagger-ui`` package — no CDN. Only its asset files are used, not
+its blueprint."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import swagger_ui_bundle
+import flask_swagger_ui
 from flask import Blueprint, Response, abort, jsonify, send_from_directory
 from flask.typing import ResponseReturnValue
 
@@ -14,7 +17,7 @@ from service.version import VERSION
 
 bp = Blueprint("docs", __name__, url_prefix="/api/v1")
 
-ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 ALLOWED_ASSETS = {
     "swagger-ui.css",
     "swagger-ui-bundle.js",

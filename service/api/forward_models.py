@@ -17,11 +17,23 @@ from service.openapi import operation
 
 bp = Blueprint("forward_models", __name__, url_prefix="/api/v1/forward-models")
 
+#: bounds on one ``/forward`` request (docs/api.md): layers, values per geometry list, and
+#: models × data values computed (the size of the answer)
+MAX_LAYERS = 20
+MAX_GEOMETRY_VALUES = 1000
+MAX_OUTPUT_VALUES = 1_000_000
+
 #: example abscissae used to describe each model (log-spaced, typical field ranges)
 EXAMPLE_AXES: dict[str, list[float]] = {
     "ab2_m": [round(float(x), 3) for x in np.logspace(0, 2.5, 16)],
     "a_m": [round(float(x), 3) for x in np.logspace(0, 2.3, 12)],
     "periods_s": [float(x) for x in np.logspace(-3, 3, 13)],
+    "times_s": [float(x) for x in np.logspace(-5, -2, 13)],
+}
+#: further geometry the example needs (TEM: the loop)
+EXAMPLE_GEOMETRY: dict[str, dict[str, Any]] = {
+    "tem-central-loop": {"loop_radius_m": 20.0},
+    "tem-coincident-loop": {"loop_side_m": 40.0},
 }
 
 
@@ -31,6 +43,7 @@ def describe(name: str) -> dict[str, Any]:
     example = {"n_layers": 3}
     if cls.axis_name in EXAMPLE_AXES:
         example[cls.axis_name] = EXAMPLE_AXES[cls.axis_name]
+    example.update(EXAMPLE_GEOMETRY.get(name, {}))
     fm = forward_models.create(name, **example)
     return {
         "name": name,
@@ -56,6 +69,23 @@ def list_forward_models() -> ResponseReturnValue:
     return jsonify({"items": [describe(name) for name in forward_models.names()]})
 
 
+def _check_config_size(config: dict[str, Any]) -> None:
+    """400 when ``config`` asks for more than one request may: ``n_layers`` above
+    :data:`MAX_LAYERS`, a geometry list longer than :data:`MAX_GEOMETRY_VALUES`."""
+    n_layers = config.get("n_layers", 3)
+    if isinstance(n_layers, int) and not isinstance(n_layers, bool) and n_layers > MAX_LAYERS:
+        raise ApiError(
+            400, "too_large", f"config.n_layers: {n_layers} is above the limit of {MAX_LAYERS}"
+        )
+    for key, value in config.items():
+        if isinstance(value, list) and len(value) > MAX_GEOMETRY_VALUES:
+            raise ApiError(
+                400,
+                "too_large",
+                f"config.{key}: {len(value)} values, above the limit of {MAX_GEOMETRY_VALUES}",
+            )
+
+
 @operation(
     bp,
     "/<name>/forward",
@@ -73,10 +103,19 @@ def run_forward(name: str) -> ResponseReturnValue:
     body = parse_body(schemas.ForwardRequest)
     if "name" in body.config:
         raise ApiError(400, "invalid_request", "config.name: give the name in the URL only")
+    _check_config_size(body.config)
     try:
         fm = forward_models.create(name, **body.config)
     except (TypeError, ValueError) as exc:
         raise ApiError(400, "invalid_request", f"config: {exc}") from exc
+    n_values = len(body.models) * fm.n_data
+    if n_values > MAX_OUTPUT_VALUES:
+        raise ApiError(
+            400,
+            "too_large",
+            f"models × data: {len(body.models)} × {fm.n_data} = {n_values} values, above the "
+            f"limit of {MAX_OUTPUT_VALUES} per request; send fewer models per request",
+        )
     widths = {len(row) for row in body.models}
     if widths != {fm.n_params}:
         bad = next(i for i, row in enumerate(body.models) if len(row) != fm.n_params)
@@ -91,9 +130,17 @@ def run_forward(name: str) -> ResponseReturnValue:
         row, col = (int(v) for v in np.argwhere(models <= 0)[0])
         raise ApiError(400, "invalid_request", f"models[{row}][{col}]: must be positive")
     try:
-        data = np.asarray(fm.forward(models), dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results refused below
+            data = np.asarray(fm.forward(models), dtype=float)
     except ValueError as exc:
         raise ApiError(400, "invalid_request", f"models: {exc}") from exc
+    if not np.all(np.isfinite(data)):
+        row = int(np.argwhere(~np.isfinite(data))[0][0])
+        raise ApiError(
+            422,
+            "out_of_range",
+            f"models[{row}]: the forward model gives non-finite data (values too large or small)",
+        )
     return jsonify(
         {
             "data": data.tolist(),

@@ -1,4 +1,5 @@
-"""``GET /api/v1/health``: liveness plus readiness of the database and the broker."""
+"""``GET /api/v1/health``: liveness plus readiness of the database and the broker (and, under
+``geobp serve`` on the embedded broker, of its supervised worker: ``broker.worker``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from service import schemas
 from service.extensions import get_celery, get_db, get_settings
 from service.openapi import operation
+from service.supervisor import read_state
 from service.version import VERSION
 
 bp = Blueprint("health", __name__, url_prefix="/api/v1")
@@ -33,7 +35,12 @@ def _broker() -> dict:
     if settings.embedded_broker:
         folder = Path(settings.var_dir) / "broker" / "queue"
         ok = folder.is_dir()
-        return {"ok": ok, "kind": "embedded", "queue_folder": str(folder)}
+        body = {"ok": ok, "kind": "embedded", "queue_folder": str(folder)}
+        worker = read_state(settings.var_dir)  # None unless `geobp serve` runs the worker
+        if worker is not None:
+            body["worker"] = worker
+            body["ok"] = ok and worker["ok"]
+        return body
     start = time.perf_counter()
     try:
         with get_celery().connection_for_write() as conn:

@@ -26,6 +26,8 @@ def json_body() -> dict:
         body = json.loads(raw, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_json", "request body is not UTF-8 text") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "invalid_json", "request body is nested too deeply") from exc
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
@@ -33,6 +35,17 @@ def json_body() -> dict:
             400, "invalid_json", f"request body must be a JSON object, got {type(body).__name__}"
         )
     return body
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """The query argument ``name`` as an integer in ``[low, high]`` (``default`` when absent);
+    400 naming it otherwise (ASCII digits only: ``str.isdigit`` also accepts ``²``)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, "invalid_request", f"{name}: an integer in [{low}, {high}]")
+    return int(raw)
 
 
 def parse_body(model: type[M]) -> M:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import schemas
-from service.api.requests import parse_body
+from service.api.requests import int_arg, parse_body
 from service.db import iso
 from service.errors import ApiError
 from service.extensions import get_celery, get_db
@@ -112,10 +112,8 @@ def list_training_jobs() -> ResponseReturnValue:
     status = request.args.get("status")
     if status is not None and status not in JOB_STATUSES:
         raise ApiError(400, "invalid_request", f"status: one of {list(JOB_STATUSES)}")
-    raw_limit = request.args.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-        raise ApiError(400, "invalid_request", "limit: an integer in [1, 1000]")
-    query = select(TrainingJob).order_by(TrainingJob.created_at.desc()).limit(int(raw_limit))
+    limit = int_arg("limit", 100, 1, 1000)
+    query = select(TrainingJob).order_by(TrainingJob.created_at.desc()).limit(limit)
     if status:
         query = query.where(TrainingJob.status == status)
     if request.args.get("name"):

@@ -7,6 +7,7 @@ Commands: ``serve``, ``worker``, ``train``, ``invert``, ``demo``, ``networks``; 
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import sys
@@ -128,10 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return 130
-    except (ValueError, OSError) as exc:  # bad input: malformed files, missing files, bad specs
+    except (ValueError, OSError, csv.Error) as exc:  # bad input: malformed or missing files
         if debug:
             raise
-        fail(str(exc) or type(exc).__name__)
+        message = str(exc) or type(exc).__name__
+        fail(f"not a readable table: {message}" if isinstance(exc, csv.Error) else message)
         return 1
     except Exception as exc:  # noqa: BLE001 - a bug: still one line, traceback with --debug
         if debug:

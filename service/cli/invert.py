@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from inversion import formats
-from inversion.layers import rank_by_bic
+from inversion.layers import choose_simplest, score_candidates
 from service.cli.errors import CliError
-from service.cli.networks import Candidate, load_candidates
+from service.cli.networks import Candidate, load_candidates, load_served
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,12 @@ def invert_soundings(
     layers: str | int | None,
     refine: bool,
     fixed: dict[str, float],
+    noise_floor: dict[str, float] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Invert each sounding with the chosen network(s); with several candidates keep, per
-    sounding, the result with the lowest BIC (n·χ² + k·ln n, k free parameters;
-    ``inversion.layers.rank_by_bic``)."""
+    """Invert each sounding with the chosen network(s); with several candidates each result is
+    refined on to its minimum χ and scored by BIC (n·χ² + k·ln n, k free parameters), and the
+    simpler model is kept when it fits as well (``inversion.layers.score_candidates``,
+    ``choose_simplest``)."""
     first = next(iter(soundings.values()))
     chosen = _usable_candidates(candidates, layers, first)
     per_candidate: list[tuple[Candidate, list[dict[str, Any]]]] = []
@@ -98,31 +100,36 @@ def invert_soundings(
             log.warning("%s has no parameter %s; skipped", candidate.label, ", ".join(unknown))
             continue
         try:
-            results = candidate.inverter.invert(observations, refine=refine, fixed=fixed or None)
+            results = candidate.inverter.invert(
+                observations, refine=refine, fixed=fixed or None, noise_floor=noise_floor
+            )
         except ValueError as exc:
             raise CliError(_with_sounding_id(exc, list(soundings))) from None
         per_candidate.append((candidate, results))
     if not per_candidate:
         raise CliError(f"--fix {', '.join(fixed)}: no candidate network has these parameters")
-    n_free = [len(c.inverter.parameter_names) - len(fixed) for c, _ in per_candidate]
     out: list[tuple[str, dict[str, Any]]] = []
     for i, sounding_id in enumerate(soundings):
         results = [dict(found[i]) for _, found in per_candidate]
-        ranked = rank_by_bic(results, n_free)
-        best = ranked[0]["index"]
+        best = 0
+        if len(results) > 1:
+            fitted = [(c.inverter, r) for (c, _), r in zip(per_candidate, results, strict=True)]
+            scored = score_candidates(fitted, observations[i], noise_floor)
+            best = choose_simplest(scored)
         result = results[best]
         result["network"] = dict(per_candidate[best][0].info)
         if len(results) > 1:
-            by_index = {entry["index"]: entry for entry in ranked}
             result["model_selection"] = [
                 {
                     "network": candidate.label,
                     "n_layers": candidate.inverter.n_layers,
-                    "chi": by_index[j]["chi"],
-                    "bic": float(by_index[j]["bic"]),
+                    "chi": score["chi"],
+                    "chi_minimum": score["chi_minimum"],
+                    "bic": float(score["bic"]),
+                    "unresolved": score["unresolved"],
                     "selected": j == best,
                 }
-                for j, (candidate, _) in enumerate(per_candidate)
+                for j, ((candidate, _), score) in enumerate(zip(per_candidate, scored, strict=True))
             ]
         out.append((sounding_id, result))
     return out
@@ -152,6 +159,15 @@ def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
             title += f" v{network['version']}"
         n_layers = len(result["model"]["rho_ohmm"])
         text = f"{title}, {n_layers} layers\n" + formats.format_layer_table(result)
+        for entry in result.get("candidates", []):
+            mark = "  <- selected" if entry["n_layers"] == n_layers else ""
+            unresolved = (
+                f", unresolved {','.join(entry['unresolved'])}" if entry["unresolved"] else ""
+            )
+            text += (
+                f"candidate {entry['n_layers']} layers: chi {entry['chi']:.3g}, "
+                f"BIC {entry['bic']:.4g}{unresolved}{mark}\n"
+            )
         for entry in result.get("model_selection", []):
             mark = "  <- selected" if entry["selected"] else ""
             text += (
@@ -172,20 +188,64 @@ def _figure_paths(figure: str, ids: list[str]) -> list[Path]:
     return [path.with_name(f"{path.stem}_{s}{path.suffix}") for s in safe]
 
 
+def _data_and_network(args: argparse.Namespace) -> tuple[str, str | None]:
+    """``(DATA_FILE, NETWORK or None)`` from ``geobp invert DATA_FILE [--network NETWORK]`` or
+    the older ``geobp invert NETWORK DATA_FILE``."""
+    if len(args.paths) == 1:
+        return args.paths[0], args.network
+    if len(args.paths) == 2 and args.network is None:
+        return args.paths[1], args.paths[0]
+    raise CliError("give one DATA_FILE (and the network with --network NETWORK)", status=2)
+
+
+def invert_served(
+    soundings: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> list[tuple[str, dict[str, Any]]]:
+    """Invert each sounding with the served networks (every layer count, automatic choice)."""
+    served = load_served(args.max_layers)
+    out = []
+    for sid, obs in soundings.items():
+        try:
+            result = served.invert(
+                obs, noise_floor=args.noise_floor, start=args.start, max_layers=args.max_layers
+            )[0]
+        except ValueError as exc:
+            raise CliError(_with_sounding_id(exc, [sid])) from None
+        out.append((sid, result))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``geobp invert`` with parsed arguments; returns the exit status."""
+    data, network = _data_and_network(args)
     fixed = parse_fixes(args.fix)
     if args.figure:
         _figure_paths(args.figure, ["check"])  # a bad suffix fails before any work
-    data_path = Path(args.data)
+    data_path = Path(data)
     if not data_path.is_file():
-        raise CliError(f"data file {args.data} does not exist")
+        raise CliError(f"data file {data} does not exist")
     soundings = formats.read_soundings(data_path, mode=args.mode)
-    candidates = load_candidates(args.network)
-    layers = args.layers if args.layers is not None else ("auto" if len(candidates) > 1 else None)
-    results = invert_soundings(
-        candidates, soundings, layers=layers, refine=not args.no_refine, fixed=fixed
-    )
+    if network is None:
+        if fixed or args.no_refine or args.layers is not None:
+            raise CliError(
+                "--fix, --no-refine and --layers need --network (the served networks always "
+                "refine and choose the layer count; use --max-layers)",
+                status=2,
+            )
+        results = invert_served(soundings, args)
+    else:
+        candidates = load_candidates(network)
+        layers = (
+            args.layers if args.layers is not None else ("auto" if len(candidates) > 1 else None)
+        )
+        results = invert_soundings(
+            candidates,
+            soundings,
+            layers=layers,
+            refine=not args.no_refine,
+            fixed=fixed,
+            noise_floor=args.noise_floor,
+        )
     _write_text(render(results, args.format), args.output)
     if args.figure:
         paths = _figure_paths(args.figure, [sid for sid, _ in results])

@@ -76,14 +76,17 @@ def _from_registry(ref: str) -> Candidate:
     from sqlalchemy.exc import SQLAlchemyError
 
     import inversion
+    from service.artifacts import locate_artifact, sha256_file
     from service.registry import RegistryError, resolve
 
     db = _database()
+    db_settings = load_settings(api_token="geobp-cli-read-only")
     try:
         with db.session() as session:
             net = resolve(session, ref)
             info = {"id": net.id, "name": net.name, "version": net.version}
-            artifact = net.artifact_path
+            artifact = locate_artifact(db_settings.artifact_dir, net.artifact_path)
+            sha256 = net.artifact_sha256
     except RegistryError as exc:
         raise CliError(f"{exc} (and no file {ref!r} exists)") from None
     except SQLAlchemyError as exc:
@@ -92,6 +95,11 @@ def _from_registry(ref: str) -> Candidate:
         db.dispose()
     if not Path(artifact).exists():
         raise CliError(f"network {ref!r}: its artifact {artifact} is missing")
+    if sha256_file(Path(artifact)) != sha256:
+        raise CliError(
+            f"network {ref!r}: its artifact {artifact} does not match the registry's SHA-256 "
+            "(changed or replaced since registration)"
+        )
     log.info("network %s v%s from %s", info["name"], info["version"], artifact)
     return Candidate(f"{info['name']}@{info['version']}", inversion.Inverter.load(artifact), info)
 
@@ -126,3 +134,24 @@ def load_candidates(reference: str) -> list[Candidate]:
         else:
             candidates.append(_from_registry(part))
     return candidates
+
+
+def served_dir() -> Path:
+    """Where the served networks live: ``GEOBP_ARTIFACT_DIR/served``."""
+    return load_settings(api_token="geobp-cli-read-only").artifact_dir / "served"
+
+
+def load_served(max_layers: int | None = None) -> Any:
+    """The served set (``inversion.served.ServedSet``) of :func:`served_dir`; CliError when
+    no served network is there yet."""
+    from inversion.served import MAX_LAYERS, load_set
+
+    directory = served_dir()
+    served = load_set(directory, max_layers=max_layers or MAX_LAYERS)
+    if not served.networks:
+        raise CliError(
+            f"no served networks in {directory} yet: start 'geobp serve' (it trains them on "
+            "first start) or name one with --network"
+        )
+    log.info("served networks from %s", directory)
+    return served

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import NoReturn
 
 from service.cli.errors import CliError
@@ -20,12 +21,18 @@ an optional 'sounding' column for a profile), SEG EDI files (.edi), or JSON (.js
 API's layout ({"ab2_m": [...], "rho_a_ohmm": [...]}, {"data": {...}} or {"soundings": [...]}).
 See docs/usage.md.
 
+Without --network the served networks invert any sounding in their range (VES AB/2 or a
+0.5 m - 30 km, MT periods 1e-5 - 1e5 s, rho 0.1 - 1e5 ohm.m) with 1 to 6 layers and choose the
+layer count; they live in GEOBP_ARTIFACT_DIR/served and are trained by 'geobp serve'.
+
 examples:
-  geobp invert schlumberger-3l field/ves12.csv
-  geobp invert nets/ves3.npz field/line1.csv --format csv -o line1_models.csv
-  geobp invert mt-2l@production site7.edi --mode tm --figure site7.svg
-  geobp invert nets/ves2.npz,nets/ves3.npz,nets/ves4.npz ves12.csv --layers auto
-  geobp invert schlumberger-3l ves12.csv --fix h1=3.5 --no-refine --format json"""
+  geobp invert field/ves12.csv
+  geobp invert site7.edi --noise-floor 0.05,1.5 --figure site7.svg
+  geobp invert ves12.csv --start 100,10,1000:5,20 --max-layers 4
+  geobp invert field/line1.csv --network nets/ves3.npz --format csv -o line1_models.csv
+  geobp invert site7.edi --network mt-2l@production --mode tm
+  geobp invert ves12.csv --network nets/ves2.npz,nets/ves3.npz,nets/ves4.npz --layers auto
+  geobp invert ves12.csv --network schlumberger-3l --fix h1=3.5 --no-refine --format json"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,6 +60,37 @@ def _port(text: str) -> int:
     return value
 
 
+def _numbers(text: str, what: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {what} must be numbers") from None
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: {what} must be positive numbers")
+    return values
+
+
+def _noise_floor(text: str) -> dict[str, float]:
+    values = _numbers(text, "the noise floor")
+    if len(values) > 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: give REL or REL,DEG")
+    floor = {"rho_a_rel": values[0]}
+    if len(values) == 2:
+        floor["phase_deg"] = values[1]
+    return floor
+
+
+def _start(text: str) -> dict[str, list[float]]:
+    rho_text, _, thk_text = text.partition(":")
+    rho = _numbers(rho_text, "resistivities")
+    thickness = _numbers(thk_text, "thicknesses") if thk_text.strip() else []
+    if len(thickness) != len(rho) - 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {len(rho)} resistivities need {len(rho) - 1} thicknesses after ':'"
+        )
+    return {"rho_ohmm": rho, "thickness_m": thickness}
+
+
 def _layers(text: str) -> str | int:
     if text.strip().lower() == "auto":
         return "auto"
@@ -64,8 +102,10 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
         "serve",
         help="run the REST API and dashboard (and an embedded worker on the default broker)",
         description="Run the REST API (/api/v1) and the dashboard. With the default embedded "
-        "broker a Celery worker runs beside it, and a default 3-layer Schlumberger network is "
-        "trained when the registry is empty. Configuration from GEOBP_DATABASE_URL, "
+        "broker a Celery worker runs beside it, a default 3-layer Schlumberger network is "
+        "trained when the registry is empty, and the served networks (every method, 2 to 6 "
+        "layers; POST /api/v1/invert and 'geobp invert FILE') are trained into "
+        "GEOBP_ARTIFACT_DIR/served when missing. Configuration from GEOBP_DATABASE_URL, "
         "GEOBP_BROKER_URL, GEOBP_ARTIFACT_DIR, GEOBP_API_TOKEN, GEOBP_VAR_DIR.",
     )
     serve.add_argument(
@@ -138,20 +178,49 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 def _add_invert(commands: argparse._SubParsersAction) -> None:
     invert = commands.add_parser(
         "invert",
-        help="invert field data with a registry network or a saved network file",
+        help="invert field data with the served networks (or a named network)",
         description="Invert every sounding of DATA_FILE and print or write the layered models.",
         epilog=INVERT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     invert.add_argument(
-        "network",
-        metavar="NETWORK",
-        help="a saved network file (.npz from 'geobp train'), a folder of them, a registry id or "
-        "name (name@production, name@latest, name@3 for version 3), or several of these "
-        "separated by commas (candidates for --layers)",
+        "paths",
+        nargs="+",
+        metavar="DATA_FILE",
+        help="field data: .csv, .tsv, .txt/.dat, .edi or .json (the older form "
+        "'geobp invert NETWORK DATA_FILE' is still read)",
     )
     invert.add_argument(
-        "data", metavar="DATA_FILE", help="field data: .csv, .tsv, .txt/.dat, .edi or .json"
+        "--network",
+        metavar="NETWORK",
+        help="invert with these networks instead of the served ones: a saved network file (.npz "
+        "from 'geobp train'), a folder of them, a registry id or name (name@production, "
+        "name@latest, name@3 for version 3), or several of these separated by commas "
+        "(candidates for --layers)",
+    )
+    invert.add_argument(
+        "--noise-floor",
+        type=_noise_floor,
+        default=None,
+        metavar="REL[,DEG]",
+        help="smallest standard errors used: relative for rho_a (0.05 = 5 %%) and, for MT, "
+        "degrees for phase, e.g. --noise-floor 0.05,1.5 (default 0.03,1.0; the data's own "
+        "errors are used where larger)",
+    )
+    invert.add_argument(
+        "--start",
+        type=_start,
+        default=None,
+        metavar="RHO1,RHO2,...[:H1,...]",
+        help="a starting model for the served search, resistivities in ohm.m then thicknesses "
+        "in m, e.g. --start 100,10,1000:5,20 (refined with the other starts)",
+    )
+    invert.add_argument(
+        "--max-layers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="largest layer count the served networks try (1 to 6, default 6)",
     )
     invert.add_argument(
         "--format",

@@ -12,11 +12,13 @@ Errors use the API's JSON error shape (400 for a malformed file or body).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
 from inversion import formats
@@ -31,6 +33,15 @@ _MIMETYPES = {
     "svg": "image/svg+xml",
 }
 _SAFE_STEM = re.compile(r"[^A-Za-z0-9._-]+")
+#: figure titles longer than this are refused (matplotlib's layout time grows with the text)
+MAX_TITLE_CHARS = 200
+#: a CSV cell starting with one of these is a formula to spreadsheet programs
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(text: str) -> str:
+    """``text`` for a CSV cell that spreadsheets will not run as a formula (``'`` prefixed)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _decode(raw: bytes, field: str) -> str:
@@ -59,9 +70,31 @@ def parse_upload(text: str, filename: str, mode: str) -> list[dict[str, Any]]:
             soundings = {data.station: formats.edi_observation(data, mode)}
         else:
             soundings = formats.parse_table(text, path=filename or None)
-    except ValueError as exc:  # FormatError is a ValueError; so is a bad mode
+    except (ValueError, csv.Error) as exc:  # FormatError is a ValueError; so is a bad mode
         raise ApiError(400, "invalid_data", str(exc)) from exc
+    for sid, obs in soundings.items():
+        where = _non_finite(obs)
+        if where:
+            raise ApiError(
+                400,
+                "invalid_data",
+                f"sounding {sid}: {where} is not a finite number (values too large?)",
+            )
     return [{"id": str(sid), "observation": jsonable(obs)} for sid, obs in soundings.items()]
+
+
+def _non_finite(observation: Mapping[str, Any]) -> str | None:
+    """``field[index]`` of the first infinite or NaN number of an observation, None if there is
+    none (JSON has no such numbers; e.g. the apparent resistivity of a huge EDI impedance)."""
+    for key, value in observation.items():
+        try:
+            values = np.asarray(value, dtype=float).ravel()
+        except (TypeError, ValueError):
+            continue
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            return f"{key}[{int(bad[0])}]" if values.size > 1 else str(key)
+    return None
 
 
 def _json_body() -> dict[str, Any]:
@@ -112,7 +145,7 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
             for i, item in enumerate(items):
                 if not isinstance(item, dict) or not isinstance(item.get("result"), dict):
                     raise ApiError(400, "invalid_request", f"soundings[{i}].result: missing")
-                pairs.append((str(item.get("id", i)), item["result"]))
+                pairs.append((csv_safe(str(item.get("id", i))), item["result"]))
             return formats.format_profile_csv(pairs).encode("utf-8"), "csv"
         result = _mapping(body, "result")
         if kind == "result.csv":
@@ -121,10 +154,18 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
             return formats.format_result_json(result).encode("utf-8"), "json"
         fmt = kind.split(".", 1)[1]
         observation = _mapping(body, "observation")
-        return _figure_bytes(observation, result, str(body.get("title") or ""), fmt), fmt
+        title = str(body.get("title") or "")
+        if len(title) > MAX_TITLE_CHARS:
+            raise ApiError(
+                400,
+                "too_large",
+                f"title: {len(title)} characters, above the limit of {MAX_TITLE_CHARS}",
+            )
+        return _figure_bytes(observation, result, title, fmt), fmt
     except ApiError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # a result whose arrays disagree in length, a misfit that is not an object…
         message = str(exc)
         if not message.startswith("result"):
             message = f"result: {message}"
@@ -158,6 +199,6 @@ def register_file_routes(bp: Blueprint) -> None:
         stem = _stem(body, kind.split(".", 1)[0])
         return Response(
             content,
-            mimetype=_MIMETYPES[suffix],
+            content_type=_MIMETYPES[suffix],
             headers={"Content-Disposition": f'attachment; filename="{stem}.{suffix}"'},
         )

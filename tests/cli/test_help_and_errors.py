@@ -60,8 +60,13 @@ def test_unknown_option_is_a_usage_error(geobp_main) -> None:
 
 
 def test_missing_arguments(geobp_main) -> None:
-    run = geobp_main("invert", "net.npz")
+    run = geobp_main("invert")
     assert run.returncode == 2 and "DATA_FILE" in one_line_error(run)
+
+
+def test_too_many_paths(geobp_main) -> None:
+    run = geobp_main("invert", "a.npz", "b.csv", "--network", "c.npz")
+    assert run.returncode == 2 and "one DATA_FILE" in one_line_error(run)
 
 
 def test_invalid_choice(geobp_main) -> None:

@@ -20,7 +20,13 @@ MODEL = [100.0, 10.0, 1000.0, 5.0, 20.0]
 
 
 def test_names():
-    assert forward_models.names() == ["ves-schlumberger", "ves-wenner", "mt-1d"]
+    assert forward_models.names() == [
+        "ves-schlumberger",
+        "ves-wenner",
+        "mt-1d",
+        "tem-central-loop",
+        "tem-coincident-loop",
+    ]
 
 
 @pytest.mark.parametrize("name", list(GEOMETRIES))

@@ -39,7 +39,8 @@ def test_three_layer_data_choose_three_layers(family, noisy) -> None:
     assert [c["n_layers"] for c in choices] == [3, 3]
     two = next(c for c in choices[0]["candidates"] if c["n_layers"] == 2)
     assert two["chi"] > 1.5 and two["delta_bic"] > 10.0
-    assert choices[0]["candidates"][0]["n_free_params"] == 5
+    chosen = next(c for c in choices[0]["candidates"] if c["n_layers"] == 3)
+    assert chosen["n_free_params"] == 5
 
 
 def test_the_family_must_be_consistent(family, mt_inverter) -> None:

@@ -153,3 +153,49 @@ def test_repeated_ab2_pair_is_refused(ves) -> None:
     assert info.value.field == "ab2_m" and info.value.status == 400
     with pytest.raises(InversionInputError, match="repeated"):
         parse_observation({"ab2_m": ab2, "rho_a_ohmm": [100.0] * 5}, ves)
+
+
+def test_field_phases_just_past_the_quadrant_within_errors_are_kept_with_a_warning(mt) -> None:
+    phases = _mt_obs(mt)["phase_deg"]
+    phases[0], phases[3] = -1.5, 91.0  # within 2 standard errors of 1 degree
+    p = parse_observation(_mt_obs(mt, phase_deg=phases), mt)
+    assert p.data[20] == -1.5 and p.data[23] == 91.0
+    assert any("phase_deg[0] = -1.5, phase_deg[3] = 91" in w for w in p.warnings)
+    phases[0] = -3.0  # 3 standard errors out
+    with pytest.raises(InversionInputError, match="more than 2 standard errors") as info:
+        parse_observation(_mt_obs(mt, phase_deg=phases), mt)
+    assert (info.value.field, info.value.status) == ("phase_deg[0]", 400)
+    # with a stated phase error of 2 degrees, -3 degrees is within 2 standard errors
+    p = parse_observation(_mt_obs(mt, phase_deg=phases, phase_error_deg=2.0), mt)
+    assert p.data[20] == -3.0 and p.warnings
+
+
+def test_synthetic_phases_past_the_quadrant_are_no_error(mt) -> None:
+    phases = _mt_obs(mt)["phase_deg"]
+    phases[2] = -9.0
+    p = parse_observation(_mt_obs(mt, phase_deg=phases), mt, synthetic=True)
+    assert p.data[22] == -9.0 and not any("quadrant" in w or "[0, 90]" in w for w in p.warnings)
+
+
+def test_reader_warnings_are_carried_into_the_observation(ves) -> None:
+    note = "column 'k' not understood; ignored"
+    p = parse_observation(_ves_obs(ves, warnings=[note]), ves)
+    assert p.warnings[0] == note
+    with pytest.raises(InversionInputError) as info:
+        parse_observation(_ves_obs(ves, warnings=[note, 3]), ves)
+    assert (info.value.field, info.value.status) == ("warnings[1]", 400)
+    with pytest.raises(InversionInputError) as info:
+        parse_observation(_ves_obs(ves, warnings=note), ves)
+    assert info.value.field == "warnings"
+
+
+def test_spacings_within_one_percent_of_the_trained_range_are_accepted(ves) -> None:
+    digitised = AB2.copy()
+    digitised[0], digitised[-1] = 0.995, 302.0  # 0.5 % and 0.7 % beyond the trained range
+    p = parse_observation(_ves_obs(ves, ab2_m=digitised.tolist()), ves)
+    assert not p.same_geometry and np.array_equal(p.geometry["ab2_m"], digitised)
+    assert p.network_data.shape == (20,)
+    digitised[0] = 0.98  # 2 % beyond
+    with pytest.raises(InversionInputError) as info:
+        parse_observation(_ves_obs(ves, ab2_m=digitised.tolist()), ves)
+    assert (info.value.field, info.value.status) == ("ab2_m[0]", 422)

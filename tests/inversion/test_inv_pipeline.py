@@ -148,3 +148,43 @@ def test_a_stop_request_after_the_last_epoch_cancels(data, monkeypatch) -> None:
 def test_headline_metrics() -> None:
     assert pipeline.headline_metrics({"val_loss": 0.5}) == {"val_loss": 0.5, "held_out_loss": 0.5}
     assert pipeline.headline_metrics({"val_loss": None}) == {"val_loss": None}
+
+
+MT_CRUSTAL = {
+    "name": "mt-crustal",
+    "forward_model": {
+        "name": "mt-1d",
+        "n_layers": 3,
+        "periods_s": np.geomspace(1e-3, 1e3, 16).tolist(),
+    },
+    "bounds": {"rho_ohmm": [0.1, 1e5], "thickness_m": [10, 1e5]},
+    "noise": {"rho_a_rel": 0.03, "phase_deg": 1.5},
+    "n_samples": 1500,
+    "n_test": 60,
+    "seed": 1,
+    "network": {"hidden": 8, "max_epochs": 3, "n_members": 2, "device": "cpu"},
+}
+
+
+@pytest.fixture(scope="module")
+def mt_data() -> tuple[np.ndarray, np.ndarray]:
+    return pipeline.generate_training_data(MT_CRUSTAL)
+
+
+def test_mt_training_with_phases_past_the_quadrant_succeeds(mt_data) -> None:
+    """Noisy synthetic phases leave [0°, 90°]; calibration and evaluation must not refuse them."""
+    models, data = mt_data
+    phases = data[:, 16:]
+    assert ((phases < 0) | (phases > 90)).any()  # the case the field check used to refuse
+    _, held_out = pipeline.generate_held_out(MT_CRUSTAL)
+    assert ((held_out[:, 16:] < 0) | (held_out[:, 16:] > 90)).any()
+    result = train_inverter(MT_CRUSTAL, models, data)
+    assert not result.cancelled
+    assert result.metrics["refined"]["n"] == 50
+    assert len(result.inverter.calibration_["refined_scale"]) == 5
+
+
+def test_a_cancelled_training_skips_the_calibration(mt_data) -> None:
+    result = train_inverter(MT_CRUSTAL, *mt_data, should_stop=lambda: True)
+    assert result.cancelled and result.inverter.ensemble_.stop_reason_ == "cancelled"
+    assert not hasattr(result.inverter, "calibration_")

@@ -133,3 +133,15 @@ def test_reclaim_lost_worker_then_give_up(app, client, auth) -> None:
     job = _job(app, job_id)
     assert job.status == "failed" and job.error.startswith("gave up after 3 attempts")
     assert len(job.retry_reasons) == 3
+
+
+def test_a_training_that_fails_after_a_cancel_request_ends_cancelled(app, client, auth) -> None:
+    job_id = _submit(client, auth, n_samples=1000, n_chunks=1)["id"]
+    _task(app, "geobp.generate_chunk").apply(args=(job_id, 1, 0))
+    with app.extensions["geobp_db"].session() as session:
+        for chunk in session.query(DatasetChunk).filter_by(job_id=job_id):
+            Path(chunk.path).unlink()  # the training will now raise
+        session.get(TrainingJob, job_id).cancel_requested = True
+    _task(app, "geobp.train").apply(args=(job_id, 1))
+    job = _job(app, job_id)
+    assert job.status == "cancelled" and not job.error

@@ -66,7 +66,8 @@ def test_delete_repoints_aliases_and_removes_artifact(app, client, auth, tiny_in
 
 def _path(app, network_id: str) -> str:
     with app.extensions["geobp_db"].session() as session:
-        return session.get(Network, network_id).artifact_path
+        stored = session.get(Network, network_id).artifact_path
+    return str(app.extensions["geobp_artifacts"].locate(stored))
 
 
 def test_registration_is_idempotent_per_job(app, tiny_inverter) -> None:

@@ -33,6 +33,8 @@
     document.getElementById("sounding-choice").hidden = soundings.length < 2;
     document.getElementById("data-state").textContent = "Read " + soundings.length + " sounding(s) from " + parsed.source + ": "
       + describe(soundings[0].observation) + (soundings.length > 1 ? ". Pick one below, or use the Profile page for all of them." : ".");
+    const notes = (soundings[0].observation.warnings || []);
+    if (notes.length) { g.showAlert("Read with warnings: " + notes.join("; "), "info"); }
     updateButton();
   }
 

@@ -33,11 +33,42 @@ def test_model_panel_is_a_depth_step_plot_with_band(ves_observation, ves_result)
     data_ax, model_ax = fig.axes
     assert data_ax.get_xscale() == "log" and data_ax.get_yscale() == "log"
     assert model_ax.get_xscale() == "log"
+    assert model_ax.get_yscale() == "log"  # thin top layers stay visible
     bottom, top = model_ax.get_ylim()
-    assert top == 0.0 and bottom > 27.1  # depth increases downwards, half-space shown
+    assert top < 4.1 / 5 and bottom > 27.1  # depth increases downwards, half-space shown
     (line,) = [ln for ln in model_ax.get_lines() if ln.get_label() == "model"]
     assert list(line.get_xdata()) == [120.0, 120.0, 8.5, 8.5, 900.0, 900.0]
     assert len(model_ax.collections) == 1  # the p10–p90 band
+    linear = make_figure(ves_observation, ves_result, depth_scale="linear").axes[1]
+    assert linear.get_yscale() == "linear" and linear.get_ylim()[1] == 0.0
+    labels = [t.get_text() for t in model_ax.texts]
+    assert labels[0] == f"S {4.1 / 120:.3g} S\nT {4.1 * 120:.3g} Ω·m²" and len(labels) == 2
+
+
+def test_the_model_response_is_drawn_densely_between_the_data(ves_observation, ves_result) -> None:
+    import numpy as np
+
+    import forward_models
+
+    data_ax = make_figure(ves_observation, ves_result).axes[0]
+    (curve,) = [ln for ln in data_ax.get_lines() if ln.get_label() == "model response"]
+    x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
+    assert x.size >= 40 * 2 and x[0] == 1.0 and x[-1] == pytest.approx(100.0)  # 40 per decade
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=x)
+    model = np.array([120.0, 8.5, 900.0, 4.1, 23.0])
+    np.testing.assert_allclose(y, fm.forward(model)[0], rtol=1e-12)
+
+
+def test_error_bars_are_symmetric_in_log_space(ves_observation, ves_result) -> None:
+    import numpy as np
+
+    from inversion.formats.figures import _log_error_bars
+
+    bars = _log_error_bars(np.array([100.0]), np.array([5.0]))
+    low, high = 100.0 - bars[0, 0], 100.0 + bars[1, 0]
+    assert np.log(100.0 / low) == pytest.approx(0.05) and np.log(high / 100.0) == pytest.approx(
+        0.05
+    )
 
 
 def test_unknown_figure_type(tmp_path, ves_observation, ves_result) -> None:

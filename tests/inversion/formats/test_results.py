@@ -86,5 +86,23 @@ def test_terminal_table(ves_result, mt_result) -> None:
     text = format_layer_table(ves_result)
     assert "rho (ohm.m)" in text and "rms_percent = 2.4" in text
     assert "warning: data were sorted" in text and "in training domain: yes" in text
-    assert len(text.splitlines()[1].split()) == 7
+    assert len(text.splitlines()[1].split()) == 10  # 7 columns, then S, T and which is resolved
+    assert text.splitlines()[0].split()[-4:] == ["(S)", "T", "(ohm.m2)", "resolved"]
     assert "in training domain: NO" in format_layer_table(mt_result)
+
+
+def test_conductance_and_transverse_resistance_of_each_layer(ves_result) -> None:
+    ves_result["uncertainty"]["combinations"] = [
+        {"layer": 1, "best_resolved": "individually"},
+        {"layer": 2, "best_resolved": "conductance"},
+    ]
+    rows = layer_rows(ves_result)
+    assert rows[0]["conductance_s"] == pytest.approx(4.1 / 120.0, rel=1e-14)
+    assert rows[1]["transverse_resistance_ohmm2"] == pytest.approx(23.0 * 8.5, rel=1e-14)
+    assert [r["resolved"] for r in rows] == ["individually", "conductance", None]
+    assert rows[2]["conductance_s"] is None  # the half-space has neither
+    csv_rows = list(csv.DictReader(io.StringIO(format_layer_csv(ves_result))))
+    assert csv_rows[1]["resolved"] == "conductance" and csv_rows[2]["conductance_s"] == ""
+    assert float(csv_rows[0]["conductance_s"]) == pytest.approx(4.1 / 120.0, rel=1e-14)
+    body = format_layer_table(ves_result).splitlines()[2]
+    assert body.split()[-1] == "S" and body.split()[-3] == f"{23.0 / 8.5:.4g}"

@@ -98,9 +98,16 @@ def test_mt_table_with_frequency_column() -> None:
     assert obs["phase_deg"] == [45.0, 50.0] and obs["phase_error_deg"] == [1.0, 2.0]
 
 
-def test_unrecognised_columns_are_ignored() -> None:
+def test_columns_not_understood_are_ignored_with_a_warning() -> None:
     obs = one("AB/2,rhoa,comment,elevation\n1,100,ok,3\n2,110,noisy,4\n")
-    assert obs == {"ab2_m": [1.0, 2.0], "rho_a_ohmm": [100.0, 110.0]}
+    assert obs == {
+        "ab2_m": [1.0, 2.0],
+        "rho_a_ohmm": [100.0, 110.0],
+        "warnings": [
+            "column 'comment' not understood; ignored",
+            "column 'elevation' not understood; ignored",
+        ],
+    }
 
 
 def test_profile_file_splits_on_the_sounding_column(tmp_path) -> None:

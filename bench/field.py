@@ -1,0 +1,101 @@
+"""Field soundings through the served networks, against a 200-start least-squares reference.
+
+Every VES and MT file in ``/work/shared/fixtures/field/`` (TEM files are skipped) is inverted by
+``inversion.served.ServedSet`` with the data's own errors floored at 5 % (ρa) and 1.5° (phase).
+For the chosen layer count the same problem (error-weighted residuals of log ρa and phase, on
+the same forward model and observed geometry, within the same bounds, over log10 m) is solved
+from ``--n-starts`` random starts (log-uniform within the bounds) with
+``scipy.optimize.least_squares``; the table shows both χ and their ratio (geobp / reference).
+
+Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200]`` (without
+``--networks`` the served set is trained first, with the starter settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+import forward_models
+import inversion
+from inversion.misfit import weighted_residuals
+from inversion.served import ServedSet, load_set, train_set
+from inversion.served.parse import parse_served
+from inversion.served.search import bounds_for
+
+FIELD = Path("/work/shared/fixtures/field")
+FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
+log = logging.getLogger("bench.field")
+
+
+def reference_chi(obs: dict, n_layers: int, n_starts: int, seed: int = 0) -> float:
+    """Best χ of ``n_starts`` bounded least-squares fits from random starts (log10 m)."""
+    s = parse_served(obs, FLOOR)
+    spec, o = s.spec, s.obs
+    fwd = forward_models.create(spec.name, n_layers=n_layers, **o.geometry)
+    lower, upper = bounds_for(spec, n_layers, s.axis, s.rho_a)
+    lo, hi = np.log10(lower), np.log10(upper)
+    is_phase = np.arange(o.data.size) >= s.axis.size
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        pred = np.asarray(fwd.forward(10.0**x, precision="double"), dtype=float)[0]
+        return weighted_residuals(o.data, pred, is_phase, o.sigma)
+
+    rng = np.random.default_rng(seed)
+    best = np.inf
+    for _ in range(n_starts):
+        x0 = lo + rng.uniform(size=lo.size) * (hi - lo)
+        fit = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale=1.0)
+        best = min(best, float(np.sqrt(np.mean(fit.fun**2))))
+    return best
+
+
+def soundings() -> list[tuple[str, dict]]:
+    """(id, observation dict) of every VES and MT field sounding."""
+    out = []
+    for path in sorted(FIELD.iterdir()):
+        if path.suffix not in (".csv", ".edi") or path.name.startswith("tem_"):
+            continue
+        try:
+            out.extend(inversion.read_soundings(str(path)).items())
+        except ValueError as exc:
+            log.warning("%s: not read (%s)", path.name, exc)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", help="directory of served-*.npz (default: train them)")
+    parser.add_argument("--n-starts", type=int, default=200)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    t0 = time.perf_counter()
+    served: ServedSet = (
+        load_set(args.networks) if args.networks else train_set(("ves-schlumberger", "mt-1d"))
+    )
+    log.info("served set ready in %.1f s", time.perf_counter() - t0)
+    header = f"{'sounding':34s} {'method':17s} {'N':>2s} {'chi':>6s} {'RMS%':>6s} {'net chi':>8s}"
+    print(header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s}")
+    for sid, obs in soundings():
+        t = time.perf_counter()
+        result = served.invert(obs, noise_floor=FLOOR)[0]
+        elapsed = time.perf_counter() - t
+        n = result["n_layers"]
+        ref = reference_chi(obs, n, args.n_starts)
+        chi, net = result["misfit"]["chi"], result["network_misfit"]["chi"]
+        net_text = f"{net:8.2f}" if net is not None else f"{'-':>8s}"
+        print(
+            f"{sid:34s} {result['method']:17s} {n:2d} {chi:6.3f} "
+            f"{result['misfit']['rms_percent']:6.2f} {net_text} {ref:8.3f} {chi / ref:6.3f} "
+            f"{elapsed:7.2f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""ServedSet: the served networks of every method; any served sounding in, a chosen model out.
+
+For each sounding (:func:`inversion.served.parse.parse_served`) and each layer count from 1 to
+``max_layers``, the robust search (:mod:`inversion.served.search`) refines the network's answer
+and many other starts to the minimum χ on the observed geometry; the layer count is then chosen
+by BIC with the simpler-model rule (:func:`inversion.layers.choose_simplest`), and the result
+(:mod:`inversion.served.results`) carries the chosen model, its runner-up and every candidate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import forward_models
+
+from ..input_checks import InversionInputError, validate_noise_floor
+from ..layers import choose_simplest
+from ..misfit import chi as chi_of
+from ..observations import phase_mask
+from .frame import METHODS, features_batch, frame_batch, resample, to_physical
+from .network import ServedNetwork, prior_draws
+from .parse import ServedSounding, parse_served
+from .results import Candidate, result_dict
+from .search import SearchSettings, bounds_for, refine_starts, split_layers
+
+__all__ = ["MAX_LAYERS", "ServedSet"]
+
+MAX_LAYERS = 6
+
+
+class ServedSet:
+    """Served networks keyed by ``(method, n_layers)``, with their registry ``info``
+    (``{"id", "name", "version"}``, optional). Layer count 1 (a half-space) needs no network;
+    a layer count without one is still searched, from the prior draws and the split models."""
+
+    def __init__(
+        self,
+        networks: Iterable[ServedNetwork] = (),
+        max_layers: int = MAX_LAYERS,
+        search: SearchSettings | None = None,
+    ) -> None:
+        self.networks: dict[tuple[str, int], ServedNetwork] = {}
+        self.info: dict[tuple[str, int], dict[str, Any]] = {}
+        self.max_layers = int(max_layers)
+        self.search = search or SearchSettings()
+        for net in networks:
+            self.add(net)
+
+    def add(self, net: ServedNetwork, info: Mapping[str, Any] | None = None) -> None:
+        """Serve ``net`` (replacing one of the same method and layer count)."""
+        key = (net.method, net.n_layers)
+        self.networks[key] = net
+        self.info[key] = dict(info or {"name": served_name(net.method, net.n_layers)})
+
+    def missing(self, method: str) -> list[int]:
+        """Layer counts (2…max_layers) of ``method`` that have no network yet."""
+        return [n for n in range(2, self.max_layers + 1) if (method, n) not in self.networks]
+
+    def ready(self) -> dict[str, bool]:
+        """``{method: every layer count has its network}`` for each served method."""
+        return {method: not self.missing(method) for method in METHODS}
+
+    def invert(
+        self,
+        observations: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        noise_floor: Mapping[str, float] | None = None,
+        start: Mapping[str, Any] | None = None,
+        max_layers: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Invert each observation dict (REST layout) with the method its fields name.
+
+        ``noise_floor``: ``{"rho_a_rel", "phase_deg"}`` minimum standard errors; ``start``: a
+        starting model ``{"rho_ohmm": [...], "thickness_m": [...]}`` refined alongside the
+        others at its layer count; ``max_layers``: the largest layer count tried (≤ 6).
+        Raises :class:`InversionInputError` (400 malformed, 422 outside the served range).
+        """
+        if isinstance(observations, Mapping):
+            observations = [observations]
+        if isinstance(observations, (str, bytes)) or not isinstance(observations, Sequence):
+            raise InversionInputError(
+                "observations must be a list of observation objects", field="observations"
+            )
+        floor = validate_noise_floor(noise_floor)
+        top = self.max_layers if max_layers is None else int(max_layers)
+        if not 1 <= top <= MAX_LAYERS:
+            raise InversionInputError(
+                f"max_layers must lie in [1, {MAX_LAYERS}], got {max_layers}", field="max_layers"
+            )
+        given = _start_model(start)
+        n = len(observations)
+        parsed = [parse_served(o, floor, i if n > 1 else None) for i, o in enumerate(observations)]
+        return [self._invert_one(s, given, top) for s in parsed]
+
+    def _invert_one(
+        self, sounding: ServedSounding, given: np.ndarray | None, top: int
+    ) -> dict[str, Any]:
+        """Every layer count searched, one chosen: the result dict."""
+        t0 = time.perf_counter()
+        spec, obs = sounding.spec, sounding.obs
+        rho_g, phase_g, inside = resample(
+            spec, sounding.log_axis, sounding.log_rho_a, sounding.phase_deg
+        )
+        x = features_batch(
+            spec, rho_g[None], None if phase_g is None else phase_g[None], inside[None]
+        )
+        log_rho_ref, log_len_ref = frame_batch(
+            spec, np.array([sounding.log_axis[0]]), rho_g[None], inside[None]
+        )
+        span = float(sounding.log_axis[-1] - sounding.log_axis[0])
+        is_phase = phase_mask(_kinds(spec, obs))
+        rng = np.random.default_rng(self.search.seed)
+        candidates: list[Candidate] = []
+        previous: np.ndarray | None = None
+        for n_layers in range(1, top + 1):
+            fwd = forward_models.create(spec.name, n_layers=n_layers, **obs.geometry)
+            bounds = bounds_for(spec, n_layers, sounding.axis, sounding.rho_a)
+            kept: list[tuple[str, np.ndarray]] = []
+            network_model, network_chi = None, None
+            net = self.networks.get((spec.name, n_layers))
+            if net is not None:
+                members = to_physical(net.predict(x)[:, 0, :], n_layers, log_rho_ref, log_len_ref)
+                network_model = np.clip(10.0 ** np.log10(members).mean(axis=0), *bounds)
+                pred = np.asarray(fwd.forward(network_model, precision="double"), dtype=float)
+                network_chi = float(chi_of(obs.data, pred[0], is_phase, obs.sigma))
+                kept += [("network", network_model), ("member", members)]
+            if previous is not None:
+                kept.append(("split", split_layers(previous, n_layers - 1)))
+            if given is not None and given.size == 2 * n_layers - 1:
+                kept.append(("given", given))
+            draws = prior_draws(spec, n_layers, span, self.search.n_draws, rng)
+            pool = to_physical(draws, n_layers, log_rho_ref, log_len_ref)
+            if n_layers == 1:
+                kept.append(("frame", 10.0 ** log_rho_ref[None, :]))
+            best = refine_starts(
+                fwd, obs.data, obs.sigma, is_phase, bounds, kept, pool, self.search
+            )
+            previous = best.model
+            info = self.info_of(spec.name, n_layers)
+            candidates.append(Candidate(n_layers, best, bounds, network_model, network_chi, info))
+        scored = [c.scored(obs.data.size) for c in candidates]
+        chosen = choose_simplest(scored)
+        ms = 1e3 * (time.perf_counter() - t0)
+        result = result_dict(sounding, candidates, scored, chosen, ms)
+        untrained = [c.n_layers for c in candidates if c.n_layers > 1 and c.network_model is None]
+        if untrained:
+            result["warnings"].append(
+                f"no served {spec.name} network for {', '.join(map(str, untrained))} layers yet: "
+                "those layer counts were searched from prior draws and split models only"
+            )
+        return result
+
+    def info_of(self, method: str, n_layers: int) -> dict[str, Any]:
+        """Registry info of the network serving ``method`` with ``n_layers`` (or its name)."""
+        return dict(self.info.get((method, n_layers), {"name": served_name(method, n_layers)}))
+
+
+def served_name(method: str, n_layers: int) -> str:
+    """The registry name of a served network, e.g. ``served-mt-1d-3l``."""
+    return f"served-{method}-{n_layers}l"
+
+
+def _kinds(spec: Any, obs: Any) -> list[str]:
+    """Data kinds (n_data,) of the observed geometry: ρa, then phases for MT."""
+    k = obs.axis_values.size
+    return ["rho_a"] * k + (["phase"] * k if spec.has_phase else [])
+
+
+def _start_model(start: Mapping[str, Any] | None) -> np.ndarray | None:
+    """A caller's starting model ``{"rho_ohmm": [...], "thickness_m": [...]}`` as a vector."""
+    if start is None:
+        return None
+    if not isinstance(start, Mapping) or "rho_ohmm" not in start:
+        raise InversionInputError(
+            'start must be an object {"rho_ohmm": [...], "thickness_m": [...]}', field="start"
+        )
+    try:
+        rho = np.asarray(start["rho_ohmm"], dtype=float).ravel()
+        thk = np.asarray(start.get("thickness_m", []), dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InversionInputError("start: values must be numbers", field="start") from None
+    if not 1 <= rho.size <= MAX_LAYERS or thk.size != rho.size - 1:
+        raise InversionInputError(
+            f"start: {rho.size} resistivities need {max(rho.size - 1, 0)} thicknesses "
+            f"(got {thk.size}); 1 to {MAX_LAYERS} layers",
+            field="start.thickness_m",
+        )
+    model = np.concatenate([rho, thk])
+    if not np.all(np.isfinite(model) & (model > 0)):
+        raise InversionInputError("start: values must be positive numbers", field="start")
+    return model

@@ -1,0 +1,112 @@
+"""A served sounding: which method its fields name, the served-range checks, and its parse.
+
+The method comes from the data's fields (``periods_s`` → MT, ``ab2_m`` → Schlumberger, ``a_m``
+→ Wenner). Abscissae and apparent resistivities outside the served range are refused with a
+422 that names the range; everything else (errors, noise floor, sorting, overlapping MN/2
+segments) is :func:`inversion.observations.parse_observation` on the observed geometry itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import forward_models
+
+from ..input_checks import InversionInputError, as_vector
+from ..observations import Observation, parse_observation
+from ..spacings import mean_over_repeats, segment_mn2, sort_order
+from .frame import METHODS, MethodSpec
+
+__all__ = ["RANGE_RTOL", "ServedSounding", "method_of", "parse_served"]
+
+RANGE_RTOL = 0.01  # abscissae within 1 % of the served range are served
+_AXIS_METHOD = {"periods_s": "mt-1d", "ab2_m": "ves-schlumberger", "a_m": "ves-wenner"}
+_UNIT = {"periods_s": "s", "ab2_m": "m", "a_m": "m"}
+
+
+@dataclass
+class ServedSounding:
+    """One parsed sounding: its ``method`` spec, the :class:`Observation` on its own geometry,
+    and the distinct ascending ``log_axis`` (K',) with ``log_rho_a`` (K',) (repeated AB/2 of
+    overlapping segments averaged) and ``phase_deg`` (K',) or None for the network."""
+
+    spec: MethodSpec
+    obs: Observation
+    log_axis: np.ndarray
+    log_rho_a: np.ndarray
+    phase_deg: np.ndarray | None
+
+    @property
+    def axis(self) -> np.ndarray:
+        """Observed abscissae (K,) ascending (m or s)."""
+        return np.asarray(self.obs.geometry[self.spec.axis], dtype=float)
+
+    @property
+    def rho_a(self) -> np.ndarray:
+        """Observed apparent resistivities (K,) Ω·m."""
+        return self.obs.data[: self.axis.size]
+
+
+def method_of(obs: Mapping[str, Any], index: int | None = None) -> str:
+    """The served method whose abscissa the observation gives (400 if none or several)."""
+    if not isinstance(obs, Mapping):
+        raise InversionInputError(
+            f"an observation must be a JSON object, got {type(obs).__name__}",
+            field="observation",
+            index=index,
+        )
+    found = [axis for axis in _AXIS_METHOD if axis in obs]
+    if len(found) != 1:
+        what = "none" if not found else " and ".join(found)
+        raise InversionInputError(
+            f"the data must give exactly one of periods_s (MT), ab2_m (Schlumberger) or a_m "
+            f"(Wenner); found {what}",
+            field="observation",
+            index=index,
+        )
+    return _AXIS_METHOD[found[0]]
+
+
+def _check_served(spec: MethodSpec, obs: Mapping[str, Any], index: int | None) -> None:
+    """422 for abscissae or apparent resistivities outside the served range."""
+    for name, values, (lo, hi), unit in (
+        (spec.axis, as_vector(obs, spec.axis, index), spec.axis_range, _UNIT[spec.axis]),
+        ("rho_a_ohmm", as_vector(obs, "rho_a_ohmm", index), spec.rho_range_ohmm, "ohm-m"),
+    ):
+        # non-positive values get their own 400 from the parse
+        outside = (values < lo * (1 - RANGE_RTOL)) | (values > hi * (1 + RANGE_RTOL))
+        bad = np.flatnonzero(outside & (values > 0))
+        if bad.size:
+            i = int(bad[0])
+            raise InversionInputError(
+                f"{name}[{i}] = {values[i]:g} {unit} lies outside the served range "
+                f"[{lo:g}, {hi:g}] {unit} of {spec.name}",
+                field=f"{name}[{i}]",
+                status=422,
+                index=index,
+            )
+
+
+def parse_served(
+    obs: Mapping[str, Any], noise_floor: Mapping[str, float], index: int | None = None
+) -> ServedSounding:
+    """Validate one observation dict for the served networks (InversionInputError if bad)."""
+    spec = METHODS[method_of(obs, index)]
+    _check_served(spec, obs, index)
+    axis = as_vector(obs, spec.axis, index)
+    order = sort_order(axis, segment_mn2(obs, spec.axis, axis.size), spec.axis, index)
+    axis = axis if order is None else axis[order]
+    geometry: dict[str, Any] = {spec.axis: axis}
+    if spec.axis == "ab2_m":
+        geometry["mn2_m"] = None
+    own = forward_models.create(spec.name, n_layers=1, **geometry)
+    parsed = parse_observation(obs, own, noise_floor, index=index)
+    parsed.warnings = [w for w in parsed.warnings if "network's" not in w]
+    k = parsed.axis_values.size
+    log_axis, log_rho = mean_over_repeats(np.log10(parsed.axis_values), np.log10(parsed.data[:k]))
+    phase = parsed.data[k:] if spec.has_phase else None
+    return ServedSounding(spec, parsed, log_axis, log_rho, phase)

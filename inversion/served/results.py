@@ -1,0 +1,173 @@
+"""The served inversion's result dict: the chosen layer count, its runner-up, every candidate.
+
+Bands are the refined model's linearised p10/p90 (log10 m ± 1.2816 σ), with σ scaled by χ when
+χ > 1 (the data's errors were too small for this fit); a band reaching a refinement bound says
+plainly that the data do not bound that parameter. A parameter whose linearised standard
+deviation exceeds ``UNRESOLVED_STD_LOG10`` decades is listed as unresolved.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..misfit import rms_percent
+from ..results import finite, model_dict
+
+__all__ = ["CHI_LIMIT", "UNRESOLVED_STD_LOG10", "Candidate", "result_dict"]
+
+CHI_LIMIT = 1.5  # a chosen fit above this χ is flagged: the data are not explained
+UNRESOLVED_STD_LOG10 = 0.5  # σ(log10 m) above half a decade: the data do not resolve it
+_Z90 = 1.2815515655446004
+
+
+@dataclass
+class Candidate:
+    """One layer count's outcome: its best refined fit (``search.Best``), the refinement
+    ``bounds`` (lower, upper) (p,), the network's model (p,) and χ (None without a network),
+    and the serving network's registry ``info``."""
+
+    n_layers: int
+    best: Any
+    bounds: tuple[np.ndarray, np.ndarray]
+    network_model: np.ndarray | None
+    network_chi: float | None
+    info: dict[str, Any]
+
+    @property
+    def names(self) -> list[str]:
+        """Parameter names ``rho1…, h1…``."""
+        n = self.n_layers
+        return [f"rho{i + 1}" for i in range(n)] + [f"h{i + 1}" for i in range(n - 1)]
+
+    def std_log10(self) -> np.ndarray:
+        """Linearised standard deviation (p,) of log10 m, scaled by χ when χ > 1."""
+        std = np.sqrt(np.maximum(np.diag(self.best.log10_cov), 0.0))
+        return std * max(1.0, self.best.chi)
+
+    def unresolved(self) -> list[str]:
+        """Names of the parameters the data do not resolve."""
+        std = self.std_log10()
+        return [
+            name for name, s in zip(self.names, std, strict=True) if not s <= UNRESOLVED_STD_LOG10
+        ]
+
+    def scored(self, n_data: int) -> dict[str, Any]:
+        """``{"n_layers", "chi", "bic", "n_free_params", "unresolved"}`` for the layer choice."""
+        k = 2 * self.n_layers - 1
+        chi = self.best.chi if math.isfinite(self.best.chi) else math.inf
+        return {
+            "n_layers": self.n_layers,
+            "chi": chi,
+            "bic": n_data * chi * chi + k * math.log(n_data),
+            "n_free_params": k,
+            "unresolved": self.unresolved(),
+        }
+
+    def band(self) -> tuple[dict[str, Any], list[str]]:
+        """The p10/p90 band and the names of parameters the data do not bound."""
+        x, std = np.log10(self.best.model), self.std_log10()
+        lo_b, hi_b = np.log10(self.bounds[0]), np.log10(self.bounds[1])
+        p10, p90 = x - _Z90 * std, x + _Z90 * std
+        unbounded = [
+            name
+            for name, a, b, lo, hi in zip(self.names, p10, p90, lo_b, hi_b, strict=True)
+            if a <= lo or b >= hi
+        ]
+        p10, p90 = 10.0 ** np.clip(p10, lo_b, hi_b), 10.0 ** np.clip(p90, lo_b, hi_b)
+        n = self.n_layers
+        band = {
+            "rho_ohmm": {"p10": p10[:n].tolist(), "p90": p90[:n].tolist()},
+            "thickness_m": {"p10": p10[n:].tolist(), "p90": p90[n:].tolist()},
+            "source": "refined",
+            "linearised_std_log10": {"rho_ohmm": std[:n].tolist(), "thickness_m": std[n:].tolist()},
+            "not_bounded_by_data": unbounded,
+            "unresolved": self.unresolved(),
+        }
+        return band, unbounded
+
+
+def _summary(c: Candidate, s: dict[str, Any], best_bic: float) -> dict[str, Any]:
+    """One candidate as listed in the result."""
+    return {
+        "n_layers": c.n_layers,
+        "chi": finite(c.best.chi),
+        "bic": finite(s["bic"]),
+        "delta_bic": finite(s["bic"] - best_bic),
+        "n_free_params": s["n_free_params"],
+        "unresolved": s["unresolved"],
+        "network_chi": None if c.network_chi is None else finite(c.network_chi),
+        "start": c.best.start,
+        "model": model_dict(c.best.model, c.n_layers),
+    }
+
+
+def _rms_percent(sounding: Any, predicted: np.ndarray) -> float:
+    """RMS relative misfit (%) of the observed data (:func:`inversion.misfit.rms_percent`)."""
+    k = sounding.axis.size
+    is_phase = np.arange(sounding.obs.data.size) >= k
+    return float(rms_percent(sounding.obs.data, predicted, is_phase))
+
+
+def result_dict(
+    sounding: Any,
+    candidates: list[Candidate],
+    scored: list[dict[str, Any]],
+    chosen: int,
+    elapsed_ms: float,
+) -> dict[str, Any]:
+    """The result of one sounding (DESIGN.md's REST shape, plus ``method``, ``n_layers``,
+    ``candidates`` best BIC first and ``runner_up``)."""
+    c = candidates[chosen]
+    spec, k = sounding.spec, sounding.axis.size
+    band, unbounded = c.band()
+    predicted: dict[str, Any] = {
+        spec.axis: sounding.axis.tolist(),
+        "rho_a_ohmm": c.best.predicted[:k].tolist(),
+    }
+    if spec.has_phase:
+        predicted["phase_deg"] = c.best.predicted[k:].tolist()
+    reasons = []
+    if not c.best.chi <= CHI_LIMIT:
+        reasons.append(
+            f"misfit above the noise level: chi {c.best.chi:.2f} > {CHI_LIMIT:.2f}; the bands "
+            "are widened by chi and the model explains the data only in part"
+        )
+    warnings = list(sounding.obs.warnings) + reasons
+    if unbounded:
+        warnings.append(
+            f"the data do not bound {', '.join(unbounded)} (band reaches the search bounds)"
+        )
+    best_bic = min(s["bic"] for s in scored)
+    order = sorted(range(len(candidates)), key=lambda j: scored[j]["bic"])
+    listed = [_summary(candidates[j], scored[j], best_bic) for j in order]
+    runner = next((entry for entry in listed if entry["n_layers"] != c.n_layers), None)
+    network = {**c.info, "method": spec.name}
+    return {
+        "method": spec.name,
+        "n_layers": c.n_layers,
+        "model": model_dict(c.best.model, c.n_layers),
+        "network_model": None
+        if c.network_model is None
+        else model_dict(c.network_model, c.n_layers),
+        "uncertainty": band,
+        "predicted": predicted,
+        "misfit": {
+            "rms_percent": finite(_rms_percent(sounding, c.best.predicted)),
+            "chi": finite(c.best.chi),
+        },
+        "network_misfit": {"chi": None if c.network_chi is None else finite(c.network_chi)},
+        "in_domain": bool(c.best.chi <= CHI_LIMIT),
+        "domain": {"served": True, "reasons": reasons},
+        "warnings": warnings,
+        "refined": True,
+        "fixed": {},
+        "network": network,
+        "candidates": listed,
+        "runner_up": runner,
+        "search": {"n_starts": c.best.n_starts, "winning_start": c.best.start},
+        "elapsed_ms": elapsed_ms,
+    }

@@ -1,0 +1,137 @@
+"""``POST /api/v1/invert``: any served sounding, no network named.
+
+The method comes from the data's fields; the served networks of that method (every layer count,
+:class:`inversion.served.ServedSet`, read from ``GEOBP_ARTIFACT_DIR/served``) invert it and
+choose the layer count. While a method's networks are not all there yet the answer is 503 with
+``Retry-After`` and the list of methods that are ready.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import Field
+
+from inversion.observations import validate_noise_floor
+from inversion.served import ServedSet, load_set
+from inversion.served.parse import parse_served
+from service import schemas
+from service.api.requests import parse_body
+from service.errors import error_response
+from service.extensions import get_settings
+from service.openapi import operation
+from worker.served import read_progress
+
+bp = Blueprint("invert", __name__, url_prefix="/api/v1")
+
+RETRY_AFTER_S = 30
+_cache: dict[str, tuple[tuple, ServedSet]] = {}
+_lock = threading.Lock()
+
+
+class ServedInvertRequest(schemas.Strict):
+    """``data`` (one sounding) or ``soundings`` (many), with the served search's options."""
+
+    data: schemas.Observation | None = None
+    soundings: list[schemas.Observation] | None = Field(default=None, min_length=1, max_length=50)
+    noise_floor: dict[str, float] | None = Field(
+        default=None, description="minimum errors, e.g. {rho_a_rel: 0.05, phase_deg: 1.5}"
+    )
+    start: dict[str, list[float]] | None = Field(
+        default=None, description="a starting model {rho_ohmm: [...], thickness_m: [...]}"
+    )
+    max_layers: int | None = Field(default=None, ge=1, le=6, description="largest layer count")
+
+    def observations(self) -> list[dict[str, Any]]:
+        """The sounding(s) as observation dicts (400 unless exactly one of data/soundings)."""
+        if (self.data is None) == (self.soundings is None):
+            raise ValueError("give exactly one of 'data' (one sounding) or 'soundings' (a list)")
+        items = [self.data] if self.soundings is None else self.soundings
+        return [item.model_dump(exclude_none=True) for item in items]
+
+
+def served_set(directory: Path) -> ServedSet:
+    """The served set of ``directory``, reloaded when its files change."""
+    files = sorted(directory.glob("served-*.npz")) if directory.is_dir() else []
+    key = tuple((p.name, p.stat().st_mtime_ns) for p in files)
+    with _lock:
+        cached = _cache.get(str(directory))
+        if cached is None or cached[0] != key:
+            cached = (key, load_set(directory))
+            _cache[str(directory)] = cached
+        return cached[1]
+
+
+def _status(served: ServedSet, folder: Path) -> dict[str, Any]:
+    """Which methods are served, which layer counts are missing, and the training progress."""
+    methods = {
+        method: {"ready": ok, "missing_layers": served.missing(method)}
+        for method, ok in served.ready().items()
+    }
+    return {"methods": methods, "training": read_progress(folder)}
+
+
+@operation(bp, "/served", "GET", summary="Served networks: readiness and training", tag="networks")
+def served_status() -> ResponseReturnValue:
+    """Readiness of each method's served networks and the starter set's training progress."""
+    folder = get_settings().artifact_dir / "served"
+    return jsonify(_status(served_set(folder), folder))
+
+
+def _not_ready(served: ServedSet, methods: set[str]) -> ResponseReturnValue | None:
+    """503 with Retry-After when a method of the request has no complete served set."""
+    waiting = sorted(m for m in methods if served.missing(m))
+    if not waiting:
+        return None
+    ready = sorted(m for m, ok in served.ready().items() if ok)
+    details = [{"method": m, "missing_layers": served.missing(m)} for m in waiting]
+    response, status = error_response(
+        503,
+        "not_ready",
+        f"the served networks of {', '.join(waiting)} are still training; ready: "
+        f"{', '.join(ready) or 'none'}",
+        details,
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response, status
+
+
+@operation(
+    bp,
+    "/invert",
+    "POST",
+    summary="Invert with the served networks: method from the data, layer count chosen",
+    tag="networks",
+    body=ServedInvertRequest,
+    response=schemas.InversionResult,
+    errors=(400, 422, 503),
+)
+def invert_served() -> ResponseReturnValue:
+    """Invert one sounding ({data}) or many ({soundings}) with the served networks."""
+    t0 = time.perf_counter()
+    body = parse_body(ServedInvertRequest)
+    try:
+        observations = body.observations()
+    except ValueError as exc:
+        return error_response(400, "invalid_request", str(exc))
+    n = len(observations)
+    floor = validate_noise_floor(body.noise_floor)
+    parsed = [parse_served(o, floor, i if n > 1 else None) for i, o in enumerate(observations)]
+    refused = _not_ready(
+        served_set(get_settings().artifact_dir / "served"), {p.spec.name for p in parsed}
+    )
+    if refused is not None:
+        return refused
+    served = served_set(get_settings().artifact_dir / "served")
+    results = served.invert(
+        observations, noise_floor=body.noise_floor, start=body.start, max_layers=body.max_layers
+    )
+    elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    if body.soundings is None:
+        return jsonify({**results[0], "elapsed_ms": elapsed_ms})
+    return jsonify({"items": results, "elapsed_ms": elapsed_ms})

@@ -1,0 +1,155 @@
+"""TEM forward models: the Ward & Hohmann half-space, the empymod reference cases, waveforms."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import forward_models
+
+MU0 = 4e-7 * np.pi
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "forward_reference.json"
+TEM_CASES = [
+    c
+    for c in json.loads(REFERENCE.read_text())["cases"]
+    if c["forward_model"] == "tem-central-loop"
+]
+
+
+def ward_hohmann(times_s: np.ndarray, rho_ohmm: float, radius_m: float) -> np.ndarray:
+    """−dB_z/dt per A (V/(A·m²)) at the centre of a loop on a half-space: Ward & Hohmann (1988)
+    eq. 4.98, −∂b_z/∂t = ρ/a³ [3 erf(θa) − 2/√π θa (3 + 2θ²a²) e^{−θ²a²}], θ = √(μ_0/(4ρt)).
+
+    For θa < 0.5 the bracket is summed as its series Σ_{n≥2} (−1)^n 8(n−1)/((2n+1)(n−1)!)
+    (θa)^{2n+1}/√π, which avoids the cancellation of the closed form at late times.
+    """
+    out = []
+    for t in np.atleast_1d(times_s):
+        x = math.sqrt(MU0 / (4 * rho_ohmm * t)) * radius_m
+        if x >= 0.5:
+            bracket = 3 * math.erf(x) - 2 / math.sqrt(math.pi) * x * (3 + 2 * x * x) * math.exp(
+                -x * x
+            )
+        else:
+            bracket = (
+                sum(
+                    (-1) ** n
+                    * 4
+                    * (n - 1)
+                    / ((2 * n + 1) * math.factorial(n - 1))
+                    * x ** (2 * n + 1)
+                    for n in range(2, 30)
+                )
+                * 2
+                / math.sqrt(math.pi)
+            )
+        out.append(rho_ohmm / radius_m**3 * bracket)
+    return np.array(out)
+
+
+def test_series_and_closed_form_agree_where_both_are_accurate():
+    t = np.array([1e-4])
+    x = math.sqrt(MU0 / (4 * 100.0 * t[0])) * 20.0  # θa ≈ 0.35: series branch
+    closed = 3 * math.erf(x) - 2 / math.sqrt(math.pi) * x * (3 + 2 * x * x) * math.exp(-x * x)
+    assert ward_hohmann(t, 100.0, 20.0)[0] == pytest.approx(100.0 / 20.0**3 * closed, rel=1e-9)
+
+
+@pytest.mark.parametrize("rho", [1.0, 30.0, 300.0, 3000.0, 10000.0])
+@pytest.mark.parametrize("radius", [5.0, 25.0, 100.0])
+def test_half_space_matches_ward_hohmann(rho, radius):
+    """0.5 % over 1e-5–1e-2 s wherever the response is above 1e-13 of its early-time value
+    3ρ/a³ (a dynamic range beyond any receiver's; docs/methods.md)."""
+    times = np.geomspace(1e-5, 1e-2, 31)
+    fm = forward_models.create("tem-central-loop", n_layers=1, times_s=times, loop_radius_m=radius)
+    exact = ward_hohmann(times, rho, radius)
+    out = fm.forward([rho])[0]
+    early = 3 * rho / radius**3
+    seen = exact >= 1e-13 * early
+    assert seen.sum() >= 8
+    rel = np.abs(out[seen] / exact[seen] - 1)
+    assert rel.max() <= 0.005, f"off by {rel.max():.2e} at t = {times[seen][rel.argmax()]:.2e} s"
+
+
+@pytest.mark.parametrize("rho", [1.0, 10.0, 100.0, 1000.0])
+@pytest.mark.parametrize("radius", [10.0, 25.0, 100.0])
+def test_half_space_whole_window_for_common_loops(rho, radius):
+    times = np.geomspace(1e-5, 1e-2, 31)
+    fm = forward_models.create("tem-central-loop", n_layers=1, times_s=times, loop_radius_m=radius)
+    rel = np.abs(fm.forward([rho])[0] / ward_hohmann(times, rho, radius) - 1)
+    assert rel.max() <= 0.005, f"off by {rel.max():.2e} at t = {times[rel.argmax()]:.2e} s"
+
+
+@pytest.mark.parametrize("case", TEM_CASES, ids=[c["id"] for c in TEM_CASES])
+def test_matches_empymod_reference(case):
+    fm = forward_models.create(case["forward_model"], n_layers=case["n_layers"], **case["geometry"])
+    out = fm.forward(np.array(case["rho"] + case["thk"]))
+    assert out.shape == (1, len(case["dbzdt"])) and out.dtype == np.float64
+    rel = np.abs(out[0] / np.array(case["dbzdt"]) - 1)
+    assert rel.max() <= 0.01, f"off by {rel.max():.2e}"
+
+
+def test_twelve_reference_cases():
+    assert len(TEM_CASES) == 12
+
+
+def _step(times_s, model, **geometry):
+    n_layers = (len(model) + 1) // 2
+    fm = forward_models.create("tem-central-loop", n_layers=n_layers, times_s=times_s, **geometry)
+    return fm.forward(model)[0]
+
+
+MODEL3 = [30.0, 300.0, 5.0, 20.0, 40.0]
+
+
+def test_ramp_matches_numerical_convolution_of_the_step_response():
+    """A linear ramp of length τ averages the step-off response over [t − τ, t]."""
+    ramp = 20e-6
+    times = np.geomspace(30e-6, 3e-3, 12)
+    with_ramp = _step(times, MODEL3, loop_radius_m=25.0, ramp_off_s=ramp)
+    for t, value in zip(times, with_ramp, strict=True):
+        u = np.linspace(t - ramp, t, 801)
+        g = _step(u, MODEL3, loop_radius_m=25.0)
+        assert value == pytest.approx(np.trapezoid(g, u) / ramp, rel=2e-3)
+    # the ramp matters: up to several percent at the early times here
+    step = _step(times, MODEL3, loop_radius_m=25.0)
+    assert np.abs(with_ramp / step - 1).max() > 0.02
+
+
+def test_gates_average_the_response_over_open_close():
+    times = np.geomspace(20e-6, 2e-3, 8)
+    opened, closed = times * 0.8, times * 1.25
+    gated = _step(times, MODEL3, loop_side_m=40.0, gate_open_s=opened, gate_close_s=closed)
+    for k, value in enumerate(gated):
+        u = np.geomspace(opened[k], closed[k], 801)
+        g = _step(u, MODEL3, loop_side_m=40.0)
+        assert value == pytest.approx(np.trapezoid(g, u) / (closed[k] - opened[k]), rel=2e-3)
+
+
+def test_lowpass_filter_matches_convolution_with_its_impulse_response():
+    """A first-order low-pass (cut-off f_c) convolves the response with ω_c e^{−ω_c t}."""
+    fc = 100e3
+    wc = 2 * np.pi * fc
+    times = np.array([5e-6, 10e-6, 30e-6, 100e-6])
+    filtered = _step(times, [100.0], loop_radius_m=20.0, lowpass_hz=[fc])
+    for t, value in zip(times, filtered, strict=True):
+        near = np.linspace(max(t - 40 / wc, 1e-10), t, 2001)
+        u = np.unique(np.concatenate([np.geomspace(1e-10, t, 2001), near]))
+        g = _step(u, [100.0], loop_radius_m=20.0)
+        head = g[0] * 1e-10  # ∫_0^{1e-10} g: g is finite (3ρ/a³) at early times
+        conv = np.trapezoid(g * wc * np.exp(-wc * (t - u)), u) + head * wc * np.exp(-wc * t)
+        assert value == pytest.approx(conv, rel=3e-3)
+    # the filter matters: the early gate differs from the unfiltered response by far more
+    assert abs(filtered[0] / _step(times[:1], [100.0], loop_radius_m=20.0)[0] - 1) > 0.5
+
+
+@pytest.mark.parametrize("case", TEM_CASES[::3], ids=[c["id"] for c in TEM_CASES[::3]])
+def test_precisions_agree(case):
+    """Precision "single" (float32 trigonometry) is within 0.2 % of "double" on the references."""
+    fm = forward_models.create(case["forward_model"], n_layers=case["n_layers"], **case["geometry"])
+    model = np.array(case["rho"] + case["thk"])
+    single, double = fm.forward(model, precision="single"), fm.forward(model, precision="double")
+    np.testing.assert_allclose(single, double, rtol=2e-3)

@@ -1,0 +1,250 @@
+"""Served networks: the canonical frame, the robust search, the layer choice and the refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import forward_models
+from inversion import InversionInputError
+from inversion.layers import choose_simplest
+from inversion.served import (
+    METHODS,
+    SearchSettings,
+    ServedNetwork,
+    ServedSet,
+    TrainingSettings,
+    load_set,
+    save_set,
+    train_set,
+)
+from inversion.served.frame import features_batch, frame_batch, resample, to_canonical, to_physical
+from inversion.served.search import split_layers
+
+TINY = TrainingSettings(
+    n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
+)
+
+
+@pytest.fixture(scope="module")
+def served() -> ServedSet:
+    """Tiny served networks (2 and 3 layers) for Schlumberger, Wenner and MT."""
+    return train_set(("ves-schlumberger", "mt-1d", "ves-wenner"), TINY, max_layers=3)
+
+
+def _features(method: str, axis: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, float, float]:
+    spec = METHODS[method]
+    k = axis.size
+    rho, phase, inside = resample(
+        spec, np.log10(axis), np.log10(data[:k]), data[k:] if spec.has_phase else None
+    )
+    x = features_batch(spec, rho[None], None if phase is None else phase[None], inside[None])
+    lr, ll = frame_batch(spec, np.log10(axis[:1]), rho[None], inside[None])
+    return x[0], float(lr[0]), float(ll[0])
+
+
+def test_ves_features_are_invariant_under_length_and_resistivity_scaling():
+    model = np.array([100.0, 10.0, 1000.0, 5.0, 20.0])
+    ab2 = np.logspace(0, 2.5, 16)
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2)
+    scaled_fm = fm.with_geometry(ab2_m=ab2 * 7.0, mn2_m=None)
+    scaled = model * np.array([3, 3, 3, 7, 7.0])
+    x1, r1, l1 = _features("ves-schlumberger", ab2, fm.forward(model)[0])
+    x2, r2, l2 = _features("ves-schlumberger", ab2 * 7, scaled_fm.forward(scaled)[0])
+    np.testing.assert_allclose(x1, x2, atol=1e-9)
+    assert r2 - r1 == pytest.approx(np.log10(3.0))
+    assert l2 - l1 == pytest.approx(np.log10(7.0))
+    c1 = to_canonical(model[None], 3, r1, l1)
+    np.testing.assert_allclose(c1, to_canonical(scaled[None], 3, r2, l2), atol=1e-9)
+    np.testing.assert_allclose(to_physical(c1, 3, r1, l1)[0], model, rtol=1e-12)
+
+
+def test_mt_features_are_invariant_under_the_mt_scaling():
+    model = np.array([30.0, 1000.0, 3.0, 500.0, 4000.0])
+    periods = np.logspace(-3, 3, 25)
+    c, s = 10.0, 100.0
+    fm = forward_models.create("mt-1d", n_layers=3, periods_s=periods)
+    fm2 = forward_models.create("mt-1d", n_layers=3, periods_s=periods * s)
+    scaled = model * np.array([c, c, c, np.sqrt(c * s), np.sqrt(c * s)])
+    d1 = fm.forward(model, precision="double")[0]
+    d2 = fm2.forward(scaled, precision="double")[0]
+    x1, r1, l1 = _features("mt-1d", periods, d1)
+    x2, r2, l2 = _features("mt-1d", periods * s, d2)
+    np.testing.assert_allclose(x1, x2, atol=1e-6)
+    np.testing.assert_allclose(
+        to_canonical(model[None], 3, r1, l1), to_canonical(scaled[None], 3, r2, l2), atol=1e-6
+    )
+
+
+def test_mask_marks_the_grid_points_the_sounding_reaches():
+    spec = METHODS["ves-schlumberger"]
+    _, _, inside = resample(spec, np.log10([2.0, 20.0, 200.0]), np.zeros(3), None)
+    assert inside.sum() == 2 * spec.points_per_decade + 1
+
+
+def test_split_layers_keeps_every_interface():
+    model = np.array([10.0, 100.0, 4.0])
+    splits = split_layers(model, 2)
+    assert splits.shape == (2, 5)
+    assert splits[0, 3] + splits[0, 4] == pytest.approx(4.0)  # top layer halved
+    assert splits[1, 3] == pytest.approx(4.0)  # the half-space gains an interface below
+
+
+def _noisy(fm, model, rng, rel=0.03, phase=1.0):
+    data = fm.forward(model, precision="double")[0]
+    k = len(fm.axis_values)
+    data[:k] *= 1 + rel * rng.standard_normal(k)
+    if data.size > k:
+        data[k:] += phase * rng.standard_normal(k)
+    return data
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_geometries_invert_to_the_noise_level(served, seed):
+    rng = np.random.default_rng(seed)
+    x0 = 10 ** rng.uniform(0, 2)
+    ab2 = x0 * np.logspace(0, rng.uniform(1.5, 2.5), int(rng.integers(12, 25)))
+    model = np.array(
+        [10 ** rng.uniform(0.5, 3), 10 ** rng.uniform(0.5, 3), 10 ** rng.uniform(0.5, 3)]
+    )
+    model = np.concatenate([model, [ab2[2], ab2[6]]])
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2)
+    obs = {"ab2_m": ab2.tolist(), "rho_a_ohmm": _noisy(fm, model, rng).tolist()}
+    result = served.invert(obs)[0]
+    assert result["method"] == "ves-schlumberger"
+    assert result["misfit"]["chi"] <= 1.2
+    t0 = 10 ** rng.uniform(-4, 0)
+    periods = t0 * np.logspace(0, rng.uniform(3, 6), int(rng.integers(15, 40)))
+    mt_model = np.array([10 ** rng.uniform(0, 3) for _ in range(3)] + [300.0, 3000.0])
+    fm = forward_models.create("mt-1d", n_layers=3, periods_s=periods)
+    data = _noisy(fm, mt_model, rng)
+    k = periods.size
+    obs = {
+        "periods_s": periods.tolist(),
+        "rho_a_ohmm": data[:k].tolist(),
+        "phase_deg": data[k:].tolist(),
+    }
+    result = served.invert(obs)[0]
+    assert result["method"] == "mt-1d"
+    assert result["misfit"]["chi"] <= 1.2
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_wenner_soundings_invert_to_the_noise_level(served, seed):
+    rng = np.random.default_rng(seed)
+    a = 10 ** rng.uniform(-0.3, 1) * np.logspace(
+        0, rng.uniform(1.5, 2.5), int(rng.integers(10, 20))
+    )
+    model = np.concatenate([10 ** rng.uniform(0.5, 3, 3), [a[1], a[5]]])
+    fm = forward_models.create("ves-wenner", n_layers=3, a_m=a)
+    result = served.invert({"a_m": a.tolist(), "rho_a_ohmm": _noisy(fm, model, rng).tolist()})[0]
+    assert result["method"] == "ves-wenner"
+    assert result["network"]["name"] == f"served-ves-wenner-{result['n_layers']}l"
+    assert result["misfit"]["chi"] <= 1.2
+
+
+def test_a_half_space_is_chosen_as_one_layer(served):
+    ab2 = np.logspace(0, 2, 15)
+    obs = {"ab2_m": ab2.tolist(), "rho_a_ohmm": [250.0] * 15}
+    result = served.invert(obs)[0]
+    assert result["n_layers"] == 1
+    assert result["model"]["rho_ohmm"][0] == pytest.approx(250.0, rel=1e-6)
+    assert result["runner_up"]["n_layers"] != 1
+    assert [c["n_layers"] for c in result["candidates"]] != []
+
+
+def test_each_layer_count_is_refined_to_its_minimum(served):
+    """Noise-free 2-layer data: the 2-layer candidate reaches χ ≪ 1 (not stopped at χ ≤ 1)."""
+    fm = forward_models.create("ves-schlumberger", n_layers=2, ab2_m=np.logspace(0, 2.5, 20))
+    model = np.array([20.0, 400.0, 6.0])
+    obs = {"ab2_m": list(fm.axis_values), "rho_a_ohmm": fm.forward(model)[0].tolist()}
+    result = served.invert(obs)[0]
+    two = next(c for c in result["candidates"] if c["n_layers"] == 2)
+    assert two["chi"] < 1e-2
+    assert result["n_layers"] == 2
+    np.testing.assert_allclose(result["model"]["rho_ohmm"], [20.0, 400.0], rtol=1e-3)
+
+
+def test_a_given_start_is_refined(served):
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=np.logspace(0, 2.5, 20))
+    model = np.array([20.0, 400.0, 5.0, 6.0, 30.0])
+    obs = {"ab2_m": list(fm.axis_values), "rho_a_ohmm": fm.forward(model)[0].tolist()}
+    start = {"rho_ohmm": [20.0, 400.0, 5.0], "thickness_m": [6.0, 30.0]}
+    settings = served.search
+    served.search = SearchSettings(n_draws=0, n_refined=0, max_iterations=5)
+    try:
+        result = served.invert(obs, start=start)[0]
+    finally:
+        served.search = settings
+    three = next(c for c in result["candidates"] if c["n_layers"] == 3)
+    assert three["chi"] < 1e-3
+
+
+@pytest.mark.parametrize(
+    "start, field",
+    [
+        ({"rho_ohmm": [1.0, 2.0]}, "start.thickness_m"),
+        ({"rho_ohmm": [-1.0]}, "start"),
+        ([1], "start"),
+    ],
+)
+def test_a_bad_start_is_refused(served, start, field):
+    obs = {"ab2_m": [1, 2, 4, 8], "rho_a_ohmm": [10, 12, 15, 20]}
+    with pytest.raises(InversionInputError) as info:
+        served.invert(obs, start=start)
+    assert info.value.field == field and info.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "obs, field, text",
+    [
+        ({"ab2_m": [1, 10, 100, 1e5], "rho_a_ohmm": [1, 2, 3, 4]}, "ab2_m[3]", "[0.5, 30000] m"),
+        ({"a_m": [0.1, 1, 10], "rho_a_ohmm": [1, 2, 3]}, "a_m[0]", "served range"),
+        (
+            {"periods_s": [1e-7, 1, 10], "rho_a_ohmm": [1, 2, 3], "phase_deg": [45] * 3},
+            "periods_s[0]",
+            "[1e-05, 100000] s",
+        ),
+        ({"ab2_m": [1, 10, 100], "rho_a_ohmm": [1, 2, 1e7]}, "rho_a_ohmm[2]", "[0.1, 100000]"),
+    ],
+)
+def test_outside_the_served_range_is_a_422_naming_the_range(served, obs, field, text):
+    with pytest.raises(InversionInputError) as info:
+        served.invert(obs)
+    assert info.value.status == 422
+    assert info.value.field == field
+    assert text in str(info.value)
+
+
+def test_data_without_a_method_are_a_400(served):
+    with pytest.raises(InversionInputError) as info:
+        served.invert({"x_m": [1, 2, 3], "rho_a_ohmm": [1, 2, 3]})
+    assert info.value.status == 400 and "periods_s" in str(info.value)
+
+
+def test_save_and_load_round_trip(served, tmp_path):
+    paths = save_set(served, tmp_path)
+    assert sorted(p.name for p in paths)[0] == "served-mt-1d-2l.npz"
+    loaded = load_set(tmp_path, max_layers=3)
+    x = np.random.default_rng(0).normal(size=(4, METHODS["mt-1d"].n_features))
+    np.testing.assert_array_equal(
+        loaded.networks[("mt-1d", 3)].predict(x), served.networks[("mt-1d", 3)].predict(x)
+    )
+    assert loaded.ready() == {"ves-schlumberger": True, "ves-wenner": True, "mt-1d": True}
+    assert ServedSet(max_layers=3).ready() == dict.fromkeys(METHODS, False)
+    (tmp_path / "served-x.npz").write_bytes(b"not an archive")
+    with pytest.raises(ValueError):
+        ServedNetwork.load(str(tmp_path / "served-x.npz"))
+
+
+def _c(n, bic, unresolved=()):
+    return {"n_layers": n, "bic": bic, "unresolved": list(unresolved)}
+
+
+def test_choose_simplest_prefers_fewer_layers_that_fit_as_well():
+    assert choose_simplest([_c(2, 100.0), _c(3, 50.0)]) == 1
+    assert choose_simplest([_c(2, 51.5), _c(3, 50.0)]) == 0  # within ΔBIC 2
+    # within ΔBIC 6 only when the better one has unresolved layers and the simpler none
+    assert choose_simplest([_c(2, 55.0), _c(3, 50.0, ["h2"])]) == 0
+    assert choose_simplest([_c(2, 55.0), _c(3, 50.0)]) == 1
+    assert choose_simplest([_c(2, 55.0, ["rho2"]), _c(3, 50.0, ["h2"])]) == 1

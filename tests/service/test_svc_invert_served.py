@@ -1,0 +1,105 @@
+"""``POST /api/v1/invert``: the served networks, 503 + Retry-After until a method is ready."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import forward_models
+from inversion.served import TrainingSettings, save_set, train_set
+
+TINY = TrainingSettings(
+    n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
+)
+AB2 = np.logspace(0, 2.5, 15)
+
+
+@pytest.fixture(scope="module")
+def tiny_ves():
+    return train_set(("ves-schlumberger",), TINY)
+
+
+def _ves() -> dict:
+    fm = forward_models.create("ves-schlumberger", n_layers=2, ab2_m=AB2)
+    rho = fm.forward([30.0, 300.0, 5.0])[0]
+    return {"ab2_m": AB2.tolist(), "rho_a_ohmm": rho.tolist()}
+
+
+def _mt() -> dict:
+    periods = np.logspace(-2, 3, 20)
+    data = forward_models.create("mt-1d", n_layers=1, periods_s=periods).forward([100.0])[0]
+    return {
+        "periods_s": periods.tolist(),
+        "rho_a_ohmm": data[:20].tolist(),
+        "phase_deg": data[20:].tolist(),
+    }
+
+
+def test_not_ready_is_503_with_retry_after(client):
+    response = client.post("/api/v1/invert", json={"data": _ves()})
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    error = response.get_json()["error"]
+    assert error["code"] == "not_ready" and "ves-schlumberger" in error["message"]
+    assert error["details"][0]["missing_layers"] == [2, 3, 4, 5, 6]
+
+
+def test_served_inversion_and_readiness_per_method(client, settings, tiny_ves):
+    save_set(tiny_ves, settings.artifact_dir / "served")
+    response = client.post("/api/v1/invert", json={"data": _ves(), "max_layers": 3})
+    assert response.status_code == 200, response.get_json()
+    doc = response.get_json()
+    assert doc["method"] == "ves-schlumberger" and doc["n_layers"] == 2
+    np.testing.assert_allclose(doc["model"]["rho_ohmm"], [30.0, 300.0], rtol=1e-3)
+    assert doc["runner_up"]["n_layers"] != 2 and doc["elapsed_ms"] > 0
+    # MT has no served networks in this folder: 503 naming what is ready
+    response = client.post("/api/v1/invert", json={"data": _mt()})
+    assert response.status_code == 503
+    assert "ready: ves-schlumberger" in response.get_json()["error"]["message"]
+    many = client.post("/api/v1/invert", json={"soundings": [_ves(), _ves()], "max_layers": 2})
+    assert many.status_code == 200 and len(many.get_json()["items"]) == 2
+
+
+@pytest.mark.parametrize(
+    "body, status, field_text",
+    [
+        ({"data": {"ab2_m": [1, 10, 1e5], "rho_a_ohmm": [1, 2, 3]}}, 422, "served range"),
+        ({"data": {"rho_a_ohmm": [1, 2, 3]}}, 400, "periods_s"),
+        ({}, 400, "exactly one"),
+        (
+            {"data": {"ab2_m": [1, 2, 3], "rho_a_ohmm": [1, 2, 3]}, "max_layers": 9},
+            400,
+            "max_layers",
+        ),
+    ],
+)
+def test_bad_requests(client, body, status, field_text):
+    response = client.post("/api/v1/invert", json=body)
+    assert response.status_code == status
+    assert field_text in str(response.get_json()["error"])
+
+
+def test_served_status_lists_readiness(client, settings, tiny_ves):
+    empty = client.get("/api/v1/served").get_json()
+    assert empty["methods"]["mt-1d"] == {"ready": False, "missing_layers": [2, 3, 4, 5, 6]}
+    assert empty["training"] is None
+    save_set(tiny_ves, settings.artifact_dir / "served")
+    doc = client.get("/api/v1/served").get_json()
+    assert doc["methods"]["ves-schlumberger"]["ready"] is True
+
+
+def test_starter_set_is_queued_once_through_the_broker(app, settings, tmp_path):
+    from service.starter import missing, plan, queue_starter_set
+
+    folder = tmp_path / "served"
+    queue = settings.var_dir / "broker" / "queue"
+    before = set(queue.glob("*")) if queue.exists() else set()
+    task_id = queue_starter_set(app.extensions["geobp_celery"], folder)
+    assert task_id is not None
+    sent = set(queue.glob("*")) - before
+    assert len(sent) == 1 and "geobp.train_served" in next(iter(sent)).read_text()
+    assert len(missing(folder)) == len(plan()) == 15
+    # a training under way (fresh progress) is not queued twice
+    folder.mkdir()
+    (folder / "progress.json").write_text('{"state": "training", "updated_at": 1e12}')
+    assert queue_starter_set(app.extensions["geobp_celery"], folder) is None

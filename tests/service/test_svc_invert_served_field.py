@@ -1,0 +1,59 @@
+"""Real field soundings (tests/data/field, copied from /work/shared/fixtures/field) through
+``POST /api/v1/invert``: each layer count's χ within 10 % of a 100-start least-squares reference.
+
+The references are ``bench/field.py``'s ``reference_chi`` (scipy ``least_squares`` from 100
+random starts on the same forward model, errors floored at 5 % / 1.5°), recorded here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import inversion
+from inversion.served import TrainingSettings, save_set, train_set
+
+FIELD = Path(__file__).resolve().parents[1] / "data" / "field"
+FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
+REFERENCE_CHI = {  # sounding: {layers: best χ of 100 least-squares starts}
+    "ET090": {2: 4.4911, 3: 2.8757, 4: 2.3686},
+    "26": {2: 8.1553, 3: 0.8257, 4: 0.7423},
+    "pb23": {2: 2.6493, 3: 1.8694, 4: 0.9567},
+    "ves_schlumberger_boundiali_se1": {2: 4.7564, 3: 0.813, 4: 0.7099},
+    "ves_schlumberger_mawlamyine_loc3": {2: 2.5125, 3: 2.0457, 4: 2.0035},
+    "ves_schlumberger_mawlamyine_loc4": {2: 2.3749, 3: 1.5816, 4: 1.5469},
+    "ves_schlumberger_semien_se1": {2: 2.4401, 3: 2.2774, 4: 2.102},
+}
+TINY = TrainingSettings(
+    n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_set():
+    return train_set(("ves-schlumberger", "mt-1d"), TINY)
+
+
+def _soundings() -> list[tuple[str, dict]]:
+    out = []
+    for path in sorted(FIELD.glob("*")):
+        if path.suffix in (".csv", ".edi") and path.name.startswith(("ves_", "mt_")):
+            out.extend(inversion.read_soundings(str(path)).items())
+    return out
+
+
+def test_every_field_sounding_reaches_the_reference(client, settings, tiny_set):
+    folder = settings.artifact_dir / "served"
+    save_set(tiny_set, folder)
+    soundings = _soundings()
+    assert sorted(sid for sid, _ in soundings) == sorted(REFERENCE_CHI)
+    for sid, obs in soundings:
+        body = {"data": obs, "noise_floor": FLOOR, "max_layers": 4}
+        response = client.post("/api/v1/invert", json=body)
+        assert response.status_code == 200, (sid, response.get_json())
+        doc = response.get_json()
+        chi = {c["n_layers"]: c["chi"] for c in doc["candidates"]}
+        for n, reference in REFERENCE_CHI[sid].items():
+            assert chi[n] <= 1.10 * reference, (sid, n, chi[n], reference)
+        assert doc["misfit"]["chi"] == chi[doc["n_layers"]]
