@@ -72,6 +72,20 @@ def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
     return {RENAMED.get(key, key): value for key, value in params.items()}
 
 
+def _stepper(
+    hp: dict[str, Any], problem: Problem, rng: np.random.Generator, dtype: Any
+) -> tuple[Callable[[], tuple[float, bool]], Any, Any]:
+    """``(step, optimizer, schedule)`` for a fit: ``step()`` runs one epoch and returns
+    ``(train_loss, converged)``; Levenberg–Marquardt has no optimiser or schedule object."""
+    if hp["optimizer"] == "lm":
+        lm = LevenbergMarquardt(**(hp["optimizer_params"] or {}))
+        return (lambda: lm.epoch(problem)), None, None
+    optimizer = make_optimizer(hp["optimizer"], hp["learning_rate"], hp["optimizer_params"])
+    optimizer.setup(problem.xp, problem.layout.size, dtype)
+    schedule = make_schedule(hp["schedule"], hp["max_epochs"], hp["schedule_params"])
+    return (lambda: (first_order_epoch(problem, optimizer, rng), False)), optimizer, schedule
+
+
 class NotFittedError(ValueError, AttributeError):
     """``predict``/``save`` called before ``fit``."""
 
@@ -223,20 +237,7 @@ class BPNetwork:
             n_jobs=1 if is_lm else hp["n_jobs"] or os.cpu_count() or 1,
             output_loss=output_loss,
         )
-        if is_lm:
-            lm = LevenbergMarquardt(**(hp["optimizer_params"] or {}))
-            optimizer, schedule = None, None
-
-            def step() -> tuple[float, bool]:
-                return lm.epoch(problem)
-        else:
-            optimizer = make_optimizer(hp["optimizer"], hp["learning_rate"], hp["optimizer_params"])
-            optimizer.setup(xp, layout.size, dtype)
-            schedule = make_schedule(hp["schedule"], hp["max_epochs"], hp["schedule_params"])
-
-            def step() -> tuple[float, bool]:
-                return first_order_epoch(problem, optimizer, rng), False
-
+        step, optimizer, schedule = _stepper(hp, problem, rng, dtype)
         t0 = time.perf_counter()
         try:
             with threadpool_limits(limits=1, user_api="blas"):
