@@ -60,6 +60,15 @@ def method_of(obs: Mapping[str, Any], index: int | None = None) -> str:
             index=index,
         )
     found = [axis for axis in _AXIS_METHOD if axis in obs]
+    if not found and "times_s" in obs:
+        raise InversionInputError(
+            "transient EM (times_s) soundings are read and forward-modelled (tem-central-loop, "
+            "tem-coincident-loop) but cannot be inverted yet; this version inverts VES "
+            "(ab2_m, a_m) and MT (periods_s)",
+            field="times_s",
+            status=422,
+            index=index,
+        )
     if len(found) != 1:
         what = "none" if not found else " and ".join(found)
         raise InversionInputError(

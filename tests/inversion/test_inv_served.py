@@ -19,6 +19,7 @@ from inversion.served import (
     train_set,
 )
 from inversion.served.frame import features_batch, frame_batch, resample, to_canonical, to_physical
+from inversion.served.parse import method_of
 from inversion.served.search import split_layers
 
 TINY = TrainingSettings(
@@ -248,3 +249,10 @@ def test_choose_simplest_prefers_fewer_layers_that_fit_as_well():
     assert choose_simplest([_c(2, 55.0), _c(3, 50.0, ["h2"])]) == 0
     assert choose_simplest([_c(2, 55.0), _c(3, 50.0)]) == 1
     assert choose_simplest([_c(2, 55.0, ["rho2"]), _c(3, 50.0, ["h2"])]) == 1
+
+
+def test_a_tem_sounding_gets_a_clear_422_until_tem_is_served() -> None:
+    obs = {"times_s": [1e-5, 1e-4], "dbzdt_v_per_am2": [1e-3, 1e-5], "loop_side_m": 50.0}
+    with pytest.raises(InversionInputError, match="cannot be inverted yet") as caught:
+        method_of(obs)
+    assert caught.value.status == 422 and caught.value.field == "times_s"
