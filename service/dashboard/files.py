@@ -5,7 +5,10 @@
   (tables: CSV/TSV/text; ``.edi``: MT, ``mode`` det/te/tm);
 * ``POST /dashboard/files/export/<kind>`` — a JSON body with inversion results → a download:
   ``result.csv`` (layer table), ``result.json``, ``figure.png`` / ``figure.svg`` (matplotlib)
-  and ``profile.csv`` (many soundings).
+  and ``profile.csv`` (many soundings);
+* ``POST /dashboard/files/response`` — ``{observation, result}`` → ``{"curves": [{"x", "rho_a_ohmm",
+  "phase_deg"?}]}``: the result's model response densely sampled between the data (one curve per
+  MN/2 segment), the same curve the CLI figures draw.
 
 Errors use the API's JSON error shape (400 for a malformed file or body).
 """
@@ -172,6 +175,30 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
         raise ApiError(400, "invalid_data", message) from exc
 
 
+def dense_response(body: Mapping[str, Any]) -> list[dict[str, list[float]]]:
+    """The dense model response of ``body`` (``observation``, ``result``) as JSON curves: ``x``
+    (m or s) and ``rho_a_ohmm`` (Ω·m), plus ``phase_deg`` for MT. Raises ``ApiError`` (400)."""
+    observation = _mapping(body, "observation")
+    result = _mapping(body, "result")
+    axis = next((k for k in ("ab2_m", "a_m", "periods_s") if k in observation), None)
+    if axis is None:
+        raise ApiError(400, "invalid_data", "observation: no ab2_m, a_m or periods_s field")
+    # matplotlib is imported with the figures module: only when a curve is asked for
+    from inversion.formats.figures import _dense_response
+
+    try:
+        curves = _dense_response(observation, result, axis)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ApiError(400, "invalid_data", f"result: {exc}") from exc
+    out = []
+    for x, data in curves:
+        curve = {"x": x.tolist(), "rho_a_ohmm": data[:, 0].tolist()}
+        if data.shape[1] > 1:
+            curve["phase_deg"] = data[:, 1].tolist()
+        out.append(curve)
+    return out
+
+
 def register_file_routes(bp: Blueprint) -> None:
     """Add the parse and export endpoints to the dashboard blueprint."""
 
@@ -189,6 +216,10 @@ def register_file_routes(bp: Blueprint) -> None:
                 raise ApiError(400, "invalid_data", "text: nothing pasted and no file uploaded")
         soundings = parse_upload(text, filename, mode)
         return jsonify({"source": filename, "soundings": soundings})
+
+    @bp.post("/dashboard/files/response")
+    def response_curve() -> Response:
+        return jsonify({"curves": dense_response(_json_body())})
 
     @bp.post("/dashboard/files/export/<kind>")
     def export(kind: str) -> Response:

@@ -189,6 +189,25 @@ def trained_mt_network(live_server: LiveServer) -> dict[str, Any]:
     return live_server.request("GET", f"/networks/{final['network_id']}")
 
 
+#: tiny served networks (as tests/service/test_svc_invert_served.py): well under a second to train
+SERVED_TINY = {
+    "n_samples": 3000,
+    "n_members": 2,
+    "network": {"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3},
+}
+
+
+@pytest.fixture(scope="session")
+def served_networks(live_server: LiveServer) -> Path:
+    """Tiny Schlumberger served networks (every layer count) written where the live server reads
+    them (``GEOBP_ARTIFACT_DIR/served``); the API reloads the set when its files change."""
+    from inversion.served import TrainingSettings, save_set, train_set
+
+    folder = live_server.var_dir / "artifacts" / "served"
+    save_set(train_set(("ves-schlumberger",), TrainingSettings(**SERVED_TINY)), folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, through Playwright (no browser download)."""

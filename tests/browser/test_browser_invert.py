@@ -97,6 +97,7 @@ def test_invert_edi_shows_phase_for_mt(
     page.wait_for_function("document.getElementById('data-state').textContent.startsWith('Read 1')")
     assert f"MT, {k} points" in page.inner_text("#data-state")
     # "choose the layer count for me" only considers networks that read periods: the MT one
+    page.select_option("#network-select", "auto")  # the default is the served networks
     page.click("#invert-button")
     page.wait_for_selector("#auto-choice table")
     assert "Chosen: " + trained_mt_network["name"] in page.inner_text("#auto-choice")

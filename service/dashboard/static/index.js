@@ -1,4 +1,4 @@
-/* Overview page: health, counts and recent jobs. */
+/* Overview page: health, counts, served networks and recent jobs. */
 "use strict";
 (function () {
   const g = window.geobp;
@@ -47,6 +47,50 @@
     } catch (err) { g.showAlert("Could not list training jobs: " + err.message); }
   }
 
+  const SERVED_POLL_MS = 5000;
+
+  /** The starter set's training progress in words (null when there is no record). */
+  function trainingLine(training) {
+    if (!training) { return null; }
+    const done = (training.done || []).length;
+    const total = training.total || 0;
+    if (training.state === "training") {
+      return el("p", { id: "served-training" }, g.badge("warn", "⚠ training " + done + " of " + total),
+        training.current ? " now " + training.current : "");
+    }
+    if (training.state === "failed") {
+      return el("p", { id: "served-training" }, g.badge("bad", "✗ training failed"), " " + (training.error || ""));
+    }
+    return el("p", { id: "served-training", class: "muted" }, "Starter set trained (" + done + " of " + total + ").");
+  }
+
+  /** Readiness per method from GET /served; polled while the starter set trains. */
+  async function served() {
+    const box = document.getElementById("served");
+    let doc;
+    try {
+      doc = await g.api("/served");
+    } catch (err) {
+      box.replaceChildren(g.badge("bad", "✗ could not read the served networks: " + err.message));
+      return;
+    }
+    const body = el("tbody");
+    for (const [method, state] of Object.entries(doc.methods || {})) {
+      const missing = state.missing_layers || [];
+      body.append(el("tr", {},
+        el("td", {}, method),
+        el("td", {}, g.badge(state.ready ? "ok" : "warn", state.ready ? "✓ ready" : "⚠ not ready")),
+        el("td", {}, missing.length ? missing.join(", ") : "none")));
+    }
+    box.replaceChildren(
+      el("div", { class: "table-wrap" }, el("table", {},
+        el("thead", {}, el("tr", {}, el("th", {}, "method"), el("th", {}, "state"), el("th", {}, "layer counts missing"))),
+        body)),
+      trainingLine(doc.training) || "");
+    if (doc.training && doc.training.state === "training") { setTimeout(served, SERVED_POLL_MS); }
+  }
+
   health();
   counts();
+  served();
 })();

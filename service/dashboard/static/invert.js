@@ -1,4 +1,5 @@
-/* Invert page: read data (server readers), choose a network or the layer count, plot and export. */
+/* Invert page: read data (server readers), invert with the served networks (method and layer
+ * count chosen by the service) or a registry network, plot and export. */
 "use strict";
 (function () {
   const g = window.geobp;
@@ -7,7 +8,7 @@
   const el = g.el;
   let networks = [];
   let soundings = [];
-  let current = null;   // {observation, result, id}
+  let current = null;   // {observation, result, id, dense}
 
   function selectedObservation() {
     if (!soundings.length) { return null; }
@@ -16,7 +17,9 @@
   }
 
   function updateButton() {
-    document.getElementById("invert-button").disabled = !(soundings.length && networks.length);
+    const choice = document.getElementById("network-select").value;
+    document.getElementById("invert-button").disabled = !(soundings.length && (choice === "served" || networks.length));
+    document.getElementById("refine").disabled = choice === "served";  // served results are always refined
   }
 
   function describe(observation) {
@@ -66,7 +69,7 @@
     if (others.length) { select.append(group("other versions", others)); }
     const wanted = new URLSearchParams(location.search).get("network");
     if (wanted && networks.some(n => n.id === wanted)) { select.value = wanted; }
-    if (!networks.length) { g.showAlert("No network is registered yet: train one on the Training jobs page first.", "info"); }
+    if (!networks.length) { document.querySelector('#network-select option[value="auto"]').disabled = true; }
     updateButton();
   }
 
@@ -92,6 +95,28 @@
         body)));
   }
 
+  /** The served inversion's choice: method, layer count, and every candidate (best BIC first). */
+  function renderServed(result) {
+    const body = el("tbody");
+    const runner = (result.runner_up || {}).n_layers;
+    for (const c of result.candidates || []) {
+      const chosen = c.n_layers === result.n_layers;
+      const label = chosen ? el("strong", {}, "✓ " + c.n_layers + " (chosen)") : (c.n_layers === runner ? c.n_layers + " (runner-up)" : String(c.n_layers));
+      body.append(el("tr", {},
+        el("td", {}, label),
+        el("td", { class: "num" }, g.fmt(c.chi, 3)),
+        el("td", { class: "num" }, g.fmt(c.delta_bic, 3)),
+        el("td", {}, (c.unresolved || []).join(", ") || "none")));
+    }
+    const runnerText = runner ? "; runner-up " + runner + " layers (ΔBIC " + g.fmt(result.runner_up.delta_bic, 3) + ")" : "";
+    document.getElementById("auto-choice").replaceChildren(
+      el("p", { id: "served-choice" }, "Served networks, " + (result.method || "?") + ": chose " + result.n_layers
+        + " layers — the lowest information criterion n·χ² + k·ln n" + runnerText + "."),
+      el("div", { class: "table-wrap" }, el("table", { id: "served-candidates" },
+        el("thead", {}, el("tr", {}, el("th", {}, "layers"), el("th", { class: "num" }, "χ"), el("th", { class: "num" }, "ΔBIC"), el("th", {}, "not resolved"))),
+        body)));
+  }
+
   function renderFlags(result) {
     const words = g.misfitWords(result.misfit);
     const items = [
@@ -105,7 +130,8 @@
       items.push(el("li", {}, el("strong", {}, "Warnings: "), "none"));
     }
     const net = result.network || {};
-    items.push(el("li", { class: "muted" }, "Network " + (net.name || "?") + " v" + (net.version || "?") + ", " + g.fmt(result.elapsed_ms, 3) + " ms"));
+    const version = net.version === undefined ? "" : " v" + net.version;
+    items.push(el("li", { class: "muted" }, "Network " + (net.name || "?") + version + ", " + g.fmt(result.elapsed_ms, 3) + " ms"));
     document.getElementById("flags").replaceChildren(...items);
   }
 
@@ -120,20 +146,42 @@
         el("td", { class: "num" }, row.bottom === null ? "–" : g.fmt(row.bottom - row.top, 4)),
         el("td", { class: "num" }, g.fmt(row.rho, 4)),
         el("td", { class: "num" }, g.fmt(row.p10, 3)),
-        el("td", { class: "num" }, g.fmt(row.p90, 3))));
+        el("td", { class: "num" }, g.fmt(row.p90, 3)),
+        el("td", { class: "num" }, row.s === null ? "–" : g.fmt(row.s, 3)),
+        el("td", { class: "num" }, row.t === null ? "–" : g.fmt(row.t, 3)),
+        el("td", {}, row.resolved === null ? "–" : row.resolved)));
     });
   }
 
-  function render(observation, result) {
+  /** The model response densely between the data (dashboard helper); [] when it fails. */
+  async function denseResponse(observation, result) {
+    try {
+      const response = await g.postFile("/response", {
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ observation: observation, result: result }),
+      });
+      return (await response.json()).curves;
+    } catch (err) {
+      return [];  // the plot falls back to the response at the data points
+    }
+  }
+
+  function drawModel() {
+    if (!current) { return; }
+    P.modelPlot(document.getElementById("plot-model"), current.result, null, document.getElementById("depth-scale").value);
+  }
+
+  function render(observation, result, dense) {
     const box = document.getElementById("results");
     box.hidden = false;
     renderFlags(result);
+    const shown = Object.assign({}, result, { predicted_dense: dense });
     const isMt = Array.isArray(observation.phase_deg) || Array.isArray((result.predicted || {}).phase_deg);
     const phase = document.getElementById("plot-phase");
     phase.hidden = !isMt;
-    P.soundingPlot(document.getElementById("plot-data"), observation, result);
-    P.modelPlot(document.getElementById("plot-model"), result);
-    if (isMt) { P.phasePlot(phase, observation, result); }
+    P.soundingPlot(document.getElementById("plot-data"), observation, shown);
+    drawModel();
+    if (isMt) { P.phasePlot(phase, observation, shown); }
     renderLayers(result);
   }
 
@@ -148,7 +196,10 @@
     button.textContent = "Inverting…";
     try {
       let result;
-      if (choice === "auto") {
+      if (choice === "served") {
+        result = await g.api("/invert", { method: "POST", body: { data: sounding.observation } });
+        renderServed(result);
+      } else if (choice === "auto") {
         const picked = await S.chooseLayers(networks, sounding.observation, refine);
         renderAuto(picked);
         result = picked.best.result;
@@ -156,8 +207,9 @@
         renderAuto(null);
         result = await S.invertOne(choice, sounding.observation, refine);
       }
-      current = { observation: sounding.observation, result: result, id: sounding.id };
-      render(sounding.observation, result);
+      const dense = await denseResponse(sounding.observation, result);
+      current = { observation: sounding.observation, result: result, id: sounding.id, dense: dense };
+      render(sounding.observation, result, dense);
     } catch (err) {
       g.showAlert("Inversion failed: " + err.message);
     } finally {
@@ -202,6 +254,8 @@
   });
   document.getElementById("example-text").addEventListener("click", example);
   document.getElementById("invert-button").addEventListener("click", invert);
+  document.getElementById("network-select").addEventListener("change", updateButton);
+  document.getElementById("depth-scale").addEventListener("change", drawModel);
   for (const button of document.querySelectorAll("[data-export]")) {
     button.addEventListener("click", () => exportResult(button.dataset.export));
   }

@@ -59,12 +59,36 @@ window.geobpPlots = (function () {
     return { type: "log", title: { text: title }, gridcolor: "#e3e7ec", zeroline: false, exponentformat: "power" };
   }
 
-  function errorArray(values, error, relative) {
+  /** Absolute error bars (e.g. phase in degrees): one value or one per datum. */
+  function errorArray(values, error) {
     if (error === undefined || error === null) { return null; }
-    return values.map(function (v, i) {
-      const e = Array.isArray(error) ? error[i] : error;
-      return relative ? v * e / 100 : e;
-    });
+    return values.map((v, i) => (Array.isArray(error) ? error[i] : error));
+  }
+
+  /** Plotly error bars of relative errors (percent) symmetric on a log axis: ρa·e^{±σ}, σ = e/100
+   *  (the misfit weighs ln ρa), as in the CLI figures. */
+  function logErrorBars(values, percent) {
+    if (percent === undefined || percent === null) { return undefined; }
+    const sigma = values.map((v, i) => (Array.isArray(percent) ? percent[i] : percent) / 100);
+    return {
+      type: "data", symmetric: false, visible: true, color: "#777",
+      array: values.map((v, i) => v * (Math.exp(sigma[i]) - 1)),
+      arrayminus: values.map((v, i) => v * (1 - Math.exp(-sigma[i]))),
+    };
+  }
+
+  /** The dense model response as one trace's x/y, segments (one per MN/2) split by nulls.
+   *  curves: [{x, rho_a_ohmm, phase_deg?}] (result.predicted_dense); field: which series. */
+  function denseXY(curves, field) {
+    const x = [];
+    const y = [];
+    for (const curve of curves) {
+      if (!Array.isArray(curve[field])) { continue; }
+      if (x.length) { x.push(null); y.push(null); }
+      x.push(...curve.x);
+      y.push(...curve[field]);
+    }
+    return x.length ? { x: x, y: y } : null;
   }
 
   /** Observed and predicted apparent resistivity on log–log axes. */
@@ -72,16 +96,21 @@ window.geobpPlots = (function () {
     const key = axisKey(observation) || axisKey(result.predicted || {});
     const traces = [];
     if (observation && key && observation.rho_a_ohmm) {
-      const err = errorArray(observation.rho_a_ohmm, observation.rho_a_error_percent, true);
       traces.push({
         x: observation[key], y: observation.rho_a_ohmm, mode: "markers", name: "observed",
         marker: { color: OBSERVED, size: 7, symbol: "circle-open", line: { width: 2 } },
-        error_y: err ? { type: "data", array: err, visible: true, color: "#777" } : undefined,
+        error_y: logErrorBars(observation.rho_a_ohmm, observation.rho_a_error_percent),
       });
     }
     const pred = (result && result.predicted) || {};
     const pkey = axisKey(pred) || key;
-    if (pkey && pred.rho_a_ohmm) {
+    const dense = denseXY((result && result.predicted_dense) || [], "rho_a_ohmm");
+    if (dense) {
+      traces.push({
+        x: dense.x, y: dense.y, mode: "lines", name: "predicted (model response)",
+        line: { color: PREDICTED, width: 2 }, connectgaps: false,
+      });
+    } else if (pkey && pred.rho_a_ohmm) {
       traces.push({
         x: pred[pkey], y: pred.rho_a_ohmm, mode: "lines", name: "predicted (model response)",
         line: { color: PREDICTED, width: 2 },
@@ -102,14 +131,17 @@ window.geobpPlots = (function () {
     const pkey = axisKey(pred) || key;
     const traces = [];
     if (observation.phase_deg) {
-      const err = errorArray(observation.phase_deg, observation.phase_error_deg, false);
+      const err = errorArray(observation.phase_deg, observation.phase_error_deg);
       traces.push({
         x: observation[key], y: observation.phase_deg, mode: "markers", name: "observed phase",
         marker: { color: OBSERVED, size: 7, symbol: "square-open", line: { width: 2 } },
         error_y: err ? { type: "data", array: err, visible: true, color: "#777" } : undefined,
       });
     }
-    if (pred.phase_deg) {
+    const dense = denseXY((result && result.predicted_dense) || [], "phase_deg");
+    if (dense) {
+      traces.push({ x: dense.x, y: dense.y, mode: "lines", name: "predicted phase", line: { color: PREDICTED, width: 2 }, connectgaps: false });
+    } else if (pred.phase_deg) {
       traces.push({ x: pred[pkey], y: pred.phase_deg, mode: "lines", name: "predicted phase", line: { color: PREDICTED, width: 2 } });
     }
     const layout = baseLayout({
@@ -120,12 +152,30 @@ window.geobpPlots = (function () {
     return draw(div, traces, layout);
   }
 
-  /** Layers of a result: [{top, bottom, rho, p10, p90}] with the half-space drawn to plotBottom. */
+  const RESOLVED_WORDS = { individually: "ρ and h", conductance: "S only", transverse_resistance: "T only" };
+
+  /** Whether the data resolve layer i (0-based) of n: the result's combinations (best resolved
+   *  of ρ and h, S or T) when it has them, else its list of unresolved parameters (rho1, h1…). */
+  function resolvedWord(uncertainty, i, n) {
+    const combo = (uncertainty.combinations || []).find(c => c && c.layer === i + 1);
+    if (combo && combo.best_resolved) { return RESOLVED_WORDS[combo.best_resolved] || combo.best_resolved; }
+    if (!Array.isArray(uncertainty.unresolved)) { return null; }
+    const rho = !uncertainty.unresolved.includes("rho" + (i + 1));
+    if (i === n - 1) { return rho ? "ρ" : "no"; }  // the half-space has no thickness
+    const h = !uncertainty.unresolved.includes("h" + (i + 1));
+    if (rho && h) { return "ρ and h"; }
+    if (rho) { return "ρ only"; }
+    return h ? "h only" : "no";
+  }
+
+  /** Layers of a result: [{top, bottom, rho, p10, p90, s, t, resolved}] (bottom, S (siemens),
+   *  T (Ω·m²) null for the half-space; resolved: words, or null when the result does not say). */
   function layers(result) {
     const model = result.model || {};
     const rho = model.rho_ohmm || [];
     const h = model.thickness_m || [];
-    const unc = (result.uncertainty || {}).rho_ohmm || {};
+    const uncertainty = result.uncertainty || {};
+    const unc = uncertainty.rho_ohmm || {};
     const out = [];
     let top = 0;
     for (let i = 0; i < rho.length; i++) {
@@ -133,10 +183,22 @@ window.geobpPlots = (function () {
       out.push({
         top: top, bottom: thick === null ? null : top + thick, rho: rho[i],
         p10: unc.p10 ? unc.p10[i] : null, p90: unc.p90 ? unc.p90[i] : null,
+        s: thick === null ? null : thick / rho[i], t: thick === null ? null : thick * rho[i],
+        resolved: resolvedWord(uncertainty, i, rho.length),
       });
       if (thick !== null) { top += thick; }
     }
     return out;
+  }
+
+  /** Depths shown (m) as in the CLI figures: log from a fifth of the first interface (floored to
+   *  a decade) to the decade above twice the deepest; linear from 0 to twice the deepest. */
+  function depthLimits(rows, scale) {
+    const interfaces = rows.filter(r => r.bottom !== null).map(r => r.bottom);
+    const deepest = interfaces.length ? Math.max(2 * interfaces[interfaces.length - 1], 1) : 10;
+    if (scale === "linear") { return [0, deepest]; }
+    const first = interfaces.length ? interfaces[0] : 1;
+    return [Math.pow(10, Math.floor(Math.log10(first / 5))), Math.pow(10, Math.ceil(Math.log10(deepest)))];
   }
 
   function halfSpaceBottom(rows) {
@@ -144,17 +206,18 @@ window.geobpPlots = (function () {
     return Math.max(2 * last, 1);
   }
 
-  /** The layered model as a step plot of resistivity against depth, with the p10–p90 band. */
-  function modelPlot(div, result, title) {
+  /** The layered model as a step plot of resistivity against depth, with the p10–p90 band.
+   *  depthScale: "log" (default, as the CLI figures) or "linear". */
+  function modelPlot(div, result, title, depthScale) {
+    const scale = depthScale === "linear" ? "linear" : "log";
     const rows = layers(result);
-    const bottom = halfSpaceBottom(rows);
+    const [shallow, deep] = depthLimits(rows, scale);
     const depth = [];
     const rho = [];
     const p10 = [];
     const p90 = [];
     for (const row of rows) {
-      const b = row.bottom === null ? bottom : row.bottom;
-      depth.push(row.top, b);
+      depth.push(Math.max(row.top, shallow), row.bottom === null ? deep : row.bottom);
       rho.push(row.rho, row.rho);
       p10.push(row.p10, row.p10);
       p90.push(row.p90, row.p90);
@@ -171,10 +234,13 @@ window.geobpPlots = (function () {
       x: rho, y: depth, mode: "lines", name: "model (median)", line: { color: MODEL, width: 3 },
       hovertemplate: "%{x:.3g} Ω·m at %{y:.3g} m<extra></extra>",
     });
+    const yaxis = scale === "log"
+      ? Object.assign(logAxis("depth (m), log scale"), { range: [Math.log10(deep), Math.log10(shallow)] })
+      : { title: { text: "depth (m)" }, range: [deep, 0], gridcolor: "#e3e7ec", zeroline: false };
     const layout = baseLayout({
       title: { text: title || "Layered model" },
       xaxis: logAxis("resistivity (Ω·m)"),
-      yaxis: { title: { text: "depth (m)" }, autorange: "reversed", gridcolor: "#e3e7ec", zeroline: false },
+      yaxis: yaxis,
     });
     return draw(div, traces, layout);
   }
@@ -284,7 +350,7 @@ window.geobpPlots = (function () {
   }
 
   return {
-    axisKey: axisKey, layers: layers, soundingPlot: soundingPlot, phasePlot: phasePlot,
+    axisKey: axisKey, layers: layers, logErrorBars: logErrorBars, soundingPlot: soundingPlot, phasePlot: phasePlot,
     modelPlot: modelPlot, sectionPlot: sectionPlot, misfitBars: misfitBars, lossPlot: lossPlot,
     scatterPlot: scatterPlot, toImage: toImage, ready: ready, AXIS_LABELS: AXIS_LABELS,
   };

@@ -1,0 +1,74 @@
+"""The served path in the browser: the overview's served-networks card, and a real field sounding
+inverted through ``POST /api/v1/invert`` (method and layer count chosen by the service) with the
+log-depth model plot, the dense model response and the layer table's S, T and resolved columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+FIELD_FILE = (
+    Path(__file__).resolve().parents[1] / "data" / "field" / "ves_schlumberger_boundiali_se1.csv"
+)
+LAYER_HEADERS = ["S (S)", "T (Ω·m²)", "resolved"]
+
+
+def _js(page: Any, expression: str) -> Any:
+    return page.evaluate(expression)
+
+
+def test_overview_shows_the_served_networks(open_tab: Any, served_networks: Path) -> None:
+    tab = open_tab("/")
+    page = tab.page
+    page.wait_for_selector("#served table")
+    row = page.locator("#served tr", has_text="ves-schlumberger")
+    assert "ready" in row.inner_text() and "not ready" not in row.inner_text()
+    assert "not ready" in page.locator("#served tr", has_text="mt-1d").inner_text()
+    tab.screenshot("overview-served")
+    assert tab.errors == []
+
+
+def test_field_sounding_through_the_served_networks(open_tab: Any, served_networks: Path) -> None:
+    tab = open_tab("/invert")
+    page = tab.page
+    assert page.input_value("#network-select") == "served"  # the default
+    page.set_input_files("#data-file", str(FIELD_FILE))
+    page.wait_for_function("document.getElementById('data-state').textContent.startsWith('Read 1')")
+    page.click("#invert-button")
+    page.wait_for_selector("#results:not([hidden])")
+    page.wait_for_function("document.getElementById('plot-model').data !== undefined")
+
+    choice = page.inner_text("#served-choice")
+    n_layers = int(choice.split("chose ")[1].split(" ")[0])
+    assert "ves-schlumberger" in choice and 2 <= n_layers <= 6 and "runner-up" in choice
+    assert page.locator("#served-candidates tbody tr").count() >= 2
+    assert page.locator("#layers tr").count() == n_layers
+
+    headers = page.locator("#results thead th").all_inner_texts()
+    assert all(h in headers for h in LAYER_HEADERS), headers
+    first = page.locator("#layers tr").first.locator("td").all_inner_texts()
+    s_col, t_col = headers.index("S (S)"), headers.index("T (Ω·m²)")
+    h_m, rho = float(first[headers.index("thickness (m)")]), float(first[headers.index("ρ (Ω·m)")])
+    assert float(first[s_col]) == pytest.approx(h_m / rho, rel=2e-2)  # S = h/ρ, 3 digits shown
+    assert float(first[t_col]) == pytest.approx(h_m * rho, rel=2e-2)  # T = h·ρ
+    assert first[headers.index("resolved")] != "–"
+    last = page.locator("#layers tr").last.locator("td").all_inner_texts()
+    assert last[s_col] == "–" and last[t_col] == "–"  # the half-space has neither
+    assert last[headers.index("resolved")] in ("ρ", "no")  # a half-space has no thickness
+
+    assert _js(page, "document.getElementById('plot-model').layout.yaxis.type") == "log"
+    # the model response is drawn densely between the data (more points than data)
+    n_pred = _js(
+        page, "document.getElementById('plot-data').data[1].x.filter(v => v !== null).length"
+    )
+    n_obs = _js(page, "document.getElementById('plot-data').data[0].x.length")
+    assert n_pred > 2 * n_obs
+    tab.screenshot("invert-served-field")
+
+    page.select_option("#depth-scale", "linear")
+    page.wait_for_function("document.getElementById('plot-model').layout.yaxis.type === 'linear'")
+    assert tab.errors == []
