@@ -19,15 +19,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-import forward_models
+from inversion.formats.response import dense_response
 from inversion.formats.results import layer_rows
 
 # the dashboard's colours (service/dashboard/static/plots.js)
 OBSERVED, PREDICTED, MODEL = "#222222", "#c0392b", "#1f5fa8"
 _AXIS_LABELS = {"ab2_m": "AB/2 (m)", "a_m": "a (m)", "periods_s": "period (s)"}
 _FORMATS = {".png": "png", ".svg": "svg"}
-_FORWARD = {"ab2_m": "ves-schlumberger", "a_m": "ves-wenner", "periods_s": "mt-1d"}
-POINTS_PER_DECADE = 40
 
 
 def _tick(value: float, _: Any = None) -> str:
@@ -79,50 +77,6 @@ def _log_error_bars(rho: np.ndarray, percent: np.ndarray) -> np.ndarray:
     return np.vstack([rho * (1.0 - np.exp(-sigma)), rho * (np.exp(sigma) - 1.0)])
 
 
-def _segments(observation: Mapping[str, Any], axis_key: str, x_obs: np.ndarray) -> list[tuple]:
-    """``[(x_lo, x_hi, geometry keywords)]``: one per MN/2 segment of a Schlumberger sounding
-    (MN/2 given per datum), else one over the observed range."""
-    lo, hi = float(np.min(x_obs)), float(np.max(x_obs))
-    mn2 = observation.get("mn2_m") if axis_key == "ab2_m" else None
-    if axis_key != "ab2_m":
-        return [(lo, hi, {})]
-    if mn2 is None or np.ndim(mn2) == 0:
-        return [(lo, hi, {"mn2_m": None if mn2 is None else float(mn2)})]
-    mn2 = np.asarray(mn2, dtype=float)
-    out = []
-    for value in np.unique(mn2):
-        x = x_obs[mn2 == value]
-        out.append((float(x.min()), float(x.max()), {"mn2_m": float(value)}))
-    return out
-
-
-def _dense_response(
-    observation: Mapping[str, Any], result: Mapping[str, Any], axis_key: str
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The reported model's response densely sampled between the data: ``[(x (M,),
-    data (M, 1 or 2))]`` per segment (ρa, then phase for MT); empty when it cannot be computed."""
-    x_obs = _array(observation, axis_key)
-    model = result.get("model") or {}
-    rho, thickness = model.get("rho_ohmm"), model.get("thickness_m")
-    if x_obs is None or not rho or thickness is None:
-        return []
-    vector = np.asarray(list(rho) + list(thickness), dtype=float)
-    curves = []
-    for lo, hi, geometry in _segments(observation, axis_key, x_obs):
-        if hi <= lo:
-            continue
-        n = max(int(np.ceil(POINTS_PER_DECADE * np.log10(hi / lo))) + 1, 2)
-        x = np.geomspace(lo, hi, n)
-        if geometry.get("mn2_m") is not None and geometry["mn2_m"] >= lo:
-            x = x[x > geometry["mn2_m"]]
-        fm = forward_models.create(
-            _FORWARD[axis_key], n_layers=len(rho), **{axis_key: x}, **geometry
-        )
-        data = np.asarray(fm.forward(vector), dtype=float)[0]
-        curves.append((x, data.reshape(-1, x.size).T))
-    return curves
-
-
 def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result: Mapping[str, Any]):
     predicted = result.get("predicted") or {}
     axis_key = _axis_key(observation) or _axis_key(predicted)
@@ -136,7 +90,7 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
         err = _array(observation, "rho_a_error_percent")
         yerr = None if err is None else _log_error_bars(rho_obs, err)
         _plot_curve(rho_ax, x_obs, rho_obs, yerr, color=OBSERVED, ms=4, label="observed")
-    curves = _dense_response(observation, result, axis_key)
+    curves = dense_response(observation, result, axis_key)
     x_pred = _array(predicted, _axis_key(predicted) or axis_key)
     rho_pred = _array(predicted, "rho_a_ohmm")
     for i, (x, data) in enumerate(curves):

@@ -25,6 +25,7 @@ import numpy as np
 from flask import Blueprint, Response, jsonify, request
 
 from inversion import formats
+from inversion.formats import response
 from inversion.jsonable import jsonable
 from service.errors import ApiError
 
@@ -183,11 +184,8 @@ def dense_response(body: Mapping[str, Any]) -> list[dict[str, list[float]]]:
     axis = next((k for k in ("ab2_m", "a_m", "periods_s") if k in observation), None)
     if axis is None:
         raise ApiError(400, "invalid_data", "observation: no ab2_m, a_m or periods_s field")
-    # matplotlib is imported with the figures module: only when a curve is asked for
-    from inversion.formats.figures import _dense_response
-
     try:
-        curves = _dense_response(observation, result, axis)
+        curves = response.dense_response(observation, result, axis)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise ApiError(400, "invalid_data", f"result: {exc}") from exc
     out = []

@@ -1,0 +1,64 @@
+"""The reported model's response densely sampled between the data, for plots (no matplotlib)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+import forward_models
+
+_FORWARD = {"ab2_m": "ves-schlumberger", "a_m": "ves-wenner", "periods_s": "mt-1d"}
+POINTS_PER_DECADE = 40
+
+
+def _array(mapping: Mapping[str, Any], key: str) -> np.ndarray | None:
+    value = mapping.get(key)
+    if value is None:
+        return None
+    return np.atleast_1d(np.asarray(value, dtype=float))
+
+
+def _segments(observation: Mapping[str, Any], axis_key: str, x_obs: np.ndarray) -> list[tuple]:
+    """``[(x_lo, x_hi, geometry keywords)]``: one per MN/2 segment of a Schlumberger sounding
+    (MN/2 given per datum), else one over the observed range."""
+    lo, hi = float(np.min(x_obs)), float(np.max(x_obs))
+    mn2 = observation.get("mn2_m") if axis_key == "ab2_m" else None
+    if axis_key != "ab2_m":
+        return [(lo, hi, {})]
+    if mn2 is None or np.ndim(mn2) == 0:
+        return [(lo, hi, {"mn2_m": None if mn2 is None else float(mn2)})]
+    mn2 = np.asarray(mn2, dtype=float)
+    out = []
+    for value in np.unique(mn2):
+        x = x_obs[mn2 == value]
+        out.append((float(x.min()), float(x.max()), {"mn2_m": float(value)}))
+    return out
+
+
+def dense_response(
+    observation: Mapping[str, Any], result: Mapping[str, Any], axis_key: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The reported model's response densely sampled between the data: ``[(x (M,),
+    data (M, 1 or 2))]`` per segment (ρa, then phase for MT); empty when it cannot be computed."""
+    x_obs = _array(observation, axis_key)
+    model = result.get("model") or {}
+    rho, thickness = model.get("rho_ohmm"), model.get("thickness_m")
+    if x_obs is None or not rho or thickness is None:
+        return []
+    vector = np.asarray(list(rho) + list(thickness), dtype=float)
+    curves = []
+    for lo, hi, geometry in _segments(observation, axis_key, x_obs):
+        if hi <= lo:
+            continue
+        n = max(int(np.ceil(POINTS_PER_DECADE * np.log10(hi / lo))) + 1, 2)
+        x = np.geomspace(lo, hi, n)
+        if geometry.get("mn2_m") is not None and geometry["mn2_m"] >= lo:
+            x = x[x > geometry["mn2_m"]]
+        fm = forward_models.create(
+            _FORWARD[axis_key], n_layers=len(rho), **{axis_key: x}, **geometry
+        )
+        data = np.asarray(fm.forward(vector), dtype=float)[0]
+        curves.append((x, data.reshape(-1, x.size).T))
+    return curves
