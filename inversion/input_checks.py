@@ -161,3 +161,15 @@ def check_phase_quadrant(
         f"{listed}{more} outside [0, 90] degrees but within {PHASE_TOLERANCE_SIGMA:g} standard "
         "errors: kept as measured"
     ]
+
+
+def as_batch(observations: Any) -> list[Mapping[str, Any]]:
+    """A batch of observation dicts: a single dict is a batch of one; anything but a list of
+    them is a 400 (``field="observations"``)."""
+    if isinstance(observations, Mapping):
+        return [observations]
+    if isinstance(observations, (str, bytes)) or not isinstance(observations, Sequence):
+        raise InversionInputError(
+            "observations must be a list of observation objects", field="observations"
+        )
+    return list(observations)

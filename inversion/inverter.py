@@ -40,6 +40,7 @@ from .domain import TrainingDomain
 from .evaluation import network_metrics, refined_metrics, training_history
 from .fixed import fixed_list
 from .geometries import Geometry, forward_check, group_by_geometry
+from .input_checks import as_batch
 from .observations import (
     InversionInputError,
     Observation,
@@ -241,12 +242,7 @@ class Inverter:
         Raises :class:`InversionInputError` (``.field``, ``.status``) for invalid input.
         """
         t_start = time.perf_counter()
-        if isinstance(observations, Mapping):
-            observations = [observations]
-        if isinstance(observations, (str, bytes)) or not isinstance(observations, Sequence):
-            raise InversionInputError(
-                "observations must be a list of observation objects", field="observations"
-            )
+        observations = as_batch(observations)
         n = len(observations)
         if n == 0:
             return []

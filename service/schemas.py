@@ -230,10 +230,27 @@ class Observation(Strict):
     )
 
 
-class InvertRequest(Strict):
-    """Either ``data`` (one sounding) or ``soundings`` (many, vectorised)."""
+class SoundingsBody(Strict):
+    """Either ``data`` (one sounding) or ``soundings`` (many): the base of inversion bodies."""
 
     data: Observation | None = None
+    soundings: list[Observation] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SoundingsBody:
+        if (self.data is None) == (self.soundings is None):
+            raise ValueError("give exactly one of 'data' (one sounding) or 'soundings' (a list)")
+        return self
+
+    def observations(self) -> list[dict[str, Any]]:
+        """The sounding(s) as observation dicts (REST layout)."""
+        items = [self.data] if self.soundings is None else self.soundings
+        return [item.model_dump(exclude_none=True) for item in items]
+
+
+class InvertRequest(SoundingsBody):
+    """Either ``data`` (one sounding) or ``soundings`` (many, vectorised)."""
+
     soundings: list[Observation] | None = Field(default=None, min_length=1, max_length=20000)
     refine: bool = Field(
         default=True, description="refine the network's model against the physics (Gauss–Newton)"
@@ -244,12 +261,6 @@ class InvertRequest(Strict):
     noise_floor: dict[str, float] | None = Field(
         default=None, description="minimum errors, e.g. {rho_a_rel: 0.03, phase_deg: 1.0}"
     )
-
-    @model_validator(mode="after")
-    def _one_of(self) -> InvertRequest:
-        if (self.data is None) == (self.soundings is None):
-            raise ValueError("give exactly one of 'data' (one sounding) or 'soundings' (a list)")
-        return self
 
 
 class InversionResult(BaseModel):

@@ -100,13 +100,17 @@ def frame_batch(
 
 
 def features_batch(
-    spec: MethodSpec, log_rho_a: np.ndarray, phase_deg: np.ndarray | None, inside: np.ndarray
+    spec: MethodSpec,
+    log_rho_a: np.ndarray,
+    phase_deg: np.ndarray | None,
+    inside: np.ndarray,
+    log_rho_ref: np.ndarray,
 ) -> np.ndarray:
-    """Network inputs (n, n_features) of n soundings on the grid (n, G): log10(ρa/ρ_ref) and
-    (phase − 45°)/45°, zero outside the observed range, then the mask (1 inside)."""
+    """Network inputs (n, n_features) of n soundings on the grid (n, G): log10(ρa/ρ_ref) (the
+    references (n,) from :func:`frame_batch`) and (phase − 45°)/45°, zero outside the observed
+    range, then the mask (1 inside)."""
     w = inside.astype(float)
-    log_rho_ref = (log_rho_a * w).sum(axis=1, keepdims=True) / w.sum(axis=1, keepdims=True)
-    parts = [np.where(inside, log_rho_a - log_rho_ref, 0.0)]
+    parts = [np.where(inside, log_rho_a - np.reshape(log_rho_ref, (-1, 1)), 0.0)]
     if spec.has_phase:
         assert phase_deg is not None
         parts.append(np.where(inside, (phase_deg - 45.0) / 45.0, 0.0))

@@ -17,7 +17,7 @@ import numpy as np
 
 import forward_models
 
-from ..input_checks import InversionInputError, validate_noise_floor
+from ..input_checks import InversionInputError, as_batch, validate_noise_floor
 from ..layers import choose_simplest
 from ..misfit import chi as chi_of
 from ..observations import phase_mask
@@ -78,22 +78,34 @@ class ServedSet:
         others at its layer count; ``max_layers``: the largest layer count tried (≤ 6).
         Raises :class:`InversionInputError` (400 malformed, 422 outside the served range).
         """
-        if isinstance(observations, Mapping):
-            observations = [observations]
-        if isinstance(observations, (str, bytes)) or not isinstance(observations, Sequence):
-            raise InversionInputError(
-                "observations must be a list of observation objects", field="observations"
-            )
+        return self.invert_parsed(self.parse(observations, noise_floor), start, max_layers)
+
+    def parse(
+        self,
+        observations: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        noise_floor: Mapping[str, float] | None = None,
+    ) -> list[ServedSounding]:
+        """Each observation dict checked and read for the method its fields name
+        (:func:`inversion.served.parse.parse_served`: 400 malformed, 422 outside the range)."""
+        observations = as_batch(observations)
         floor = validate_noise_floor(noise_floor)
+        n = len(observations)
+        return [parse_served(o, floor, i if n > 1 else None) for i, o in enumerate(observations)]
+
+    def invert_parsed(
+        self,
+        soundings: Sequence[ServedSounding],
+        start: Mapping[str, Any] | None = None,
+        max_layers: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`invert` of soundings already read by :meth:`parse`."""
         top = self.max_layers if max_layers is None else int(max_layers)
         if not 1 <= top <= MAX_LAYERS:
             raise InversionInputError(
                 f"max_layers must lie in [1, {MAX_LAYERS}], got {max_layers}", field="max_layers"
             )
         given = _start_model(start)
-        n = len(observations)
-        parsed = [parse_served(o, floor, i if n > 1 else None) for i, o in enumerate(observations)]
-        return [self._invert_one(s, given, top) for s in parsed]
+        return [self._invert_one(s, given, top) for s in soundings]
 
     def _invert_one(
         self, sounding: ServedSounding, given: np.ndarray | None, top: int
@@ -104,11 +116,11 @@ class ServedSet:
         rho_g, phase_g, inside = resample(
             spec, sounding.log_axis, sounding.log_rho_a, sounding.phase_deg
         )
-        x = features_batch(
-            spec, rho_g[None], None if phase_g is None else phase_g[None], inside[None]
-        )
         log_rho_ref, log_len_ref = frame_batch(
             spec, np.array([sounding.log_axis[0]]), rho_g[None], inside[None]
+        )
+        x = features_batch(
+            spec, rho_g[None], None if phase_g is None else phase_g[None], inside[None], log_rho_ref
         )
         span = float(sounding.log_axis[-1] - sounding.log_axis[0])
         is_phase = phase_mask(_kinds(spec, obs))

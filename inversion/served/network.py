@@ -105,8 +105,8 @@ def synthetic(
     if spec.has_phase:
         phase = data[:, g:] + settings.phase_deg * rng.standard_normal((n, g))
     inside = grid[None, :] <= span[:, None] + 1e-9
-    x = features_batch(spec, np.log10(rho_a), phase, inside)
     log_rho_ref, log_length_ref = frame_batch(spec, np.zeros(n), np.log10(rho_a), inside)
+    x = features_batch(spec, np.log10(rho_a), phase, inside, log_rho_ref)
     return x, to_canonical(models, n_layers, log_rho_ref, log_length_ref)
 
 

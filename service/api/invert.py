@@ -17,9 +17,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from inversion.observations import validate_noise_floor
 from inversion.served import ServedSet, load_set
-from inversion.served.parse import parse_served
 from service import schemas
 from service.api.requests import parse_body
 from service.errors import error_response
@@ -34,10 +32,9 @@ _cache: dict[str, tuple[tuple, ServedSet]] = {}
 _lock = threading.Lock()
 
 
-class ServedInvertRequest(schemas.Strict):
+class ServedInvertRequest(schemas.SoundingsBody):
     """``data`` (one sounding) or ``soundings`` (many), with the served search's options."""
 
-    data: schemas.Observation | None = None
     soundings: list[schemas.Observation] | None = Field(default=None, min_length=1, max_length=50)
     noise_floor: dict[str, float] | None = Field(
         default=None, description="minimum errors, e.g. {rho_a_rel: 0.05, phase_deg: 1.5}"
@@ -46,13 +43,6 @@ class ServedInvertRequest(schemas.Strict):
         default=None, description="a starting model {rho_ohmm: [...], thickness_m: [...]}"
     )
     max_layers: int | None = Field(default=None, ge=1, le=6, description="largest layer count")
-
-    def observations(self) -> list[dict[str, Any]]:
-        """The sounding(s) as observation dicts (400 unless exactly one of data/soundings)."""
-        if (self.data is None) == (self.soundings is None):
-            raise ValueError("give exactly one of 'data' (one sounding) or 'soundings' (a list)")
-        items = [self.data] if self.soundings is None else self.soundings
-        return [item.model_dump(exclude_none=True) for item in items]
 
 
 def served_set(directory: Path) -> ServedSet:
@@ -115,22 +105,12 @@ def invert_served() -> ResponseReturnValue:
     """Invert one sounding ({data}) or many ({soundings}) with the served networks."""
     t0 = time.perf_counter()
     body = parse_body(ServedInvertRequest)
-    try:
-        observations = body.observations()
-    except ValueError as exc:
-        return error_response(400, "invalid_request", str(exc))
-    n = len(observations)
-    floor = validate_noise_floor(body.noise_floor)
-    parsed = [parse_served(o, floor, i if n > 1 else None) for i, o in enumerate(observations)]
-    refused = _not_ready(
-        served_set(get_settings().artifact_dir / "served"), {p.spec.name for p in parsed}
-    )
+    served = served_set(get_settings().artifact_dir / "served")
+    parsed = served.parse(body.observations(), body.noise_floor)
+    refused = _not_ready(served, {p.spec.name for p in parsed})
     if refused is not None:
         return refused
-    served = served_set(get_settings().artifact_dir / "served")
-    results = served.invert(
-        observations, noise_floor=body.noise_floor, start=body.start, max_layers=body.max_layers
-    )
+    results = served.invert_parsed(parsed, start=body.start, max_layers=body.max_layers)
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
     if body.soundings is None:
         return jsonify({**results[0], "elapsed_ms": elapsed_ms})

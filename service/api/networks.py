@@ -161,7 +161,7 @@ def invert(ref: str) -> ResponseReturnValue:
             f"soundings: {len(body.soundings)} with refine=true, above the limit of "
             f"{MAX_REFINED_SOUNDINGS} per request; send fewer, or refine=false (up to 20000)",
         )
-    observations = [item.model_dump(exclude_none=True) for item in body.soundings]
+    observations = body.observations()
     _check_layout(inverter.forward_model, observations, batch=True)
     results = invert_many(observations)
     for result in results:

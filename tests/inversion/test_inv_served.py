@@ -39,8 +39,8 @@ def _features(method: str, axis: np.ndarray, data: np.ndarray) -> tuple[np.ndarr
     rho, phase, inside = resample(
         spec, np.log10(axis), np.log10(data[:k]), data[k:] if spec.has_phase else None
     )
-    x = features_batch(spec, rho[None], None if phase is None else phase[None], inside[None])
     lr, ll = frame_batch(spec, np.log10(axis[:1]), rho[None], inside[None])
+    x = features_batch(spec, rho[None], None if phase is None else phase[None], inside[None], lr)
     return x[0], float(lr[0]), float(ll[0])
 
 
