@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,37 @@ def ves_csv(tmp_path) -> Path:
     path = tmp_path / "ves12.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture
+def registry(tmp_path, networks, monkeypatch):
+    """A migrated SQLite registry in a private var dir holding the ves3 network as 'ves-3l'."""
+    from service.artifacts import ArtifactStore
+    from service.db import Database
+    from service.migrate import upgrade_head
+    from service.registry import register_network
+
+    var = tmp_path / "var"
+    var.mkdir()
+    monkeypatch.setenv("GEOBP_VAR_DIR", str(var))
+    monkeypatch.delenv("GEOBP_DATABASE_URL", raising=False)
+    monkeypatch.delenv("GEOBP_ARTIFACT_DIR", raising=False)
+    db = Database(f"sqlite:///{var / 'geobp.sqlite'}")
+    upgrade_head(db.engine)
+    record = {
+        "name": "ves-3l",
+        "forward_model": {"name": "ves-schlumberger", "n_layers": 3},
+        "domain": {},
+        "noise": {"rho_a_rel": 0.03},
+        "network_config": {"hidden": 24},
+        "metrics": {"held_out_loss": 0.25},
+        "job_id": None,
+        "seed": 0,
+        "n_samples": 3000,
+        "code_version": "test",
+    }
+    network_id = register_network(
+        db, ArtifactStore(var / "artifacts"), record, lambda p: shutil.copy(networks["ves3"], p)
+    )
+    db.dispose()
+    return {"var": var, "id": network_id}

@@ -74,42 +74,6 @@ def test_demo_runs_end_to_end(geobp, tmp_path) -> None:
     assert (out / "demo_sounding.csv").read_text().startswith("AB/2 (m),rho_a (ohm.m)")
 
 
-@pytest.fixture
-def registry(tmp_path, networks, monkeypatch):
-    """A migrated SQLite registry in a private var dir holding the ves3 network as 'ves-3l'."""
-    import shutil
-
-    from service.artifacts import ArtifactStore
-    from service.db import Database
-    from service.migrate import upgrade_head
-    from service.registry import register_network
-
-    var = tmp_path / "var"
-    var.mkdir()
-    monkeypatch.setenv("GEOBP_VAR_DIR", str(var))
-    monkeypatch.delenv("GEOBP_DATABASE_URL", raising=False)
-    monkeypatch.delenv("GEOBP_ARTIFACT_DIR", raising=False)
-    db = Database(f"sqlite:///{var / 'geobp.sqlite'}")
-    upgrade_head(db.engine)
-    record = {
-        "name": "ves-3l",
-        "forward_model": {"name": "ves-schlumberger", "n_layers": 3},
-        "domain": {},
-        "noise": {"rho_a_rel": 0.03},
-        "network_config": {"hidden": 24},
-        "metrics": {"held_out_loss": 0.25},
-        "job_id": None,
-        "seed": 0,
-        "n_samples": 3000,
-        "code_version": "test",
-    }
-    network_id = register_network(
-        db, ArtifactStore(var / "artifacts"), record, lambda p: shutil.copy(networks["ves3"], p)
-    )
-    db.dispose()
-    return {"var": var, "id": network_id}
-
-
 def test_networks_lists_the_registry(geobp, registry) -> None:
     env = {"GEOBP_VAR_DIR": str(registry["var"])}
     run = geobp("networks", env=env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from jacobian_helpers import central_differences
 
 import forward_models
 
@@ -16,18 +17,6 @@ def random_models(n_layers: int, n: int, seed: int) -> np.ndarray:
     low = np.log([0.1] * n_layers + [0.1] * (n_layers - 1))
     high = np.log([1e5] * n_layers + [3000.0] * (n_layers - 1))
     return np.exp(rng.uniform(low, high, (n, 2 * n_layers - 1)))
-
-
-def central_differences(fm, models: np.ndarray, step: float = 1e-5) -> np.ndarray:
-    """∂data/∂ln m (n, n_data, n_params) by central differences in ln m, float64."""
-    out = np.empty((models.shape[0], fm.n_data, fm.n_params))
-    for j in range(fm.n_params):
-        up, down = models.copy(), models.copy()
-        up[:, j] *= np.exp(step)
-        down[:, j] *= np.exp(-step)
-        diff = fm.forward(up, precision="double") - fm.forward(down, precision="double")
-        out[:, :, j] = diff / (2 * step)
-    return out
 
 
 @pytest.mark.parametrize("n_layers", [1, 2, 3, 5])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from jacobian_helpers import central_differences
 
 import forward_models
 
@@ -26,18 +27,6 @@ def random_models(n_layers: int, n: int, seed: int) -> np.ndarray:
     return np.exp(rng.uniform(low, high, (n, 2 * n_layers - 1)))
 
 
-def central_differences(fm, models: np.ndarray, step: float = 1e-4) -> np.ndarray:
-    """∂data/∂ln m (n, n_data, n_params) by central differences in ln m, float64."""
-    out = np.empty((models.shape[0], fm.n_data, fm.n_params))
-    for j in range(fm.n_params):
-        up, down = models.copy(), models.copy()
-        up[:, j] *= np.exp(step)
-        down[:, j] *= np.exp(-step)
-        diff = fm.forward(up, precision="double") - fm.forward(down, precision="double")
-        out[:, :, j] = diff / (2 * step)
-    return out
-
-
 @pytest.mark.parametrize("geometry", sorted(GEOMETRIES))
 @pytest.mark.parametrize("n_layers", [1, 2, 3, 5])
 def test_the_exact_jacobian_matches_finite_differences(geometry, n_layers) -> None:
@@ -49,7 +38,7 @@ def test_the_exact_jacobian_matches_finite_differences(geometry, n_layers) -> No
     assert jac.shape == (150, fm.n_data, fm.n_params)
     # In the units the misfit uses: ∂ln ρa/∂ln m (dimensionless).
     exact = jac / data[:, :, None]
-    approx = central_differences(fm, models) / data[:, :, None]
+    approx = central_differences(fm, models, step=1e-4) / data[:, :, None]
     np.testing.assert_allclose(exact, approx, rtol=0, atol=2e-6)
     assert np.abs(exact).max() >= 0.5  # the comparison is not trivially between zeros
 
