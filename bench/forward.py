@@ -170,14 +170,11 @@ def simpeg_tem() -> Callable[[np.ndarray], np.ndarray] | None:
     return lambda model: -sim.dpred(model)  # SimPEG's dB_z/dt is negative while decaying
 
 
-def empymod_tem() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str]:
-    """empymod.bipole: H_z impulse response at the centre of a square loop of four wires."""
-    try:
-        import empymod
-    except ImportError:
-        return None, "empymod not installed"
-    h = TEM_SIDE_M / 2
-    src = [  # x1, x2, y1, y2, z1, z2 of the four wires, anticlockwise
+def square_loop_wires(side_m: float) -> list[np.ndarray]:
+    """empymod.bipole's ``src`` for a square loop of side ``side_m`` (m) centred on the origin:
+    x1, x2, y1, y2, z1, z2 of its four wires, anticlockwise."""
+    h = side_m / 2
+    return [
         np.array([-h, h, h, -h]),
         np.array([h, h, -h, -h]),
         np.array([-h, -h, h, h]),
@@ -185,6 +182,15 @@ def empymod_tem() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str]:
         np.zeros(4),
         np.zeros(4),
     ]
+
+
+def empymod_tem() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str]:
+    """empymod.bipole: H_z impulse response at the centre of a square loop of four wires."""
+    try:
+        import empymod
+    except ImportError:
+        return None, "empymod not installed"
+    src = square_loop_wires(TEM_SIDE_M)
     mu0 = 4e-7 * np.pi
 
     def run(model: np.ndarray) -> np.ndarray:

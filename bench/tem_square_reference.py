@@ -13,6 +13,7 @@ from pathlib import Path
 
 import empymod
 import numpy as np
+from forward import square_loop_wires
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "tem_square_loop_empymod.json"
 TIMES_S = np.geomspace(1e-5, 1e-2, 20)
@@ -25,17 +26,9 @@ CASES = [  # loop side (m), resistivities (Ω·m), thicknesses (m)
 
 
 def square_loop(side_m: float, rho: list[float], thk: list[float]) -> list[float]:
-    h = side_m / 2
-    wires = [  # x1, x2, y1, y2, z1, z2 of the four wires, anticlockwise
-        np.array([-h, h, h, -h]),
-        np.array([h, h, -h, -h]),
-        np.array([-h, -h, h, h]),
-        np.array([-h, h, h, -h]),
-        np.zeros(4),
-        np.zeros(4),
-    ]
     out = empymod.bipole(
-        src=wires, rec=[0, 0, 0, 0, 90], depth=[0.0, *np.cumsum(thk)], res=[2e14, *rho],
+        src=square_loop_wires(side_m), rec=[0, 0, 0, 0, 90],
+        depth=[0.0, *np.cumsum(thk)], res=[2e14, *rho],
         freqtime=TIMES_S, signal=0, mrec=True, srcpts=9, strength=1, verb=1,
         ft="dlf", ftarg={"dlf": "wer_201_2018"}, htarg={"dlf": "key_201_2009"},
     )  # fmt: skip

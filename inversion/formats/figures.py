@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from inversion.formats.response import dense_response
+from inversion.formats.response import dense_response, optional_array
 from inversion.formats.results import layer_rows
 
 # the dashboard's colours (service/dashboard/static/plots.js)
@@ -43,13 +43,6 @@ def _axis_key(mapping: Mapping[str, Any]) -> str | None:
         if key in mapping and mapping[key] is not None:
             return key
     return None
-
-
-def _array(mapping: Mapping[str, Any], key: str) -> np.ndarray | None:
-    value = mapping.get(key)
-    if value is None:
-        return None
-    return np.atleast_1d(np.asarray(value, dtype=float))
 
 
 def _decade_axis(ax: Any, axis: str, values: list[np.ndarray]) -> None:
@@ -84,15 +77,15 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
         raise ValueError("observation: no ab2_m, a_m or periods_s field to plot against")
     is_mt = "phase_deg" in observation or "phase_deg" in predicted
     rho_ax = fig.add_subplot(grid[0, 0] if is_mt else grid[:, 0])
-    x_obs = _array(observation, axis_key)
-    rho_obs = _array(observation, "rho_a_ohmm")
+    x_obs = optional_array(observation, axis_key)
+    rho_obs = optional_array(observation, "rho_a_ohmm")
     if x_obs is not None and rho_obs is not None:
-        err = _array(observation, "rho_a_error_percent")
+        err = optional_array(observation, "rho_a_error_percent")
         yerr = None if err is None else _log_error_bars(rho_obs, err)
         _plot_curve(rho_ax, x_obs, rho_obs, yerr, color=OBSERVED, ms=4, label="observed")
     curves = dense_response(observation, result, axis_key)
-    x_pred = _array(predicted, _axis_key(predicted) or axis_key)
-    rho_pred = _array(predicted, "rho_a_ohmm")
+    x_pred = optional_array(predicted, _axis_key(predicted) or axis_key)
+    rho_pred = optional_array(predicted, "rho_a_ohmm")
     for i, (x, data) in enumerate(curves):
         label = "model response" if i == 0 else None
         rho_ax.plot(x, data[:, 0], "-", color=PREDICTED, lw=1.5, label=label)
@@ -114,12 +107,12 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
         rho_ax.set_xlabel(_AXIS_LABELS[axis_key])
         return
     phase_ax = fig.add_subplot(grid[1, 0], sharex=rho_ax)
-    phase_obs = _array(observation, "phase_deg")
+    phase_obs = optional_array(observation, "phase_deg")
     if x_obs is not None and phase_obs is not None:
-        err = _array(observation, "phase_error_deg")
+        err = optional_array(observation, "phase_error_deg")
         yerr = None if err is None else np.broadcast_to(err, phase_obs.shape)
         _plot_curve(phase_ax, x_obs, phase_obs, yerr, color=OBSERVED, ms=4)
-    phase_pred = _array(predicted, "phase_deg")
+    phase_pred = optional_array(predicted, "phase_deg")
     for x, data in curves:
         phase_ax.plot(x, data[:, 1], "-", color=PREDICTED, lw=1.5)
     if not curves and x_pred is not None and phase_pred is not None:

@@ -13,7 +13,8 @@ _FORWARD = {"ab2_m": "ves-schlumberger", "a_m": "ves-wenner", "periods_s": "mt-1
 POINTS_PER_DECADE = 40
 
 
-def _array(mapping: Mapping[str, Any], key: str) -> np.ndarray | None:
+def optional_array(mapping: Mapping[str, Any], key: str) -> np.ndarray | None:
+    """``mapping[key]`` as a 1-D float array, or None when it is missing or null."""
     value = mapping.get(key)
     if value is None:
         return None
@@ -42,7 +43,7 @@ def dense_response(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The reported model's response densely sampled between the data: ``[(x (M,),
     data (M, 1 or 2))]`` per segment (ρa, then phase for MT); empty when it cannot be computed."""
-    x_obs = _array(observation, axis_key)
+    x_obs = optional_array(observation, axis_key)
     model = result.get("model") or {}
     rho, thickness = model.get("rho_ohmm"), model.get("thickness_m")
     if x_obs is None or not rho or thickness is None:
