@@ -29,6 +29,11 @@ from .observations import InversionInputError, parse_observation, phase_mask
 from .results import model_vector
 
 
+def bic(chi: float, n_data: int, n_free_params: int) -> float:
+    """Bayesian information criterion of a fit: n·χ² + k·ln n (n data, k free parameters)."""
+    return n_data * chi * chi + n_free_params * math.log(n_data)
+
+
 def bic_score(result: Mapping[str, Any], n_free_params: int) -> tuple[float, int]:
     """``(BIC, n_data)`` of one inversion result: n·χ² + k·ln n with n the result's data count
     (ρa, plus phases for MT) and k = ``n_free_params``; χ = None (no fit) counts as infinite."""
@@ -36,7 +41,7 @@ def bic_score(result: Mapping[str, Any], n_free_params: int) -> tuple[float, int
     n_data = len(predicted["rho_a_ohmm"]) * (2 if "phase_deg" in predicted else 1)
     chi = result["misfit"]["chi"]
     chi = math.inf if chi is None else float(chi)
-    return n_data * chi * chi + n_free_params * math.log(n_data), n_data
+    return bic(chi, n_data, n_free_params), n_data
 
 
 def rank_by_bic(

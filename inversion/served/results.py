@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..layers import bic
 from ..misfit import rms_percent
 from ..results import finite, model_dict
 
@@ -62,7 +63,7 @@ class Candidate:
         return {
             "n_layers": self.n_layers,
             "chi": chi,
-            "bic": n_data * chi * chi + k * math.log(n_data),
+            "bic": bic(chi, n_data, k),
             "n_free_params": k,
             "unresolved": self.unresolved(),
         }
