@@ -42,7 +42,8 @@ def missing(folder: Path) -> list[str]:
 def queue_starter_set(celery: Any, folder: Path) -> str | None:
     """Send ``geobp.train_served`` for the missing starter networks unless a training is under
     way (progress updated within ``STALE_S``); returns the task id, or None."""
-    if not missing(folder):
+    absent = missing(folder)
+    if not absent:
         return None
     progress = read_progress(folder) or {}
     if (
@@ -55,7 +56,5 @@ def queue_starter_set(celery: Any, folder: Path) -> str | None:
         args=(str(folder), plan(), STARTER_SETTINGS.to_dict()),
         queue=TRAIN_QUEUE,
     )
-    log.info(
-        "queued the starter set (%d networks missing): task %s", len(missing(folder)), result.id
-    )
+    log.info("queued the starter set (%d networks missing): task %s", len(absent), result.id)
     return str(result.id)
