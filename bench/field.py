@@ -1,14 +1,16 @@
 """Field soundings through the served networks, against a 200-start least-squares reference.
 
-Every VES and MT file in ``/work/shared/fixtures/field/`` (TEM files are skipped) is inverted by
-``inversion.served.ServedSet`` with the data's own errors floored at 5 % (ρa) and 1.5° (phase).
+Every VES and MT file in ``/work/shared/fixtures/field/`` (and with ``--tem`` the TEM files) is
+inverted by ``inversion.served.ServedSet`` with the data's own errors floored at 5 % (ρa and TEM
+−dBz/dt) and 1.5° (phase).
 For the chosen layer count the same problem (error-weighted residuals of log ρa and phase, on
 the same forward model and observed geometry, within the same bounds, over log10 m) is solved
 from ``--n-starts`` random starts (log-uniform within the bounds) with
 ``scipy.optimize.least_squares``; the table shows both χ and their ratio (geobp / reference).
 
-Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200]`` (without
-``--networks`` the served set is trained first, with the starter settings).
+Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200] [--tem]
+[--tem-starts 20]`` (without ``--networks`` the served set is trained first, with the starter
+settings; TEM forward models cost ~100× a VES one, hence fewer reference starts for TEM).
 """
 
 from __future__ import annotations
@@ -55,11 +57,11 @@ def reference_chi(obs: dict, n_layers: int, n_starts: int, seed: int = 0) -> flo
     return best
 
 
-def soundings() -> list[tuple[str, dict]]:
-    """(id, observation dict) of every VES and MT field sounding."""
+def soundings(tem: bool = False) -> list[tuple[str, dict]]:
+    """(id, observation dict) of every VES and MT field sounding (and TEM with ``tem``)."""
     out = []
     for path in sorted(FIELD.iterdir()):
-        if path.suffix not in (".csv", ".edi") or path.name.startswith("tem_"):
+        if path.suffix not in (".csv", ".edi") or (path.name.startswith("tem_") and not tem):
             continue
         try:
             out.extend(inversion.read_soundings(str(path)).items())
@@ -72,21 +74,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", help="directory of served-*.npz (default: train them)")
     parser.add_argument("--n-starts", type=int, default=200)
+    parser.add_argument("--tem", action="store_true", help="include the TEM field files")
+    parser.add_argument("--tem-starts", type=int, default=20, help="reference starts for TEM")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.perf_counter()
     served: ServedSet = (
-        load_set(args.networks) if args.networks else train_set(("ves-schlumberger", "mt-1d"))
+        load_set(args.networks)
+        if args.networks
+        else train_set(("ves-schlumberger", "mt-1d", "tem-coincident-loop", "tem-central-loop"))
     )
     log.info("served set ready in %.1f s", time.perf_counter() - t0)
     header = f"{'sounding':34s} {'method':17s} {'N':>2s} {'chi':>6s} {'RMS%':>6s} {'net chi':>8s}"
     print(header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s}")
-    for sid, obs in soundings():
+    for sid, obs in soundings(args.tem):
         t = time.perf_counter()
         result = served.invert(obs, noise_floor=FLOOR)[0]
         elapsed = time.perf_counter() - t
         n = result["n_layers"]
-        ref = reference_chi(obs, n, args.n_starts)
+        ref = reference_chi(obs, n, args.tem_starts if "times_s" in obs else args.n_starts)
         chi, net = result["misfit"]["chi"], result["network_misfit"]["chi"]
         net_text = f"{net:8.2f}" if net is not None else f"{'-':>8s}"
         print(

@@ -6,15 +6,18 @@ MN/2 = AB/2 / 10) and three-layer MT soundings (40 periods from 1 ms to 1000 s):
 - geobp on a large batch (``--n`` models, best of ``--repeat`` runs, both cores via its threads),
 - SimPEG's 1D simulations (``Simulation1DLayers``, ``Simulation1DRecursive``) and pyGIMLi's
   (``DC1dModelling``, ``MT1dModelling``) on the same first ``--n-ref`` models, called the fastest
-  way a user can: one simulation object, built once, then ``dpred``/``response`` per model.
+  way a user can: one simulation object, built once, then ``dpred``/``response`` per model (for
+  SimPEG's VES also without maps: ``rho`` and ``thicknesses`` set per model, then ``dpred()``),
+- the cost of geobp's ``forward_and_jacobian`` over its ``forward`` on ``--n-jac`` models.
 
 It prints models/s, the ratios ours/theirs, and the largest deviation from each code on those
 models. Then three-layer central-loop TEM soundings (30 gates from 10 µs to 10 ms, ideal step-off):
-geobp on ``--n-tem`` models against SimPEG's ``Simulation1DLayered`` (circular loop, radius 20 m,
+geobp on ``--n-tem`` models (forward, and forward with the exact Jacobian) against SimPEG's
+``Simulation1DLayered`` (circular loop, radius 20 m,
 one simulation object, ``dpred`` per model) and empymod's ``bipole`` (square loop of side 40 m as
 four wires, lagged-convolution filters, one call per model) on ``--n-ref-tem`` models.
 Usage: ``python bench/forward.py [--n 200000] [--n-ref 1000] [--repeat 3] [--n-tem 20000]
-[--n-ref-tem 50] [--only tem]``.
+[--n-ref-tem 50] [--n-jac 50000] [--only tem|ves-mt]``.
 """
 
 from __future__ import annotations
@@ -90,6 +93,25 @@ def simpeg_ves() -> Callable[[np.ndarray], np.ndarray] | None:
     return sim.dpred
 
 
+def simpeg_ves_direct() -> Callable[[np.ndarray], np.ndarray] | None:
+    """SimPEG Simulation1DLayers without maps, as its docs allow: one simulation object, ``rho``
+    and ``thicknesses`` set per model, then ``dpred()`` (no model vector, no mapping)."""
+    try:
+        from simpeg.electromagnetics.static import resistivity as dc
+    except ImportError:
+        return None
+    sim_mapped = simpeg_ves()
+    survey = sim_mapped.__self__.survey  # the same survey (sources, receivers, factors)
+    sim = dc.Simulation1DLayers(survey=survey, rho=np.ones(3), thicknesses=np.ones(2))
+
+    def run(model: np.ndarray) -> np.ndarray:
+        sim.rho = model[:3]
+        sim.thicknesses = model[3:]
+        return sim.dpred()
+
+    return run
+
+
 def simpeg_mt() -> Callable[[np.ndarray], np.ndarray] | None:
     """SimPEG Simulation1DRecursive: apparent resistivity and phase for each period."""
     try:
@@ -140,6 +162,30 @@ def pygimli_codes() -> tuple[Callable | None, Callable | None, str]:
         return np.concatenate([out[:k], np.degrees(out[k:])])
 
     return dc_run, mt_run, f"pyGIMLi {pg.__version__}"
+
+
+VES_PEERS = [("SimPEG, maps", simpeg_ves), ("SimPEG, rho/thk set", simpeg_ves_direct)]
+MT_PEERS = [("SimPEG", simpeg_mt)]
+
+
+def jacobian_cost(fm: forward_models.ForwardModel, models: np.ndarray, repeat: int) -> None:
+    """Prints the cost of ``forward_and_jacobian`` over that of ``forward`` (default precision
+    and double) on the same models, best of ``repeat`` each, in wall-clock and in CPU time (the
+    steadier figure when other jobs share the cores); target ≤ 3×."""
+    n = models.shape[0]
+    jac = best_rate(lambda: fm.forward_and_jacobian(models), n, repeat)
+    fwd = best_rate(lambda: fm.forward(models), n, repeat)
+    text = (
+        f"forward + Jacobian: {jac[0]:,.0f} models/s on {n:,} models; cost / forward "
+        f"({fm.default_precision}) = {fwd[0] / jac[0]:.2f}x wall, {fwd[1] / jac[1]:.2f}x CPU "
+        f"(target 3x: {'met' if fwd[1] / jac[1] <= 3 else 'NOT met'})"
+    )
+    if fm.default_precision != "double":
+        dbl = best_rate(lambda: fm.forward(models, precision="double"), n, repeat)
+        text += (
+            f"; cost / forward (double) = {dbl[0] / jac[0]:.2f}x wall, {dbl[1] / jac[1]:.2f}x CPU"
+        )
+    print(text)
 
 
 def compare(ours: np.ndarray, theirs: np.ndarray, n_rho: int) -> str:
@@ -230,6 +276,13 @@ def tem_section(n: int, n_ref: int, repeat: int) -> None:
         if label == "geobp circle (single)":
             note = f"   target 10,000/s: {'met' if rate >= 10_000 else 'NOT met'} (wall)"
         print(f"{label:<26}  {rate:16,.0f}  {rate_cpu:14,.0f}{note}")
+    rate, rate_cpu = best_rate(lambda: circle.forward_and_jacobian(models), n, repeat)
+    fwd, fwd_cpu = rates["geobp circle (single)"]
+    print(
+        f"{'geobp circle fwd+Jacobian':<26}  {rate:16,.0f}  {rate_cpu:14,.0f}   "
+        f"time / forward: {fwd / rate:.2f}x wall, {fwd_cpu / rate_cpu:.2f}x per CPU-s "
+        "(target <= 3x)"
+    )
     emp_fn, emp_note = empymod_tem()
     ref = models[:n_ref]
     for name, fn, fm, ours_label in (
@@ -255,9 +308,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000, help="batch size for geobp")
     parser.add_argument("--n-ref", type=int, default=1000, help="models for SimPEG/pyGIMLi")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--n-jac", type=int, default=50_000, help="models for the Jacobian cost")
     parser.add_argument("--n-tem", type=int, default=20_000, help="TEM batch size for geobp")
     parser.add_argument("--n-ref-tem", type=int, default=50, help="TEM models for the peers")
-    parser.add_argument("--only", choices=["tem"], help="run the TEM section only")
+    parser.add_argument(
+        "--only", choices=["tem", "ves-mt"], help="run the TEM section only, or VES and MT only"
+    )
     args = parser.parse_args()
     if args.only == "tem":
         tem_section(args.n_tem, args.n_ref_tem, args.repeat)
@@ -281,11 +337,11 @@ def main() -> None:
 
     dc_pg, mt_pg, pg_note = pygimli_codes()
     cases = [
-        ("VES Schlumberger 3-layer @30 AB/2", ves, ves_models, simpeg_ves(), dc_pg, 300_000, 20),
-        ("MT 1D 3-layer @40 periods", mt, mt_models, simpeg_mt(), mt_pg, 1_000_000, 50),
+        ("VES Schlumberger 3-layer @30 AB/2", ves, ves_models, VES_PEERS, dc_pg, 300_000, 20),
+        ("MT 1D 3-layer @40 periods", mt, mt_models, MT_PEERS, mt_pg, 1_000_000, 50),
     ]
     print(f"# {pg_note}")
-    for title, fm, models, simpeg_fn, pg_fn, target, target_ratio in cases:
+    for title, fm, models, peer_makers, pg_fn, target, target_ratio in cases:
         print(f"\n## {title}")
         ours, ours_cpu = best_rate(lambda fm=fm, m=models: fm.forward(m), args.n, args.repeat)
         print(f"{'code':<22}  {'models/s (wall)':>16}  {'models/CPU-s':>14}")
@@ -306,7 +362,8 @@ def main() -> None:
         ours_ref = fm.forward(ref)
         n_rho = fm.data_kinds.count("rho_a")
         rates = {}
-        for name, fn in (("SimPEG", simpeg_fn), ("pyGIMLi", pg_fn)):
+        peers = [(name, make()) for name, make in peer_makers] + [("pyGIMLi", pg_fn)]
+        for name, fn in peers:
             if fn is None:
                 print(f"{name:<22}  not installed")
                 continue
@@ -325,7 +382,9 @@ def main() -> None:
                 f"{'met' if ratio >= target_ratio else 'NOT met'}); "
                 f"{ours_cpu / rates[fastest][1]:.1f}x per CPU-second"
             )
-    tem_section(args.n_tem, args.n_ref_tem, args.repeat)
+        jacobian_cost(fm, models[: args.n_jac], args.repeat)
+    if args.only != "ves-mt":
+        tem_section(args.n_tem, args.n_ref_tem, args.repeat)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n# 1-minute load average at the end: {load:.1f} on {os.cpu_count()} cores")
 

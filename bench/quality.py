@@ -76,6 +76,9 @@ def get_inverter(kind: str, args: argparse.Namespace) -> tuple[Inverter, str]:
         "learning_rate": 3e-3,
         "patience": 20,
     }
+    for key in ("init", "seed"):  # only when given: default runs keep their cache names
+        if getattr(args, key) is not None:
+            network[key] = getattr(args, key)
     spec = json.dumps(
         [fm.to_dict(), space.to_dict(), NOISE, network, args.members, args.n_train], sort_keys=True
     )
@@ -529,6 +532,8 @@ def main() -> None:
     parser.add_argument("--n-refine", type=int, default=300)
     parser.add_argument("--n-compare", type=int, default=20)
     parser.add_argument("--n-ood", type=int, default=200)
+    parser.add_argument("--init", help="BPNetwork initialiser (default: BPNetwork's default)")
+    parser.add_argument("--seed", type=int, help="BPNetwork seed (default: BPNetwork's default)")
     parser.add_argument("--cache-dir", default="var/bench")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()

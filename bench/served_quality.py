@@ -72,6 +72,8 @@ def main() -> None:
         f"{'N right':>8s} {'ms med':>7s} {'min found':>9s} {'chi<=1.2, K>=15':>15s}"
     )
     for method, ok in served.ready().items():
+        if METHODS[method].is_tem:
+            continue  # bench/tem_quality.py
         if not ok:
             print(f"{method:17s} not served in {args.networks}")
             continue

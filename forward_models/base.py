@@ -192,6 +192,22 @@ class ForwardModel(abc.ABC):
             future.result()
         return tuple(outs)
 
+    def _in_blocks(self, block: Any, n: int, block_rows: int) -> None:
+        """Run ``block(rows)`` for consecutive row slices of at most ``block_rows`` covering
+        ``range(n)``, ``chunk_rows`` rows per task on the shared thread pool (NumPy only).
+        ``block`` writes its results itself (straight into the caller's outputs)."""
+
+        def run(start: int) -> None:
+            stop = min(start + self.chunk_rows, n)
+            for first in range(start, stop, block_rows):
+                block(slice(first, min(first + block_rows, stop)))
+
+        starts = range(0, n, self.chunk_rows)
+        futures = [_executor().submit(run, start) for start in starts[1:]]
+        run(0)
+        for future in futures:
+            future.result()
+
     def _operator(self, xp: ModuleType, dtype: Any, build: Any) -> Any:
         """Cache per (array module, dtype) of geometry-only arrays built by ``build()`` (NumPy)."""
         key = (xp.__name__, np.dtype(dtype).name)

@@ -29,12 +29,58 @@ from .base import ForwardModel
 MU0 = 4e-7 * np.pi
 
 
+def _vectorised(name: str, dtype: str) -> bool:
+    """Whether NumPy runs ufunc ``name`` on ``dtype`` ("float64", "float32") with a SIMD kernel
+    chosen for this CPU rather than its baseline build (NumPy ≥ 2.1; False when unknown)."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+
+        found = opt_func_info(func_name=f"^{name}$", signature=f"^{dtype}$")[name]
+        (target,) = (t["current"] for t in found.values())
+        return not target.startswith("baseline")
+    except Exception:  # noqa: BLE001 - older NumPy or an unknown layout: assume not
+        return False
+
+
+#: ufuncs whose speed picks the formulation (measured on AVX-512, docs/benchmarks.md)
+_VECTORISED = {"tan": _vectorised("tan", "float64"), "arctan2": _vectorised("arctan2", "float32")}
+
+
+def _exp_cis(m: Any, re: Any, im: Any, xp: ModuleType, half_angle: bool | None = None) -> None:
+    """Write e^m cos m into ``re`` and e^m sin m into ``im`` (arrays shaped like ``m``, which is
+    overwritten).
+
+    ``half_angle``: with w = tan(m/2), cos m = (1 − w²)/(1 + w²) and sin m = 2w/(1 + w²); by
+    default for float64 on NumPy builds whose float64 ``tan`` is vectorised on this CPU
+    (AVX-512: there ``tan`` costs a fifth of ``cos`` plus ``sin``, :data:`_VECTORISED`).
+    """
+    if half_angle is None:
+        half_angle = m.dtype == np.float64 and xp is np and _VECTORISED["tan"]
+    xp.exp(m, out=re)
+    if not half_angle:
+        xp.sin(m, out=im)
+        xp.cos(m, out=m)
+        im *= re
+        re *= m
+        return
+    xp.multiply(m, 0.5, out=im)
+    xp.tan(im, out=im)  # w
+    xp.multiply(im, im, out=m)
+    m += 1  # 1 + w²
+    re /= m  # e^m / (1 + w²)
+    im *= re
+    im *= 2  # e^m sin m
+    xp.subtract(2, m, out=m)  # 1 − w²
+    re *= m  # e^m cos m
+
+
 def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[Any, Any]:
     """Real and imaginary parts of ζ_1 in √(Ω·m), each (n, K).
 
     ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2), so that a layer's
     h_j / δ_j = h_j / √ρ_j · skin (δ: skin depth). With m = −2 h_j / δ_j,
-    E = e^{−2 k_j h_j} = e^m (cos m + i sin m). In-place arithmetic on (n, K) buffers.
+    E = e^{−2 k_j h_j} = e^m (cos m + i sin m) (:func:`_exp_cis`). In-place arithmetic on (n, K)
+    buffers.
     """
     n, n_layers = rho.shape
     shape = (n, skin.shape[0])
@@ -45,18 +91,16 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
     x = y = None
     for j in range(n_layers - 2, -1, -1):
         s = sqrt_rho[:, j : j + 1]
-        m, decay, cos_m, a, b, c = (pool.pop() for _ in range(6))
+        m, e_re, e_im, a, b, c = (pool.pop() for _ in range(6))
         xp.multiply((-2 * thk[:, j : j + 1]) / s, skin, out=m)
         xp.maximum(m, -40, out=m)  # e^-40 is zero at our accuracy; avoids subnormals
-        xp.exp(m, out=decay)
-        xp.cos(m, out=cos_m)
-        xp.sin(m, out=m)
+        _exp_cis(m, e_re, e_im, xp)  # E
         if x is None:  # ζ_{j+1} = √ρ_N is real: Γ is real, one value per model
             x_below = sqrt_rho[:, n_layers - 1 : n_layers]
-            decay *= (x_below - s) / (x_below + s)
-            xp.multiply(cos_m, decay, out=a)  # g_re
-            xp.multiply(m, decay, out=c)  # g_im
-            pool += [m, decay, cos_m, b]
+            gamma = (x_below - s) / (x_below + s)
+            xp.multiply(e_re, gamma, out=a)  # g_re
+            xp.multiply(e_im, gamma, out=c)  # g_im
+            pool += [m, e_re, e_im, b]
         else:
             # Γ = ((x² + y² − s²) + 2i s y) / ((x + s)² + y²)
             xp.add(x, s, out=a)
@@ -69,15 +113,13 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
             c /= a  # Γ_re
             xp.multiply(y, 2 * s, out=b)
             b /= a  # Γ_im
-            cos_m *= decay  # E_re
-            m *= decay  # E_im
-            xp.multiply(c, cos_m, out=a)
-            xp.multiply(b, m, out=decay)
-            a -= decay  # g_re
-            c *= m
-            b *= cos_m
+            xp.multiply(c, e_re, out=a)
+            xp.multiply(b, e_im, out=m)
+            a -= m  # g_re
+            c *= e_im
+            b *= e_re
             c += b  # g_im
-            pool += [m, decay, cos_m, b, x, y]
+            pool += [m, e_re, e_im, b, x, y]
         # ζ_j = s (1 + g) / (1 − g) = s ((1 − |g|²) + 2i g_im) / |1 − g|²
         one_minus, den, g_im2 = (pool.pop() for _ in range(3))
         xp.subtract(1, a, out=one_minus)
@@ -97,48 +139,78 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
 
 
 def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[Any, Any]:
-    """ζ_1 (n, K) complex and its derivatives ∂ζ_1/∂ln m (2N−1, n, K), all complex128.
+    """ζ_1 (n, K) and ∂ln ζ_1/∂ln m (2N−1, n, K), both complex128.
 
     ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2). Per layer j (bottom up),
-    with ζ' = ζ_{j+1}, s = √ρ_j, θ = 2(1 + i) h_j skin / s, E = e^{−θ}, D = ζ' + s,
-    g = E (ζ' − s)/D, q = ∂ζ_j/∂g = 2s/(1 − g)², the local partials are::
+    with ζ' = ζ_{j+1}, s = √ρ_j, u = ζ' − s, v = ζ' + s, m = −2 h_j skin / s, θ = −(1 + i) m,
+    E = e^{−θ} (:func:`_exp_cis`), N = v + E u, M = v − E u and R = 1/(M N), so that
+    ζ_j = s N/M = s N² R, the local logarithmic partials are::
 
-        ∂ζ_j/∂ζ'     = q E 2s / D²
-        ∂ζ_j/∂ln h_j = −q g θ
-        ∂ζ_j/∂ln ρ_j = ½ (ζ_j − ζ' ∂ζ_j/∂ζ' + q g θ)
+        ∂ln ζ_j/∂ln ζ'  = 4 s ζ' E R
+        ∂ln ζ_j/∂ln h_j = −2 θ u v E R = 2 (1 + i) m u v E R
+        ∂ln ζ_j/∂ln ρ_j = ½ (1 − ∂ln ζ_j/∂ln ζ' − ∂ln ζ_j/∂ln h_j)
 
-    and ∂ζ_N/∂ln ρ_N = ½ √ρ_N; the chain rule from the top multiplies the ∂ζ_j/∂ζ' of the layers
-    above. h_j skin / s is capped at 20 as in the forward pass (e^{−40}: the layer below is unseen).
+    and ∂ln ζ_N/∂ln ρ_N = ½; the chain rule from the top multiplies the ∂ln ζ_j/∂ln ζ' of the
+    layers above. One complex reciprocal per layer; (n, K) buffers and the output are updated in
+    place. m is capped at −40 as in the forward pass (e^{−40}: the layer below is unseen).
     """
     n, n_layers = rho.shape
     shape = (n, skin.shape[0])
     s = xp.sqrt(rho)
-    zeta = xp.broadcast_to(s[:, n_layers - 1 : n_layers], shape).astype(xp.complex128)
     jac = xp.empty((2 * n_layers - 1, *shape), dtype=xp.complex128)  # parameter axis first
-    below = []
+    zeta = s[:, n_layers - 1 : n_layers].astype(xp.complex128)  # (n, 1) below the last interface
+    m, scratch, e_re, e_im = (xp.empty(shape) for _ in range(4))
+    e = xp.empty(shape, dtype=xp.complex128)
+    steps = []  # ∂ln ζ_j/∂ln ζ_{j+1}, bottom up
     for j in range(n_layers - 2, -1, -1):
         sj = s[:, j : j + 1]
-        theta = (2 + 2j) * xp.minimum((thk[:, j : j + 1] / sj) * skin, 20.0)
-        e = xp.exp(-theta)
-        inv_d = 1 / (zeta + sj)
-        g = e * (zeta - sj) * inv_d
-        inv_om = 1 / (1 - g)
-        q = (2 * sj) * inv_om * inv_om
-        qgt = q * g * theta
-        dz_below = q * e * (2 * sj) * inv_d * inv_d
-        new = sj * (1 + g) * inv_om
-        jac[j] = 0.5 * (new - zeta * dz_below + qgt)
-        xp.negative(qgt, out=jac[n_layers + j])
-        below.append(dz_below)
-        zeta = new
-    jac[n_layers - 1] = 0.5 * s[:, n_layers - 1 : n_layers]
-    chain = None  # ∂ζ_1/∂ζ_j, from the top down
+        xp.multiply((-2 * thk[:, j : j + 1]) / sj, skin, out=m)
+        xp.maximum(m, -40, out=m)
+        xp.copyto(scratch, m)
+        # E; contiguous real buffers first (transcendental ufuncs are not vectorised on the
+        # strided .real / .imag views)
+        _exp_cis(scratch, e_re, e_im, xp)
+        xp.copyto(e.real, e_re)
+        xp.copyto(e.imag, e_im)
+        u = zeta - sj
+        v = zeta + sj
+        big_n = e * u
+        big_m = xp.subtract(v, big_n)
+        big_n += v
+        r = xp.multiply(big_m, big_n, out=big_m)
+        xp.divide(1.0, r, out=r)  # R = 1/(M N)
+        e *= r  # E R
+        u *= v
+        d_h = jac[n_layers + j]
+        xp.multiply(e, u, out=d_h)
+        d_h *= m
+        d_h *= 2 + 2j
+        step = xp.multiply(e, zeta)
+        step *= 4 * sj
+        d_rho = jac[j]
+        xp.add(step, d_h, out=d_rho)
+        d_rho *= -0.5
+        d_rho += 0.5
+        big_n *= big_n
+        big_n *= r
+        big_n *= sj  # ζ_j
+        zeta = big_n
+        steps.append(step)
+    if n_layers == 1:
+        jac[0] = 0.5
+        return xp.broadcast_to(zeta, shape).copy(), jac
+    chain = None  # ∂ln ζ_1/∂ln ζ_j, from the top down (accumulated in the top step's array)
     for j in range(1, n_layers):
-        step = below[n_layers - 1 - j]  # ∂ζ_{j−1}/∂ζ_j (0-based layers; below is bottom up)
-        chain = step if chain is None else chain * step
-        jac[j] *= chain
+        step = steps[n_layers - 1 - j]  # ∂ln ζ_{j−1}/∂ln ζ_j (0-based layers; steps bottom up)
+        if chain is None:
+            chain = step
+        else:
+            chain *= step
         if j < n_layers - 1:
+            jac[j] *= chain
             jac[n_layers + j] *= chain
+        else:  # the half-space: ∂ln ζ_N/∂ln ρ_N = ½
+            xp.multiply(chain, 0.5, out=jac[j])
     return zeta, jac
 
 
@@ -153,26 +225,30 @@ def _atan_coefficients() -> np.ndarray:
     return fit.convert(kind=np.polynomial.Polynomial, domain=[0.0, 1.0], window=[0.0, 1.0]).coef
 
 
-def _phase_deg(x: Any, y: Any, xp: ModuleType, out: Any) -> None:
+def _phase_deg(x: Any, y: Any, xp: ModuleType, out: Any, polynomial: bool | None = None) -> None:
     """Write 45° + arg ζ in degrees into ``out`` for x > 0, |y| ≤ x (arg ζ ∈ [−45°, 45°]).
 
-    float32: the arctan polynomial (degrees folded into its coefficients); float64: ``arctan2``.
+    ``polynomial``: the arctan polynomial (degrees folded into its coefficients) instead of
+    ``arctan2``; by default only for float32 on NumPy builds whose float32 ``arctan2`` is not
+    vectorised on this CPU (:data:`_VECTORISED`).
     """
-    if x.dtype == np.float64:
+    if polynomial is None:
+        polynomial = x.dtype != np.float64 and xp is np and not _VECTORISED["arctan2"]
+    if not polynomial:
         xp.arctan2(y, x, out=out)
         out *= 180 / np.pi
         out += 45
         return
-    coef = _atan_coefficients() * (180 / np.pi)
+    coef = [float(c) for c in _atan_coefficients() * (180 / np.pi)]  # keep x's dtype
     ratio = y / x
     u = ratio * ratio
-    xp.multiply(u, coef[-1], out=out)
-    out += coef[-2]
+    acc = u * coef[-1]
+    acc += coef[-2]
     for c in coef[-3::-1]:
-        out *= u
-        out += c
-    out *= ratio
-    out += 45
+        acc *= u
+        acc += c
+    acc *= ratio
+    xp.add(acc, 45, out=out)
 
 
 def _mt_response(models: Any, skin: Any, n_layers: int, xp: ModuleType) -> Any:
@@ -197,7 +273,9 @@ class MT1D(ForwardModel):
     name = "mt-1d"
     axis_name = "periods_s"
     geometry_fields = ("periods_s",)
-    chunk_rows = 4096
+    chunk_rows = 1024
+    #: rows per block of the Jacobian's complex arrays, which then stay in a core's L2 cache
+    jacobian_block_rows = 256
 
     def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
         return {"periods_s": _validate.positive_vector("periods_s", geometry.get("periods_s"))}
@@ -223,24 +301,40 @@ class MT1D(ForwardModel):
         ``data (n, 2K)`` (as ``forward(models, precision="double")``) and
         ``jac (n, 2K, n_params)`` with ``jac[i, d, j] = ∂data_d/∂ln m_j``: Ω·m for ρ_a and
         degrees for phases per unit relative change of parameter j (a parameter × 1.01 changes
-        datum d by about 0.01·jac). Same array module as the input.
+        datum d by about 0.01·jac). Same array module as the input. On NumPy, chunks of
+        ``chunk_rows`` models run on the shared thread pool, each in blocks of
+        ``jacobian_block_rows`` written straight into the outputs.
         """
         xp = get_array_module(models, backend=backend)
         arr = self.check_models(models, backend=backend)
+        n = arr.shape[0]
+        data = xp.empty((n, self.n_data))
+        jac = xp.empty((n, self.n_data, self.n_params))
+        if xp is not np or n <= self.jacobian_block_rows:
+            self._data_and_jacobian_block(arr, data, jac, xp)
+            return data, jac
+        block = self._data_and_jacobian_block
+        self._in_blocks(lambda r: block(arr[r], data[r], jac[r], np), n, self.jacobian_block_rows)
+        return data, jac
+
+    def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
+        """Write the data ``(n, 2K)`` and ``∂data/∂ln m (n, 2K, n_params)`` of checked models
+        ``arr (n, n_params)`` into ``data`` and ``jac``."""
         (skin,) = self._operator(xp, xp.float64, self._skin)
-        zeta, jac = _impedance_and_jacobian(
+        zeta, dlog = _impedance_and_jacobian(
             arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
         )
-        n, k = zeta.shape
-        data = xp.empty((n, 2 * k))
-        data[:, k:] = xp.angle(zeta, deg=True)
-        data[:, k:] += 45
+        k = zeta.shape[1]
+        phase = data[:, k:]
+        xp.divide(zeta.imag, zeta.real, out=phase)  # Re ζ > 0: arg ζ = arctan(Im/Re)
+        xp.arctan(phase, out=phase)
+        phase *= 180 / np.pi
+        phase += 45
         rho_a = data[:, :k]
         xp.multiply(zeta.real, zeta.real, out=rho_a)
         rho_a += zeta.imag**2
-        jac *= 1 / zeta  # ∂ln ζ_1/∂ln m, (n_params, n, K)
         # ∂ρ_a/∂ln m = 2 ρ_a Re ∂ln ζ_1/∂ln m;  ∂φ/∂ln m = Im ∂ln ζ_1/∂ln m (radians → degrees)
-        out = xp.empty((n, 2 * k, jac.shape[0]))
-        out[:, :k] = (jac.real * (2 * rho_a)).transpose(1, 2, 0)
-        out[:, k:] = (jac.imag * (180 / np.pi)).transpose(1, 2, 0)
-        return data, out
+        two_rho_a = 2 * rho_a
+        for p in range(dlog.shape[0]):
+            xp.multiply(dlog[p].real, two_rho_a, out=jac[:, :k, p])
+            xp.multiply(dlog[p].imag, 180 / np.pi, out=jac[:, k:, p])

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from service import registry
+from service import registry, served_registry
 from service.artifacts import ArtifactStore
 from service.config import Settings
 from service.db import Database, as_utc
@@ -23,7 +23,7 @@ from service.models import (
     TrainingJob,
     utcnow,
 )
-from service.schedules import create_job_for_schedule, next_run
+from service.schedules import SERVED_RETRAIN, create_job_for_schedule, next_run
 from worker.store import JobView, Reclaimed
 
 log = logging.getLogger(__name__)
@@ -295,23 +295,54 @@ class SqlJobStore:
         return out
 
     # ------------------------------------------------------------------ schedules
+    def _claim_due(self, s: Any, now: datetime, served: bool) -> list[Schedule]:
+        """Due, enabled schedules of one kind (served retraining or not), each claimed by
+        advancing it to its next cron time (a concurrent tick claims it at most once)."""
+        due = s.scalars(
+            select(Schedule).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
+        ).all()
+        claimed_rows = []
+        for schedule in due:
+            if (SERVED_RETRAIN in (schedule.spec or {})) != served:
+                continue
+            claimed = s.execute(
+                update(Schedule)
+                .where(Schedule.id == schedule.id, Schedule.next_run_at == schedule.next_run_at)
+                .values(next_run_at=next_run(schedule.cron, now), last_run_at=now)
+            )
+            if claimed.rowcount == 1:
+                claimed_rows.append(schedule)
+        return claimed_rows
+
     def create_due_jobs(self, now: datetime) -> list[str]:
         """One job per due, enabled schedule; schedules advance to their next cron time."""
         created: list[str] = []
         with self.db.session() as s:
-            due = s.scalars(
-                select(Schedule).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
-            ).all()
-            for schedule in due:
-                claimed = s.execute(
-                    update(Schedule)
-                    .where(Schedule.id == schedule.id, Schedule.next_run_at == schedule.next_run_at)
-                    .values(next_run_at=next_run(schedule.cron, now), last_run_at=now)
-                )
-                if claimed.rowcount != 1:
-                    continue
+            for schedule in self._claim_due(s, now, served=False):
                 job = create_job_for_schedule(s, schedule, self.settings)
                 if job is not None:
                     schedule.last_job_id = job.id
                     created.append(job.id)
         return created
+
+    # ------------------------------------------------------------------ served networks
+    def due_served_retrains(self, now: datetime) -> list[dict[str, Any]]:
+        """``geobp.retrain_served`` keyword arguments of each due served retraining."""
+        folder = str(self.settings.artifact_dir / "served")
+        with self.db.session() as s:
+            return [
+                {**schedule.spec[SERVED_RETRAIN], "folder": folder, "schedule_id": schedule.id}
+                for schedule in self._claim_due(s, now, served=True)
+            ]
+
+    def register_served(
+        self, name: str, path: Path, production: str, metrics: dict[str, Any] | None
+    ) -> str:
+        """Register a served network file as the next version of ``name``."""
+        return served_registry.register_served_file(
+            self.db, self.artifacts, name, Path(path), production, metrics
+        )
+
+    def served_production(self, name: str) -> dict[str, Any] | None:
+        """The production version of ``name`` (id, version, path, metrics), or None."""
+        return served_registry.production_of(self.db, self.artifacts, name)

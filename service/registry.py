@@ -116,12 +116,19 @@ def _metric(net: Network | None) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _promote(session: Session, net: Network) -> None:
-    """Point ``latest`` at ``net``; move ``production`` when ``net`` is no worse."""
+PRODUCTION_RULES = ("auto", "if_none", "always")
+
+
+def _promote(session: Session, net: Network, production: str = "auto") -> None:
+    """Point ``latest`` at ``net``; ``production`` too when the name has none yet, or when
+    ``production`` is ``"always"``, or (``"auto"``) when ``net``'s held-out loss is no worse;
+    ``"if_none"`` leaves an existing production alone (champion/challenger decides outside)."""
     _set_alias(session, net.name, "latest", net.id)
     current = session.get(NetworkAlias, (net.name, "production"))
-    if current is None:
+    if current is None or production == "always":
         _set_alias(session, net.name, "production", net.id)
+        return
+    if production == "if_none":
         return
     prod = session.get(Network, current.network_id)
     new_loss, prod_loss = _metric(net), _metric(prod)
@@ -134,13 +141,16 @@ def register_network(
     store: ArtifactStore,
     record: dict[str, Any],
     writer: Callable[[Path], None],
+    production: str = "auto",
 ) -> str:
     """Write the artifact atomically, then insert the network, move aliases and finish its job in
     one transaction. Idempotent per ``record["job_id"]``: a rerun returns the existing id.
 
     ``record`` holds name, forward_model, domain, noise, network_config, metrics, job_id, seed,
-    n_samples and code_version.
+    n_samples and code_version; ``production`` is the alias rule of :func:`_promote`.
     """
+    if production not in PRODUCTION_RULES:
+        raise ValueError(f"production: must be one of {list(PRODUCTION_RULES)}")
     job_id = record.get("job_id")
     if job_id:
         with db.session() as session:
@@ -152,7 +162,9 @@ def register_network(
     path = store.network_path(record["name"], network_id)
     checksum = store.write_atomic(path, writer)
     try:
-        return _insert_network(db, record, network_id, store.stored_path(path), checksum)
+        return _insert_network(
+            db, record, network_id, store.stored_path(path), checksum, production
+        )
     except _AlreadyRegistered as exc:
         store.remove(path)
         return exc.network_id
@@ -162,7 +174,12 @@ def register_network(
 
 
 def _insert_network(
-    db: Database, record: dict[str, Any], network_id: str, stored_path: str, checksum: str
+    db: Database,
+    record: dict[str, Any],
+    network_id: str,
+    stored_path: str,
+    checksum: str,
+    production: str = "auto",
 ) -> str:
     """Insert the network row (the next version of its name), move the aliases and finish its
     job; retry version races. Returns the network id (another attempt's, if that won)."""
@@ -186,7 +203,7 @@ def _insert_network(
                 )
                 session.add(net)
                 session.flush()
-                _promote(session, net)
+                _promote(session, net, production)
                 if job_id:
                     job = session.get(TrainingJob, job_id)
                     if job is not None:

@@ -16,6 +16,9 @@ from service.models import Network, NetworkAlias, Schedule, TrainingJob
 
 log = logging.getLogger(__name__)
 
+#: the key of a served-network retraining schedule's spec (champion/challenger, no training job)
+SERVED_RETRAIN = "retrain_served"
+
 #: seeds advance per scheduled run and wrap here: they stay valid training seeds (0 … 2³¹ − 1)
 #: and fit the registry's 32-bit integer column on PostgreSQL
 SEED_MODULUS = 2**31
@@ -41,7 +44,10 @@ def next_run(expression: str, after: datetime) -> datetime:
 
 def spec_for_schedule(session: Session, schedule: Schedule) -> dict[str, Any] | None:
     """The training spec a schedule runs now: its own spec, or (``{"retrain_network": name}``) the
-    spec that trained the current ``latest`` version of that name; the seed advances per run."""
+    spec that trained the current ``latest`` version of that name; the seed advances per run.
+    None for a served retraining (``{"retrain_served": …}``: a task, not a training job)."""
+    if SERVED_RETRAIN in schedule.spec:
+        return None
     n_runs = session.scalar(
         select(func.count(TrainingJob.id)).where(TrainingJob.schedule_id == schedule.id)
     )

@@ -213,7 +213,7 @@ class AliasRequest(Strict):
 
 
 class Observation(Strict):
-    """One sounding in the layout of the network's forward model (VES, Wenner or MT)."""
+    """One sounding in the layout of the network's forward model (VES, Wenner, MT or TEM)."""
 
     ab2_m: list[Finite] | None = None
     mn2_m: Finite | list[Finite] | None = None
@@ -223,6 +223,23 @@ class Observation(Strict):
     rho_a_error_percent: list[Finite] | None = None
     phase_deg: list[Finite] | None = None
     phase_error_deg: list[Finite] | None = None
+    times_s: list[Finite] | None = Field(
+        default=None, description="TEM gate times (s) from the start of the turn-off ramp"
+    )
+    dbzdt_v_per_am2: list[Finite] | None = Field(
+        default=None, description="TEM −dBz/dt per ampere, V/(A·m²), positive while decaying"
+    )
+    dbzdt_error_percent: Finite | list[Finite] | None = None
+    receiver: Literal["central", "coincident"] | None = Field(
+        default=None, description="TEM: receiver at the loop centre, or the loop itself"
+    )
+    loop_side_m: Finite | None = None
+    loop_radius_m: Finite | None = None
+    ramp_off_s: Finite | None = None
+    gate_open_s: list[Finite] | None = None
+    gate_close_s: list[Finite] | None = None
+    lowpass_hz: list[Finite] | None = None
+    current_a: Finite | None = Field(default=None, description="TEM current (A), for the record")
     warnings: list[str] | None = Field(
         default=None,
         description="notes about the data (e.g. from the file reader), kept in"
@@ -263,6 +280,31 @@ class InvertRequest(SoundingsBody):
     )
 
 
+class DepthOfInvestigation(BaseModel):
+    """Depth of investigation (m) after Christiansen & Auken 2012: cumulative sensitivity
+    thresholds 0.8 (standard) and 1.2 (conservative; never deeper than the standard one)."""
+
+    standard: float | None = Field(description="m; null when it could not be computed")
+    conservative: float | None = Field(description="m; null when it could not be computed")
+
+
+class SmoothModel(BaseModel):
+    """The smooth (Occam) model on a fixed stack of layers, beside the layered model."""
+
+    depth_m: list[float] = Field(description="interface depths (N−1), m")
+    thickness_m: list[float] = Field(description="layer thicknesses (N−1), m")
+    rho_ohmm: list[float] = Field(description="resistivity of each layer (N), Ω·m")
+    p10: list[float] = Field(description="10th percentile of each layer's resistivity, Ω·m")
+    p90: list[float] = Field(description="90th percentile of each layer's resistivity, Ω·m")
+    misfit: dict[str, Any] = Field(description="chi and rms_percent of the smooth model")
+    doi_m: DepthOfInvestigation
+    consistent: bool | None = Field(
+        default=None,
+        description="whether the smooth model's strongest gradients bracket the layered "
+        "interfaces above the DOI (false adds a warning)",
+    )
+
+
 class InversionResult(BaseModel):
     model: dict[str, list[float]]
     uncertainty: dict[str, Any]
@@ -272,6 +314,12 @@ class InversionResult(BaseModel):
     warnings: list[str]
     network: dict[str, Any]
     elapsed_ms: float
+    doi_m: DepthOfInvestigation | None = Field(
+        default=None, description="depth of investigation of the layered model (served path)"
+    )
+    smooth: SmoothModel | None = Field(
+        default=None, description="the smooth model with its own DOI (served path)"
+    )
 
 
 class InversionBatch(BaseModel):
@@ -282,20 +330,43 @@ class InversionBatch(BaseModel):
 # ---------------------------------------------------------------- schedules
 
 
+class ServedRetrain(Strict):
+    """Champion/challenger retraining of the served network of ``method`` and ``n_layers``: a
+    challenger trained with ``settings`` replaces the production version only when its median
+    network-only χ on the fixed held-out set (``n_eval`` soundings, ``seed``) is lower by more
+    than ``margin`` (relative)."""
+
+    method: str = Field(description="a served VES or MT method, e.g. mt-1d")
+    n_layers: int = Field(ge=2, le=6)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="TrainingSettings keywords: n_samples, n_members, network {hidden, "
+        "max_epochs, learning_rate}, seed, rho_a_rel, phase_deg",
+    )
+    margin: float = Field(default=0.0, ge=0.0, lt=1.0)
+    n_eval: int = Field(default=100, ge=5, le=2000)
+    seed: int = Field(default=20261206, ge=0, lt=2**31)
+
+
 class ScheduleCreate(Strict):
     """Retrain on a cron schedule: give a full training ``spec``, or ``network`` to retrain the
-    spec that produced that network name's latest version."""
+    spec that produced that network name's latest version, or ``served`` for a champion/challenger
+    retraining of a served network."""
 
     name: Name
     cron: str = Field(min_length=9, max_length=128, description="5-field cron, UTC")
     spec: TrainingJobCreate | None = None
     network: Name | None = None
+    served: ServedRetrain | None = None
     enabled: bool = True
 
     @model_validator(mode="after")
     def _one_of(self) -> ScheduleCreate:
-        if (self.spec is None) == (self.network is None):
-            raise ValueError("give exactly one of 'spec' (a training job) or 'network' (a name)")
+        if sum(x is not None for x in (self.spec, self.network, self.served)) != 1:
+            raise ValueError(
+                "give exactly one of 'spec' (a training job), 'network' (a name) or 'served' "
+                "(a served network's champion/challenger retraining)"
+            )
         return self
 
 

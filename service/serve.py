@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask
+from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import func, select
 
 from service.app import create_app
@@ -169,7 +170,8 @@ def _run_http(app: Flask, host: str, port: int, workers: int, threads: int) -> N
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 8) -> None:
     """Run the service until interrupted: migrate, start the embedded worker (embedded broker),
-    train the default network if the registry is empty, print URL and token, serve HTTP."""
+    train the default network if the registry is empty, queue the missing served networks (any
+    broker), print URL and token, serve HTTP."""
     settings = load_settings()
     app = create_app({"GEOBP": settings})
     if settings.embedded_broker:
@@ -177,9 +179,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: 
         job_id = ensure_default_network(app)
         if job_id:
             print(f"training the default network {DEFAULT_NETWORK_NAME!r}: job {job_id}")
-        served = settings.artifact_dir / "served"
+    served = settings.artifact_dir / "served"  # on Redis too: a `geobp worker` trains them
+    try:
         if queue_starter_set(app.extensions["geobp_celery"], served):
             print(f"training the served networks into {served} (GET /api/v1/served)", flush=True)
+    except KombuOperationalError as exc:  # Redis down: serve anyway; the next start queues them
+        log.warning("could not queue the served networks' training: %s", exc)
     url = f"http://{host}:{port}"
     print(f"geobp serving on {url}  (API {url}/api/v1, docs {url}/api/v1/docs)", flush=True)
     print(_token_line(settings), flush=True)

@@ -1,9 +1,12 @@
 """The starter set: the served networks trained on first start, through the worker.
 
-``geobp serve`` (embedded default) calls :func:`queue_starter_set`: when a served network of the
-plan is missing from ``GEOBP_ARTIFACT_DIR/served`` and no training of the set is under way, one
-``geobp.train_served`` task (:mod:`worker.served`) is sent to the training queue. The plan goes
-method by method (Schlumberger, MT, Wenner; 2 to 6 layers each), so each method becomes usable
+``geobp serve`` calls :func:`queue_starter_set` on every broker (embedded, or Redis with a
+separate ``geobp worker``): when a served network of the plan is missing from
+``GEOBP_ARTIFACT_DIR/served`` and no training of the set is under way, one ``geobp.train_served``
+task (:mod:`worker.served`) is sent to the training queue; the worker registers each network as
+a version of ``served-<method>-<N>l`` (the first is ``production``). The plan goes
+method by method (Schlumberger, MT, Wenner, TEM coincident and central loop; 2 to 6 layers
+each), so each method becomes usable
 as soon as its networks are in; ``POST /api/v1/invert`` answers 503 with ``Retry-After`` until
 then, and ``GET /api/v1/served`` shows the progress.
 """
@@ -23,7 +26,13 @@ __all__ = ["STARTER_METHODS", "STARTER_SETTINGS", "missing", "plan", "queue_star
 
 log = logging.getLogger(__name__)
 
-STARTER_METHODS = ("ves-schlumberger", "mt-1d", "ves-wenner")
+STARTER_METHODS = (
+    "ves-schlumberger",
+    "mt-1d",
+    "ves-wenner",
+    "tem-coincident-loop",
+    "tem-central-loop",
+)
 STARTER_SETTINGS = TrainingSettings()  # 40,000 soundings, 3 × 64 hidden, 60 epochs
 STALE_S = 600.0  # a training silent for this long is taken as lost
 
@@ -33,16 +42,25 @@ def plan() -> list[list[Any]]:
     return [[m, n] for m in STARTER_METHODS for n in range(2, MAX_LAYERS + 1)]
 
 
-def missing(folder: Path) -> list[str]:
-    """Names of the starter set's networks not yet in ``folder``."""
-    names = [served_name(m, n) for m, n in plan()]
+def missing(folder: Path, items: list[list[Any]] | None = None) -> list[str]:
+    """Names of the starter set's networks (or of ``items``, ``[[method, n_layers], …]``) not
+    yet in ``folder``."""
+    names = [served_name(m, n) for m, n in (plan() if items is None else items)]
     return [name for name in names if not (folder / f"{name}.npz").exists()]
 
 
-def queue_starter_set(celery: Any, folder: Path) -> str | None:
-    """Send ``geobp.train_served`` for the missing starter networks unless a training is under
-    way (progress updated within ``STALE_S``); returns the task id, or None."""
-    absent = missing(folder)
+def queue_starter_set(
+    celery: Any,
+    folder: Path,
+    items: list[list[Any]] | None = None,
+    settings: TrainingSettings | None = None,
+) -> str | None:
+    """Send ``geobp.train_served`` (on the embedded broker or Redis alike) for the missing
+    starter networks unless a training is under way (progress updated within ``STALE_S``);
+    returns the task id, or None. ``items`` and ``settings`` replace the starter plan and
+    settings (tests train a tiny plan)."""
+    items = plan() if items is None else items
+    absent = missing(folder, items)
     if not absent:
         return None
     progress = read_progress(folder) or {}
@@ -53,7 +71,7 @@ def queue_starter_set(celery: Any, folder: Path) -> str | None:
         return None
     result = celery.send_task(
         "geobp.train_served",
-        args=(str(folder), plan(), STARTER_SETTINGS.to_dict()),
+        args=(str(folder), items, (settings or STARTER_SETTINGS).to_dict()),
         queue=TRAIN_QUEUE,
     )
     log.info("queued the starter set (%d networks missing): task %s", len(absent), result.id)

@@ -1,10 +1,12 @@
 """``geobp.train_served``: train the missing served networks into a folder, reporting progress.
 
 Each network (:func:`inversion.served.train_served`) is written atomically as
-``<folder>/served-<method>-<N>l.npz``; one already there is skipped, so a rerun (after a lost
-worker) finishes the set and never duplicates. Progress goes to ``<folder>/progress.json``:
-``{"state": "training" | "done" | "failed", "current", "done": [names], "total", "error",
-"updated_at"}``.
+``<folder>/served-<method>-<N>l.npz`` and registered through the job store (the registry's next
+version of that name, ``production`` when it is the first); one already there is not trained
+again (only registered, if it was not), so a rerun (after a lost worker) finishes the set and
+never duplicates. Progress goes to
+``<folder>/progress.json``: ``{"state": "training" | "done" | "failed", "current",
+"done": [names], "total", "error", "updated_at"}``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ def read_progress(folder: str | Path) -> dict[str, Any] | None:
         return None
 
 
+def _register(task: Task | None, name: str, path: Path) -> None:
+    """Register a served network file in the deployment's registry as a version of ``name``
+    (production when it is the first); nothing when the task runs without a job store."""
+    store = getattr(getattr(task, "app", None), "geobp_store", None)
+    if store is None:
+        return
+    try:
+        network_id = store.register_served(name, path, "if_none", None)
+    except store.transient_errors as exc:  # the file serves meanwhile; the next run registers it
+        log.warning("served network %s not registered yet: %s", name, exc)
+        return
+    log.info("served network %s registered as %s", name, network_id)
+
+
 def train_served_set(
     task: Task | None, folder: str, plan: list[list[Any]], settings: dict[str, Any]
 ) -> list[str]:
@@ -53,7 +69,8 @@ def train_served_set(
     trained = []
     try:
         for (method, n_layers), name in zip(plan, names, strict=True):
-            if name in done:
+            if name in done:  # trained by an earlier run: registered now if it was not
+                _register(task, name, out / f"{name}.npz")
                 continue
             progress.update(current=name, updated_at=time.time())
             _write_json(out / PROGRESS_FILE, progress)
@@ -61,6 +78,7 @@ def train_served_set(
             tmp = out / f".{name}.{os.getpid()}.npz"
             net.save(str(tmp), metadata={"name": name})
             os.replace(tmp, out / f"{name}.npz")
+            _register(task, name, out / f"{name}.npz")
             done.append(name)
             trained.append(name)
             log.info("served network %s trained (%d of %d)", name, len(done), len(names))

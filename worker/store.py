@@ -96,6 +96,21 @@ class JobStore(Protocol):
     def create_due_jobs(self, now: datetime) -> list[str]:
         """Create one training job per due schedule, advance the schedules; return job ids."""
 
+    def due_served_retrains(self, now: datetime) -> list[dict[str, Any]]:
+        """Claim each due served-retraining schedule (advancing it); return the keyword
+        arguments of ``geobp.retrain_served`` for each."""
+
+    def register_served(
+        self, name: str, path: Path, production: str, metrics: dict[str, Any] | None
+    ) -> str:
+        """Copy the served network file into the artifact store and register it as the next
+        version of ``name`` (``production``: ``"if_none"`` or ``"always"``); the same file
+        twice returns the first registration. Returns the network id."""
+
+    def served_production(self, name: str) -> dict[str, Any] | None:
+        """``{"id", "name", "version", "path", "sha256", "metrics"}`` of the production
+        version of ``name``, or None."""
+
     def set_task_ids(self, job_id: str, task_ids: list[str]) -> None:
         """Remember the Celery task ids (to revoke on cancel)."""
 

@@ -17,6 +17,8 @@ from celery.signals import worker_process_init, worker_ready
 from inversion import pipeline
 from worker import served
 from worker.progress import CancelCheck, ProgressReporter
+from worker.queues import TRAIN_QUEUE
+from worker.served_retrain import retrain_served
 from worker.submit import send_train, submit_job
 
 log = logging.getLogger(__name__)
@@ -145,9 +147,13 @@ def train(task: Task, job_id: str, attempt: int) -> str | None:
 
 
 def tick_schedules(task: Task) -> list[str]:
-    """Create and submit one training job per due schedule (run by beat every few seconds)."""
+    """Create and submit one training job per due schedule, and send one ``geobp.retrain_served``
+    per due served retraining (run by beat every few seconds)."""
     store = task.app.geobp_store
-    job_ids = store.create_due_jobs(datetime.now(timezone.utc))
+    now = datetime.now(timezone.utc)
+    for kwargs in store.due_served_retrains(now):
+        task.app.send_task("geobp.retrain_served", kwargs=kwargs, queue=TRAIN_QUEUE)
+    job_ids = store.create_due_jobs(now)
     for job_id in job_ids:
         submit_job(task.app, store, job_id)
     return job_ids
@@ -174,6 +180,7 @@ def register(app: Celery) -> None:
     app.task(name="geobp.tick_schedules", bind=True)(tick_schedules)
     app.task(name="geobp.recover_jobs", bind=True)(recover_jobs)
     app.task(name="geobp.train_served", acks_late=True, bind=True)(served.train_served_set)
+    app.task(name="geobp.retrain_served", acks_late=True, bind=True)(retrain_served)
 
     def _on_ready(sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not app or app.geobp_store is None:

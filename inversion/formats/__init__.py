@@ -32,6 +32,12 @@ from inversion.formats.results import (
     write_profile_csv,
     write_result_json,
 )
+from inversion.formats.smooth_export import (
+    SMOOTH_COLUMNS,
+    format_smooth_csv,
+    format_smooth_profile_csv,
+    smooth_rows,
+)
 from inversion.formats.table import parse_table, read_table
 from inversion.formats.table_write import (
     format_sounding,
@@ -46,6 +52,7 @@ __all__ = [
     "FormatError",
     "LAYER_COLUMNS",
     "MODES",
+    "SMOOTH_COLUMNS",
     "edi_observation",
     "format_edi_impedance",
     "format_edi_rho_phase",
@@ -53,6 +60,8 @@ __all__ = [
     "format_layer_table",
     "format_profile_csv",
     "format_result_json",
+    "format_smooth_csv",
+    "format_smooth_profile_csv",
     "format_sounding",
     "format_soundings",
     "impedance_1d_field_units",
@@ -66,6 +75,7 @@ __all__ = [
     "read_soundings",
     "read_table",
     "read_tem",
+    "smooth_rows",
     "write_edi_impedance",
     "write_edi_rho_phase",
     "write_figure",

@@ -5,7 +5,9 @@ reported model's response drawn densely between the data (computed with ``forwar
 the observed geometry, 40 points per decade; one curve per MN/2 segment) on log–log axes; for MT
 a phase panel below. Right: the model as a resistivity-versus-depth step plot with the p10–p90
 band, depth on a log axis by default (``depth_scale="linear"`` switches), and each layer's
-conductance S and transverse resistance T (the one the data resolve best marked with *).
+conductance S and transverse resistance T (the one the data resolve best marked with *); the
+smooth model (dashed, with its band) when the result has one, and the depth range below the
+depth of investigation greyed (light below the conservative DOI, darker below the standard one).
 Uses matplotlib's object API with the Agg/SVG canvases only — no pyplot global state.
 """
 
@@ -19,11 +21,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from inversion.formats.figures_tem import is_tem, tem_data_panels
 from inversion.formats.response import dense_response, optional_array
-from inversion.formats.results import layer_rows
+from inversion.formats.results import doi_value, layer_rows
 
 # the dashboard's colours (service/dashboard/static/plots.js)
-OBSERVED, PREDICTED, MODEL = "#222222", "#c0392b", "#1f5fa8"
+OBSERVED, PREDICTED, MODEL, SMOOTH = "#222222", "#c0392b", "#1f5fa8", "#e67e22"
 _AXIS_LABELS = {"ab2_m": "AB/2 (m)", "a_m": "a (m)", "periods_s": "period (s)"}
 _FORMATS = {".png": "png", ".svg": "svg"}
 
@@ -71,6 +74,9 @@ def _log_error_bars(rho: np.ndarray, percent: np.ndarray) -> np.ndarray:
 
 
 def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result: Mapping[str, Any]):
+    if is_tem(observation, result):
+        tem_data_panels(fig, grid, observation, result)
+        return
     predicted = result.get("predicted") or {}
     axis_key = _axis_key(observation) or _axis_key(predicted)
     if axis_key is None:
@@ -163,10 +169,70 @@ def _label_layers(ax: Any, rows: list[dict[str, Any]], tops: np.ndarray, bottoms
         )
 
 
+def _dois(result: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """(conservative, standard) DOI in m: the layered model's, else the smooth model's."""
+    for block in (result, result.get("smooth")):
+        cons, std = doi_value(block, "conservative"), doi_value(block, "standard")
+        if cons is not None and std is not None:
+            return cons, std
+    return None, None
+
+
+def _smooth_steps(smooth: Mapping[str, Any], shallow: float, deep: float):
+    """The smooth model as step arrays (depth, ρ, p10, p90), each (2N,), cut to the axis."""
+    rho = np.asarray(smooth["rho_ohmm"], dtype=float)
+    depth = np.asarray(smooth["depth_m"], dtype=float)
+    tops = np.maximum(np.concatenate([[0.0], depth]), shallow)
+    bottoms = np.concatenate([depth, [max(deep, depth[-1] if depth.size else deep)]])
+    steps = np.column_stack([tops, bottoms]).ravel()
+    bands = [optional_array(smooth, k) for k in ("p10", "p90")]
+    return steps, np.repeat(rho, 2), *(None if b is None else np.repeat(b, 2) for b in bands)
+
+
+def _draw_smooth(ax: Any, smooth: Mapping[str, Any], shallow: float, deep: float) -> list:
+    """The smooth model (dashed) with its p10–p90 band; returns the ρ values drawn."""
+    steps, rho, p10, p90 = _smooth_steps(smooth, shallow, deep)
+    if p10 is not None and p90 is not None:
+        ax.fill_betweenx(steps, p10, p90, color=SMOOTH, alpha=0.15, lw=0, label="smooth p10–p90")
+    ax.plot(rho, steps, "--", color=SMOOTH, lw=1.4, label="smooth model")
+    return [rho] + [b for b in (p10, p90) if b is not None]
+
+
+def _grey_below_doi(ax: Any, result: Mapping[str, Any], deep: float) -> None:
+    """Grey the model below the conservative DOI, darker below the standard one."""
+    cons, std = _dois(result)
+    if cons is None or std is None:
+        return
+    ax.axhspan(cons, deep, color="#888888", alpha=0.15, lw=0, label="below DOI")
+    ax.axhspan(std, deep, color="#888888", alpha=0.25, lw=0)
+    labels = [(std, f"DOI {std:.3g} m (standard)")]
+    if std / cons > 1.15:  # two labels only where they do not overlap
+        labels.append((cons, f"DOI {cons:.3g} m (conservative)"))
+    else:
+        labels = [(std, f"DOI {std:.3g} m (standard), {cons:.3g} m (conservative)")]
+    for depth, text in labels:
+        ax.axhline(depth, color="#555555", lw=0.8, ls=":")
+        ax.annotate(
+            text,
+            xy=(0.0, depth),
+            xycoords=("axes fraction", "data"),
+            xytext=(3, 2),
+            textcoords="offset points",
+            va="bottom",
+            fontsize=7,
+            color="#444444",
+        )
+
+
 def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any], depth_scale: str) -> None:
     rows = layer_rows(result)
     ax = fig.add_subplot(grid[:, 1])
     shallow, deep = _depth_limits(rows, depth_scale)
+    std_doi = _dois(result)[1]
+    if std_doi is not None and depth_scale == "log":
+        deep = max(deep, 10.0 ** np.ceil(np.log10(1.5 * std_doi)))
+    elif std_doi is not None:
+        deep = max(deep, 1.5 * std_doi)
     tops = np.array([max(row["top_m"], shallow) for row in rows], dtype=float)
     bottoms = np.array(
         [row["bottom_m"] if row["bottom_m"] is not None else deep for row in rows], dtype=float
@@ -183,13 +249,18 @@ def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any], depth_scale:
             color=MODEL,
             alpha=0.25,
             lw=0,
-            label="p10–p90",
+            label="layered p10–p90",
         )
-    ax.plot(np.repeat(rho, 2), depth_steps, "-", color=MODEL, lw=2, label="model")
+    ax.plot(np.repeat(rho, 2), depth_steps, "-", color=MODEL, lw=2, label="layered model")
     bands = [
         np.array([row[k] for row in rows], dtype=float) for k in ("rho_p10_ohmm", "rho_p90_ohmm")
     ]
-    _decade_axis(ax, "x", [rho] + [b for b in bands if not np.any(np.isnan(b))])
+    drawn = [rho] + [b for b in bands if not np.any(np.isnan(b))]
+    smooth = result.get("smooth")
+    if isinstance(smooth, Mapping) and smooth.get("rho_ohmm"):
+        drawn += _draw_smooth(ax, smooth, shallow, deep)
+    _grey_below_doi(ax, result, deep)
+    _decade_axis(ax, "x", drawn)
     ax.xaxis.set_major_formatter(_PLAIN)
     if depth_scale == "log":
         ax.set_yscale("log")
@@ -200,7 +271,7 @@ def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any], depth_scale:
     ax.set_ylabel("depth (m)" + (", log scale" if depth_scale == "log" else ""))
     ax.set_title("model")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize="small")
     _label_layers(ax, rows, tops, bottoms)
 
 

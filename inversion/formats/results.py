@@ -94,7 +94,8 @@ def layer_rows(result: Mapping[str, Any]) -> list[dict[str, float | int | None]]
     return rows
 
 
-def _cell(value: float | int | str | None) -> str:
+def csv_cell(value: float | int | str | None) -> str:
+    """One CSV cell: empty for None and non-finite numbers, ``true``/``false``, exact floats."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -110,7 +111,7 @@ def format_layer_csv(result: Mapping[str, Any]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(LAYER_COLUMNS)
     for row in layer_rows(result):
-        writer.writerow([_cell(row[c]) for c in LAYER_COLUMNS])
+        writer.writerow([csv_cell(row[c]) for c in LAYER_COLUMNS])
     return buffer.getvalue()
 
 
@@ -142,9 +143,34 @@ def format_layer_table(result: Mapping[str, Any]) -> str:
         lines.append("misfit: " + ", ".join(parts))
     if "in_domain" in result:
         lines.append(f"in training domain: {'yes' if result['in_domain'] else 'NO'}")
+    lines += doi_text(result)
     for warning in result.get("warnings") or []:
         lines.append(f"warning: {warning}")
     return "\n".join(lines) + "\n"
+
+
+def doi_value(block: Mapping[str, Any] | None, which: str) -> float | None:
+    """``block["doi_m"][which]`` (m) of a result or its smooth model, or None."""
+    doi = block.get("doi_m") if isinstance(block, Mapping) else None
+    value = doi.get(which) if isinstance(doi, Mapping) else None
+    return None if value is None else float(value)
+
+
+def doi_text(result: Mapping[str, Any]) -> list[str]:
+    """Lines for a terminal: the layered and smooth models' DOIs and the smooth model's fit."""
+    lines = []
+    for label, block in (("layered model", result), ("smooth model", result.get("smooth"))):
+        std, cons = doi_value(block, "standard"), doi_value(block, "conservative")
+        if std is not None and cons is not None:
+            lines.append(
+                f"depth of investigation ({label}): {std:.4g} m standard, {cons:.4g} m conservative"
+            )
+    smooth = result.get("smooth")
+    if isinstance(smooth, Mapping) and isinstance(smooth.get("rho_ohmm"), Sequence):
+        chi = (smooth.get("misfit") or {}).get("chi")
+        fit = f", chi = {chi:.3g}" if isinstance(chi, int | float) else ""
+        lines.append(f"smooth model: {len(smooth['rho_ohmm'])} layers{fit}")
+    return lines
 
 
 def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
@@ -159,8 +185,8 @@ def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
         for row in layer_rows(result):
             writer.writerow(
                 [sounding_id]
-                + [_cell(row[c]) for c in LAYER_COLUMNS]
-                + [_cell(None if rms is None else float(rms)), _cell(in_domain)]
+                + [csv_cell(row[c]) for c in LAYER_COLUMNS]
+                + [csv_cell(None if rms is None else float(rms)), csv_cell(in_domain)]
             )
     return buffer.getvalue()
 

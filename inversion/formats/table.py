@@ -6,7 +6,8 @@ Recognised layouts (see docs/usage.md for every header spelling):
 * the raw Schlumberger form: ``AB/2``, ``MN/2``, current ``I`` and voltage ``V`` (units required);
   ρa = K·V/I with the geometric factor K = π(L² − l²)/(2l), L = AB/2, l = MN/2;
 * Wenner: ``a`` and ``rho_a`` (or ``I`` and ``V``, K = 2πa);
-* MT: ``period`` (or ``frequency``), ``rho_a``, ``phase`` and optional errors.
+* MT: ``period`` (or ``frequency``), ``rho_a``, ``phase`` and optional errors;
+* MT impedance tensors (``zxx_re, zxx_im, zxx_var, …``): :mod:`inversion.formats.mt_impedance`.
 
 An optional ``sounding`` (or ``station``/``site``/``id``) column splits a profile file into
 soundings. Rows are kept in file order: segments measured with several MN/2 stay as measured.
@@ -26,6 +27,7 @@ from typing import Any
 
 from inversion.formats.columns import Column, describe, parse_header_cell, resolve_unit
 from inversion.formats.errors import FormatError
+from inversion.formats.mt_impedance import is_impedance_header, parse_impedance_rows
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +298,9 @@ def parse_table(text: str, path: str | Path | None = None) -> dict[str, dict[str
             path=path,
             line=header_line,
         )
+    if is_impedance_header(cells):  # an MT impedance tensor (e.g. EMTF): the determinant
+        rows = [(line, _split(raw, delimiter)) for line, raw in content[1:]]
+        return parse_impedance_rows(cells, header_line, rows, path)
     warnings: list[str] = []
     columns = {c.key: c for c in _header_columns(cells, header_line, path, warnings)}
     kind = _layout(columns, header_line, path)

@@ -8,7 +8,9 @@ as a function of log(abscissa / first abscissa). :func:`resample` puts a soundin
 method's canonical grid (``points_per_decade`` points per decade from its first abscissa on) with
 a mask for the grid points it does not reach; :func:`frame_batch` gives its references (ρ_ref,
 and L_ref: VES the first AB/2 or a, MT the skin depth 503·√(ρ_ref·T₁)); :func:`features_batch`
-the network input; :func:`to_canonical`/:func:`to_physical` convert models.
+the network input; :func:`to_canonical`/:func:`to_physical` convert models. TEM soundings
+enter as their late-time apparent resistivity against time, with L_ref the diffusion depth
+√(2t₁ρ_ref/μ₀) and one extra input, log10 τ₁ (:mod:`inversion.served.tem`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 
 __all__ = [
     "METHODS",
+    "MU0",
     "SKIN_M",
+    "TEM_DATA",
     "MethodSpec",
     "features_batch",
     "frame_batch",
@@ -30,6 +34,8 @@ __all__ = [
 ]
 
 SKIN_M = 503.0  # skin depth δ = 503·√(ρ·T) m for ρ in Ω·m and T in s
+MU0 = 4e-7 * np.pi  # H/m
+TEM_DATA = "dbzdt_v_per_am2"  # −dBz/dt per ampere, V/(A·m²)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,13 @@ class MethodSpec:
     decades: float
     points_per_decade: int
     rho_range_ohmm: tuple[float, float] = (0.1, 1e5)
+    data_key: str = "rho_a_ohmm"
+    n_extra: int = 0
+
+    @property
+    def is_tem(self) -> bool:
+        """Transient EM: data −dBz/dt, read by the network as late-time apparent resistivity."""
+        return self.axis == "times_s"
 
     @property
     def n_grid(self) -> int:
@@ -53,14 +66,19 @@ class MethodSpec:
 
     @property
     def n_features(self) -> int:
-        """Network input length: log ρa (and phase) on the grid, then the mask."""
-        return self.n_grid * (3 if self.has_phase else 2)
+        """Network input length: log ρa (and phase) on the grid, the mask, then ``n_extra``
+        scalars (TEM: log10 of the dimensionless first time τ₁)."""
+        return self.n_grid * (3 if self.has_phase else 2) + self.n_extra
 
 
 METHODS: dict[str, MethodSpec] = {
     "ves-schlumberger": MethodSpec("ves-schlumberger", "ab2_m", (0.5, 3e4), False, 5.0, 6),
     "ves-wenner": MethodSpec("ves-wenner", "a_m", (0.5, 3e4), False, 5.0, 6),
     "mt-1d": MethodSpec("mt-1d", "periods_s", (1e-5, 1e5), True, 10.0, 5),
+    **{
+        name: MethodSpec(name, "times_s", (1e-6, 1.0), False, 5.0, 5, (0.1, 1e5), TEM_DATA, 1)
+        for name in ("tem-central-loop", "tem-coincident-loop")
+    },
 }
 
 
@@ -91,9 +109,12 @@ def frame_batch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The scalings of n soundings on the grid: log10 ρ_ref (n,) (mean log10 ρa over the grid
     points inside) and log10 L_ref (n,) (VES: the first abscissa; MT: the skin depth
-    503·√(ρ_ref·T₁)); ``log_axis_first`` (n,) log10 of the first abscissa (m or s)."""
+    503·√(ρ_ref·T₁); TEM: the diffusion depth √(2 t₁ ρ_ref/μ₀)); ``log_axis_first`` (n,) log10
+    of the first abscissa (m or s)."""
     w = inside.astype(float)
     log_rho_ref = (log_rho_a * w).sum(axis=1) / w.sum(axis=1)
+    if spec.is_tem:
+        return log_rho_ref, 0.5 * (np.log10(2.0 / MU0) + log_rho_ref + log_axis_first)
     if spec.has_phase:
         return log_rho_ref, np.log10(SKIN_M) + 0.5 * (log_rho_ref + log_axis_first)
     return log_rho_ref, np.asarray(log_axis_first, dtype=float)
@@ -105,16 +126,20 @@ def features_batch(
     phase_deg: np.ndarray | None,
     inside: np.ndarray,
     log_rho_ref: np.ndarray,
+    extra: np.ndarray | None = None,
 ) -> np.ndarray:
     """Network inputs (n, n_features) of n soundings on the grid (n, G): log10(ρa/ρ_ref) (the
     references (n,) from :func:`frame_batch`) and (phase − 45°)/45°, zero outside the observed
-    range, then the mask (1 inside)."""
+    range, then the mask (1 inside), then the method's ``extra`` scalars (n, n_extra)."""
     w = inside.astype(float)
     parts = [np.where(inside, log_rho_a - np.reshape(log_rho_ref, (-1, 1)), 0.0)]
     if spec.has_phase:
         assert phase_deg is not None
         parts.append(np.where(inside, (phase_deg - 45.0) / 45.0, 0.0))
     parts.append(w)
+    if spec.n_extra:
+        assert extra is not None and np.shape(extra)[-1] == spec.n_extra
+        parts.append(np.reshape(extra, (-1, spec.n_extra)))
     return np.concatenate(parts, axis=1)
 
 

@@ -119,12 +119,13 @@ class ServedSet:
         log_rho_ref, log_len_ref = frame_batch(
             spec, np.array([sounding.log_axis[0]]), rho_g[None], inside[None]
         )
-        x = features_batch(
-            spec, rho_g[None], None if phase_g is None else phase_g[None], inside[None], log_rho_ref
-        )
+        phase_in = None if phase_g is None else phase_g[None]
+        extra = sounding.extra_features(log_rho_ref)
+        x = features_batch(spec, rho_g[None], phase_in, inside[None], log_rho_ref, extra)
         span = float(sounding.log_axis[-1] - sounding.log_axis[0])
         is_phase = phase_mask(_kinds(spec, obs))
-        rng = np.random.default_rng(self.search.seed)
+        search = self.search.for_method(spec)
+        rng = np.random.default_rng(search.seed)
         candidates: list[Candidate] = []
         previous: np.ndarray | None = None
         for n_layers in range(1, top + 1):
@@ -143,13 +144,11 @@ class ServedSet:
                 kept.append(("split", split_layers(previous, n_layers - 1)))
             if given is not None and given.size == 2 * n_layers - 1:
                 kept.append(("given", given))
-            draws = prior_draws(spec, n_layers, span, self.search.n_draws, rng)
+            draws = prior_draws(spec, n_layers, span, search.n_draws, rng)
             pool = to_physical(draws, n_layers, log_rho_ref, log_len_ref)
             if n_layers == 1:
                 kept.append(("frame", 10.0 ** log_rho_ref[None, :]))
-            best = refine_starts(
-                fwd, obs.data, obs.sigma, is_phase, bounds, kept, pool, self.search
-            )
+            best = refine_starts(fwd, obs.data, obs.sigma, is_phase, bounds, kept, pool, search)
             previous = best.model
             info = self.info_of(spec.name, n_layers)
             candidates.append(Candidate(n_layers, best, bounds, network_model, network_chi, info))

@@ -28,6 +28,7 @@ from .frame import (
     grid_log10,
     to_canonical,
 )
+from .tem import prior_depth_range, synthetic_tem
 
 __all__ = [
     "FORMAT",
@@ -40,13 +41,16 @@ __all__ = [
 
 FORMAT = "geobp.served"
 MIN_SPAN_DECADES = {"ves-schlumberger": 1.0, "ves-wenner": 1.0, "mt-1d": 1.5}
+#: TEM forward models cost ~100× a VES one: fewer soundings keep the starter set within minutes
+SAMPLES_BY_METHOD = {"tem-central-loop": 3000, "tem-coincident-loop": 3000}
 LOG_RHO_CONTRAST = 4.0  # canonical layer resistivities: log10 ρ uniform in [0, 4]
 
 
 @dataclass
 class TrainingSettings:
-    """How a served network is trained: ``n_samples`` synthetic soundings, ``noise`` (ρa
-    relative, phase degrees), ensemble size and ``BPNetwork`` keywords, one ``seed``."""
+    """How a served network is trained: ``n_samples`` synthetic soundings (at most
+    ``method_samples`` for the methods listed there), ``noise`` (ρa and TEM −dBz/dt relative,
+    phase degrees), ensemble size and ``BPNetwork`` keywords, one ``seed``."""
 
     n_samples: int = 40000
     rho_a_rel: float = 0.03
@@ -56,10 +60,16 @@ class TrainingSettings:
         default_factory=lambda: {"hidden": 64, "max_epochs": 60, "learning_rate": 3e-3}
     )
     seed: int = 0
+    method_samples: dict[str, int] = field(default_factory=lambda: dict(SAMPLES_BY_METHOD))
+
+    def samples_for(self, method: str) -> int:
+        """Number of synthetic soundings for ``method``."""
+        return int(min(self.n_samples, self.method_samples.get(method, self.n_samples)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe copy."""
         return {
+            "method_samples": dict(self.method_samples),
             "n_samples": self.n_samples,
             "rho_a_rel": self.rho_a_rel,
             "phase_deg": self.phase_deg,
@@ -93,6 +103,8 @@ def synthetic(
     """``n`` noisy synthetic soundings on random windows of the canonical grid:
     features (n, n_features) and canonical models (n, 2N−1)."""
     spec = METHODS[method]
+    if spec.is_tem:
+        return synthetic_tem(spec, n_layers, n, settings.rho_a_rel, rng)
     grid = grid_log10(spec)
     span = rng.uniform(MIN_SPAN_DECADES[method], spec.decades, n)
     models = _canonical_models(spec, n_layers, span, rng)
@@ -191,7 +203,7 @@ def train_served(
         raise ValueError(f"n_layers: served networks have 2 to 6 layers, got {n_layers}")
     settings = settings or TrainingSettings()
     rng = np.random.default_rng(settings.seed)
-    x, y = synthetic(method, n_layers, settings.n_samples, settings, rng)
+    x, y = synthetic(method, n_layers, settings.samples_for(method), settings, rng)
     n_val = max(int(0.1 * x.shape[0]), 10)
     x_mean, x_std = x[n_val:].mean(axis=0), x[n_val:].std(axis=0) + 1e-6
     y_mean, y_std = y[n_val:].mean(axis=0), y[n_val:].std(axis=0) + 1e-6
@@ -215,7 +227,12 @@ def prior_draws(
     """``n`` random canonical models (n, 2N−1) (log10 ρ/ρ_ref, log10 h/L_ref) of a sounding
     spanning ``span_decades``: the served networks' prior, centred on the sounding's frame."""
     log_rho = rng.uniform(-LOG_RHO_CONTRAST / 2, LOG_RHO_CONTRAST / 2, (n, n_layers))
-    lo, hi = (-1.0, 0.5 * span_decades - 0.2) if spec.has_phase else (-0.5, span_decades - 0.3)
+    if spec.is_tem:
+        lo, hi = prior_depth_range(span_decades)
+    elif spec.has_phase:
+        lo, hi = -1.0, 0.5 * span_decades - 0.2
+    else:
+        lo, hi = -0.5, span_decades - 0.3
     u = np.sort(rng.uniform(size=(n, n_layers - 1)), axis=1)
     depths = 10.0 ** (lo + u * (hi - lo))
     thickness = np.diff(np.concatenate([np.zeros((n, 1)), depths], axis=1), axis=1)

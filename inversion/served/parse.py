@@ -1,9 +1,11 @@
 """A served sounding: which method its fields name, the served-range checks, and its parse.
 
 The method comes from the data's fields (``periods_s`` → MT, ``ab2_m`` → Schlumberger, ``a_m``
-→ Wenner). Abscissae and apparent resistivities outside the served range are refused with a
-422 that names the range; everything else (errors, noise floor, sorting, overlapping MN/2
-segments) is :func:`inversion.observations.parse_observation` on the observed geometry itself.
+→ Wenner, ``times_s`` → TEM, central or coincident by ``receiver``). Abscissae and apparent
+resistivities (TEM: times and loops) outside the served range are refused with a 422 that
+names the range; everything else (errors, noise floor, sorting, overlapping MN/2 segments) is
+:func:`inversion.observations.parse_observation` on the observed geometry itself
+(:func:`inversion.served.tem.parse_tem` for TEM).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..input_checks import InversionInputError, as_vector
 from ..observations import Observation, parse_observation
 from ..spacings import mean_over_repeats, segment_mn2, sort_order
 from .frame import METHODS, MethodSpec
+from .tem import late_time_rho_a, log_tau_first, parse_tem, tem_method
 
 __all__ = ["RANGE_RTOL", "ServedSounding", "method_of", "parse_served"]
 
@@ -32,13 +35,22 @@ _UNIT = {"periods_s": "s", "ab2_m": "m", "a_m": "m"}
 class ServedSounding:
     """One parsed sounding: its ``method`` spec, the :class:`Observation` on its own geometry,
     and the distinct ascending ``log_axis`` (K',) with ``log_rho_a`` (K',) (repeated AB/2 of
-    overlapping segments averaged) and ``phase_deg`` (K',) or None for the network."""
+    overlapping segments averaged) and ``phase_deg`` (K',) or None for the network; TEM:
+    ``log_rho_a`` the data's late-time apparent resistivity, ``loop_area_m2`` the loop's area."""
 
     spec: MethodSpec
     obs: Observation
     log_axis: np.ndarray
     log_rho_a: np.ndarray
     phase_deg: np.ndarray | None
+    loop_area_m2: float | None = None
+
+    def extra_features(self, log_rho_ref: np.ndarray) -> np.ndarray | None:
+        """The method's extra network inputs (1, n_extra) for references ``log_rho_ref`` (1,):
+        TEM log10 τ₁; None for VES and MT."""
+        if not self.spec.is_tem:
+            return None
+        return log_tau_first(self.log_axis[0], log_rho_ref, self.loop_area_m2)[:, None]
 
     @property
     def axis(self) -> np.ndarray:
@@ -47,7 +59,9 @@ class ServedSounding:
 
     @property
     def rho_a(self) -> np.ndarray:
-        """Observed apparent resistivities (K,) Ω·m."""
+        """Observed apparent resistivities (K,) Ω·m (TEM: late-time)."""
+        if self.spec.is_tem:
+            return 10.0**self.log_rho_a
         return self.obs.data[: self.axis.size]
 
 
@@ -59,24 +73,17 @@ def method_of(obs: Mapping[str, Any], index: int | None = None) -> str:
             field="observation",
             index=index,
         )
-    found = [axis for axis in _AXIS_METHOD if axis in obs]
-    if not found and "times_s" in obs:
-        raise InversionInputError(
-            "transient EM (times_s) soundings are read and forward-modelled (tem-central-loop, "
-            "tem-coincident-loop) but cannot be inverted yet; this version inverts VES "
-            "(ab2_m, a_m) and MT (periods_s)",
-            field="times_s",
-            status=422,
-            index=index,
-        )
+    found = [axis for axis in (*_AXIS_METHOD, "times_s") if axis in obs]
     if len(found) != 1:
         what = "none" if not found else " and ".join(found)
         raise InversionInputError(
-            f"the data must give exactly one of periods_s (MT), ab2_m (Schlumberger) or a_m "
-            f"(Wenner); found {what}",
+            f"the data must give exactly one of periods_s (MT), ab2_m (Schlumberger), a_m "
+            f"(Wenner) or times_s (TEM); found {what}",
             field="observation",
             index=index,
         )
+    if found[0] == "times_s":
+        return tem_method(obs, index)
     return _AXIS_METHOD[found[0]]
 
 
@@ -105,6 +112,11 @@ def parse_served(
 ) -> ServedSounding:
     """Validate one observation dict for the served networks (InversionInputError if bad)."""
     spec = METHODS[method_of(obs, index)]
+    if spec.is_tem:
+        parsed, area = parse_tem(spec, obs, noise_floor["rho_a_rel"], index)
+        log_t = np.log10(parsed.axis_values)
+        log_rho = np.log10(late_time_rho_a(parsed.axis_values, parsed.data, area))
+        return ServedSounding(spec, parsed, log_t, log_rho, None, area)
     _check_served(spec, obs, index)
     axis = as_vector(obs, spec.axis, index)
     order = sort_order(axis, segment_mn2(obs, spec.axis, axis.size), spec.axis, index)

@@ -9,6 +9,7 @@ deviation exceeds ``UNRESOLVED_STD_LOG10`` decades is listed as unresolved.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from ..layers import bic
 from ..misfit import rms_percent
 from ..results import finite, model_dict
+from .smooth_result import smooth_part
 
 __all__ = ["CHI_LIMIT", "UNRESOLVED_STD_LOG10", "Candidate", "result_dict"]
 
@@ -121,13 +123,16 @@ def result_dict(
     elapsed_ms: float,
 ) -> dict[str, Any]:
     """The result of one sounding (DESIGN.md's REST shape, plus ``method``, ``n_layers``,
-    ``candidates`` best BIC first and ``runner_up``)."""
+    ``candidates`` best BIC first, ``runner_up``, the ``smooth`` model and the layered model's
+    ``doi_m``; ``elapsed_ms`` includes the smooth model's time)."""
+    t0 = time.perf_counter()
     c = candidates[chosen]
+    smooth, layered_doi, smooth_warnings = smooth_part(sounding, c.best.model, c.n_layers)
     spec, k = sounding.spec, sounding.axis.size
     band, unbounded = c.band()
     predicted: dict[str, Any] = {
         spec.axis: sounding.axis.tolist(),
-        "rho_a_ohmm": c.best.predicted[:k].tolist(),
+        spec.data_key: c.best.predicted[:k].tolist(),
     }
     if spec.has_phase:
         predicted["phase_deg"] = c.best.predicted[k:].tolist()
@@ -137,7 +142,7 @@ def result_dict(
             f"misfit above the noise level: chi {c.best.chi:.2f} > {CHI_LIMIT:.2f}; the bands "
             "are widened by chi and the model explains the data only in part"
         )
-    warnings = list(sounding.obs.warnings) + reasons
+    warnings = list(sounding.obs.warnings) + reasons + smooth_warnings
     if unbounded:
         warnings.append(
             f"the data do not bound {', '.join(unbounded)} (band reaches the search bounds)"
@@ -170,5 +175,7 @@ def result_dict(
         "candidates": listed,
         "runner_up": runner,
         "search": {"n_starts": c.best.n_starts, "winning_start": c.best.start},
-        "elapsed_ms": elapsed_ms,
+        "doi_m": layered_doi,
+        "smooth": smooth,
+        "elapsed_ms": elapsed_ms + 1e3 * (time.perf_counter() - t0),
     }

@@ -19,7 +19,7 @@ import numpy as np
 from ..layers import TO_MINIMUM
 from ..lm_batch import refine_batch
 from ..misfit import chi as chi_of
-from .frame import SKIN_M, MethodSpec
+from .frame import MU0, SKIN_M, MethodSpec
 
 __all__ = ["Best", "SearchSettings", "bounds_for", "refine_starts", "split_layers"]
 
@@ -27,12 +27,37 @@ __all__ = ["Best", "SearchSettings", "bounds_for", "refine_starts", "split_layer
 @dataclass
 class SearchSettings:
     """``n_draws`` prior draws screened, ``n_refined`` starts refined, ``max_iterations`` of
-    each, ``seed`` of the draws."""
+    each, ``seed`` of the draws; ``model_jacobian``: use the forward model's
+    ``forward_and_jacobian`` (else forward differences in the refinement); ``screen_precision``
+    of the forward call that screens the draws (the refinement computes in double); ``ftol``:
+    a row stops when an accepted step lowers ½Σr² by less than this fraction; ``cull_after``:
+    after that many iterations only the best ``n_kept`` rows by χ go on (0: all go on)."""
 
     n_draws: int = 1024
     n_refined: int = 48
     max_iterations: int = 60
     seed: int = 0
+    model_jacobian: bool = True
+    screen_precision: str = "double"
+    ftol: float = TO_MINIMUM.ftol
+    cull_after: int = 0
+    n_kept: int = 4
+
+    def for_method(self, spec: MethodSpec) -> SearchSettings:
+        """The settings for ``spec``: TEM forward models cost ~100× a VES one, so TEM screens
+        at most 256 draws and refines at most 12 starts for at most 30 iterations, with the
+        forward model's exact Jacobian (reverse mode, 2.5–2.9× a forward, where forward
+        differences cost p + 1 forwards), and screens in the forward's ``"single"`` precision
+        (1.3–2× faster, within ~1 % of double: enough to rank starts)."""
+        if not spec.is_tem:
+            return self
+        return replace(
+            self,
+            n_draws=min(self.n_draws, 256),
+            n_refined=min(self.n_refined, 12),
+            max_iterations=min(self.max_iterations, 30),
+            screen_precision="single",
+        )
 
 
 @dataclass
@@ -54,9 +79,15 @@ def bounds_for(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refinement bounds (p,) lower/upper: ρ in the served range; thicknesses from 1/20 of the
     shallowest to 10× the deepest depth the data see (VES: AB/2; MT: skin depths of the
-    smallest and largest ρa at the first and last period), in m."""
+    smallest and largest ρa at the first and last period; TEM: diffusion depths √(2tρa/μ₀) of
+    the smallest late-time ρa at the first time and of the largest of the later half of the
+    gates at the last), in m."""
     rho_lo, rho_hi = spec.rho_range_ohmm
-    if spec.has_phase:
+    if spec.is_tem:
+        late = rho_a_ohmm[rho_a_ohmm.size // 2 :]
+        shallow = np.sqrt(2 * max(float(rho_a_ohmm.min()), rho_lo) * float(axis[0]) / MU0)
+        deep = np.sqrt(2 * float(late.max()) * float(axis[-1]) / MU0)
+    elif spec.has_phase:
         shallow = SKIN_M * np.sqrt(max(float(rho_a_ohmm.min()), rho_lo) * float(axis[0]))
         deep = SKIN_M * np.sqrt(float(rho_a_ohmm.max()) * float(axis[-1]))
     else:
@@ -108,24 +139,39 @@ def refine_starts(
     n_free = max(settings.n_refined - len(labels), 0)
     if n_free and pool.shape[0]:
         pool = np.clip(pool, inside_lo, inside_hi)
-        pred = np.asarray(fwd.forward(pool, precision="double"), dtype=float)
+        pred = np.asarray(fwd.forward(pool, precision=settings.screen_precision), dtype=float)
         chis = chi_of(observed[None], pred, is_phase, sigma[None])
         best = np.argsort(np.where(np.isfinite(chis), chis, np.inf))[:n_free]
         starts.append(pool[best])
         labels.extend(["prior"] * best.size)
     start = np.clip(np.vstack(starts), inside_lo, inside_hi)
     k = start.shape[0]
-    out = refine_batch(
-        lambda m: np.asarray(fwd.forward(m, precision="double"), dtype=float),
-        start,
-        np.repeat(observed[None], k, axis=0),
-        np.repeat(sigma[None], k, axis=0),
-        is_phase,
-        lower,
-        upper,
-        settings=replace(TO_MINIMUM, max_iterations=settings.max_iterations),
-        jacobian=getattr(fwd, "forward_and_jacobian", None),
-    )
+    lm = replace(TO_MINIMUM, ftol=settings.ftol)
+    jacobian = getattr(fwd, "forward_and_jacobian", None) if settings.model_jacobian else None
+
+    def refine(models: np.ndarray, iterations: int, covariance: bool) -> Any:
+        rows = models.shape[0]
+        return refine_batch(
+            lambda m: np.asarray(fwd.forward(m, precision="double"), dtype=float),
+            models,
+            np.repeat(observed[None], rows, axis=0),
+            np.repeat(sigma[None], rows, axis=0),
+            is_phase,
+            lower,
+            upper,
+            settings=replace(lm, max_iterations=iterations),
+            jacobian=jacobian,
+            covariance=covariance,
+        )
+
+    cull = 0 < settings.cull_after < settings.max_iterations and settings.n_kept < k
+    if cull:  # every start a few iterations, then only the best n_kept to the minimum
+        first = refine(start, settings.cull_after, covariance=False)
+        go_on = np.argsort(np.where(np.isfinite(first.chi), first.chi, np.inf))[: settings.n_kept]
+        labels = [labels[j] for j in go_on]
+        out = refine(first.models[go_on], settings.max_iterations - settings.cull_after, True)
+    else:
+        out = refine(start, settings.max_iterations, True)
     chis = np.where(np.isfinite(out.chi), out.chi, np.inf)
     i = int(np.argmin(chis))
     return Best(out.models[i], out.predicted[i], float(out.chi[i]), out.log10_cov[i], k, labels[i])

@@ -1,35 +1,34 @@
 """``POST /api/v1/invert``: any served sounding, no network named.
 
 The method comes from the data's fields; the served networks of that method (every layer count,
-:class:`inversion.served.ServedSet`, read from ``GEOBP_ARTIFACT_DIR/served``) invert it and
+:class:`inversion.served.ServedSet`: the registry's ``production`` version of each
+``served-<method>-<N>l``, else the file in ``GEOBP_ARTIFACT_DIR/served``) invert it and
 choose the layer count. While a method's networks are not all there yet the answer is 503 with
 ``Retry-After`` and the list of methods that are ready.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from inversion.served import ServedSet, load_set
+from inversion.served import ServedSet
 from service import schemas
 from service.api.requests import parse_body
 from service.errors import error_response
-from service.extensions import get_settings
+from service.extensions import get_db, get_settings
 from service.openapi import operation
+from service.served_registry import production_set
 from worker.served import read_progress
 
 bp = Blueprint("invert", __name__, url_prefix="/api/v1")
 
 RETRY_AFTER_S = 30
-_cache: dict[str, tuple[tuple, ServedSet]] = {}
-_lock = threading.Lock()
 
 
 class ServedInvertRequest(schemas.SoundingsBody):
@@ -46,21 +45,24 @@ class ServedInvertRequest(schemas.SoundingsBody):
 
 
 def served_set(directory: Path) -> ServedSet:
-    """The served set of ``directory``, reloaded when its files change."""
-    files = sorted(directory.glob("served-*.npz")) if directory.is_dir() else []
-    key = tuple((p.name, p.stat().st_mtime_ns) for p in files)
-    with _lock:
-        cached = _cache.get(str(directory))
-        if cached is None or cached[0] != key:
-            cached = (key, load_set(directory))
-            _cache[str(directory)] = cached
-        return cached[1]
+    """The served set: the registry's production served networks, then the files of
+    ``directory`` for what the registry lacks (:func:`service.served_registry.production_set`)."""
+    return production_set(get_db(), current_app.extensions["geobp_artifacts"], directory)
 
 
 def _status(served: ServedSet, folder: Path) -> dict[str, Any]:
-    """Which methods are served, which layer counts are missing, and the training progress."""
+    """Which methods are served, which layer counts are missing, which network (registry id,
+    name, version; a file only: its name) serves each layer count, and the training progress."""
     methods = {
-        method: {"ready": ok, "missing_layers": served.missing(method)}
+        method: {
+            "ready": ok,
+            "missing_layers": served.missing(method),
+            "networks": {
+                str(n): served.info_of(method, n)
+                for (m, n) in sorted(served.networks)
+                if m == method
+            },
+        }
         for method, ok in served.ready().items()
     }
     return {"methods": methods, "training": read_progress(folder)}

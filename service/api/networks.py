@@ -180,6 +180,13 @@ def _resolve_cached(
     if resolved is None:
         with get_db().session() as session:
             net = registry.resolve(session, ref, alias, version)
+            if (net.forward_model or {}).get("served"):
+                raise ApiError(
+                    409,
+                    "served_network",
+                    f"network {net.name} v{net.version} is a served network: invert with "
+                    "POST /api/v1/invert (no network named)",
+                )
             info = {"id": net.id, "name": net.name, "version": net.version}
             path = current_app.extensions["geobp_artifacts"].locate(net.artifact_path)
             resolved = (info, str(path), net.artifact_sha256)

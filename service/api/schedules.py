@@ -13,7 +13,8 @@ from service.errors import ApiError
 from service.extensions import get_db
 from service.models import Network, Schedule, utcnow
 from service.openapi import operation
-from service.schedules import next_run, validate_cron
+from service.schedules import SERVED_RETRAIN, next_run, validate_cron
+from service.served_registry import check_served_retrain
 from service.training_spec import check_training_spec
 
 bp = Blueprint("schedules", __name__, url_prefix="/api/v1/schedules")
@@ -72,10 +73,24 @@ def create_schedule() -> ResponseReturnValue:
     with get_db().session() as session:
         if body.spec is not None:
             spec = check_training_spec(body.spec)
+        elif body.served is not None:
+            try:
+                spec = {SERVED_RETRAIN: check_served_retrain(body.served.model_dump())}
+            except ValueError as exc:
+                raise ApiError(400, "invalid_request", str(exc)) from exc
         else:
-            exists = session.scalar(select(Network.id).where(Network.name == body.network))
-            if exists is None:
+            fm = session.scalar(
+                select(Network.forward_model).where(Network.name == body.network).limit(1)
+            )
+            if fm is None:
                 raise ApiError(404, "not_found", f"network: no network named {body.network!r}")
+            if fm.get("served"):
+                raise ApiError(
+                    400,
+                    "invalid_request",
+                    f"network: {body.network!r} is a served network; schedule its retraining "
+                    "with 'served': {method, n_layers, settings} (champion/challenger)",
+                )
             spec = {"retrain_network": body.network}
         now = utcnow()
         schedule = Schedule(

@@ -143,7 +143,8 @@ def _write_text(text: str, output: str | None) -> None:
 
 
 def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
-    """Results as ``table``, ``json`` or ``csv`` text (profile CSV for several soundings)."""
+    """Results as ``table``, ``json``, ``csv`` or ``smooth-csv`` text (profile CSV for several
+    soundings)."""
     if fmt == "json":
         docs = [{"sounding": sid, **result} for sid, result in results]
         return formats.format_result_json(docs[0] if len(docs) == 1 else docs)
@@ -151,6 +152,17 @@ def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
         if len(results) == 1:
             return formats.format_layer_csv(results[0][1])
         return formats.format_profile_csv(results)
+    if fmt == "smooth-csv":
+        missing = [sid for sid, result in results if not result.get("smooth")]
+        if missing:
+            raise CliError(
+                f"--format smooth-csv: no smooth model for sounding {', '.join(missing)} "
+                "(smooth models come with the served networks: leave out --network)",
+                status=2,
+            )
+        if len(results) == 1:
+            return formats.format_smooth_csv(results[0][1])
+        return formats.format_smooth_profile_csv(results)
     blocks = []
     for sid, result in results:
         network = result.get("network", {})

@@ -84,6 +84,11 @@ def _from_registry(ref: str) -> Candidate:
     try:
         with db.session() as session:
             net = resolve(session, ref)
+            if (net.forward_model or {}).get("served"):
+                raise CliError(
+                    f"network {ref!r} is a served network: leave out --network (the served "
+                    "networks invert by default)"
+                )
             info = {"id": net.id, "name": net.name, "version": net.version}
             artifact = locate_artifact(db_settings.artifact_dir, net.artifact_path)
             sha256 = net.artifact_sha256
@@ -141,13 +146,36 @@ def served_dir() -> Path:
     return load_settings(api_token="geobp-cli-read-only").artifact_dir / "served"
 
 
+def _registry_served(directory: Path, max_layers: int) -> Any:
+    """The registry's production served networks with the files of ``directory`` filling the
+    gaps (:func:`service.served_registry.production_set`); None without a readable registry."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.artifacts import ArtifactStore
+    from service.served_registry import production_set
+
+    try:
+        db = _database()
+    except CliError:
+        return None
+    try:
+        store = ArtifactStore(load_settings(api_token="geobp-cli-read-only").artifact_dir)
+        return production_set(db, store, directory, max_layers)
+    except SQLAlchemyError as exc:
+        log.info("served networks: registry not read (%s); files only", _registry_error(exc))
+        return None
+    finally:
+        db.dispose()
+
+
 def load_served(max_layers: int | None = None) -> Any:
-    """The served set (``inversion.served.ServedSet``) of :func:`served_dir`; CliError when
-    no served network is there yet."""
+    """The served set (``inversion.served.ServedSet``): the registry's production versions,
+    then the files of :func:`served_dir`; CliError when no served network is there yet."""
     from inversion.served import MAX_LAYERS, load_set
 
     directory = served_dir()
-    served = load_set(directory, max_layers=max_layers or MAX_LAYERS)
+    top = max_layers or MAX_LAYERS
+    served = _registry_served(directory, top) or load_set(directory, max_layers=top)
     if not served.networks:
         raise CliError(
             f"no served networks in {directory} yet: start 'geobp serve' (it trains them on "

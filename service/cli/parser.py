@@ -224,10 +224,11 @@ def _add_invert(commands: argparse._SubParsersAction) -> None:
     )
     invert.add_argument(
         "--format",
-        choices=("table", "json", "csv"),
+        choices=("table", "json", "csv", "smooth-csv"),
         default="table",
         help="table: readable layer table; json: the API's result objects; csv: layer table "
-        "(top_m, bottom_m, thickness_m, rho_ohmm, p10, p90; a 'sounding' column for profiles) "
+        "(top_m, bottom_m, thickness_m, rho_ohmm, p10, p90; a 'sounding' column for profiles); "
+        "smooth-csv: the smooth model (top_m, bottom_m, rho_ohmm, p10, p90, below-DOI flags) "
         "(default %(default)s)",
     )
     invert.add_argument(

@@ -4,8 +4,9 @@
   → ``{"source", "soundings": [{"id", "observation"}]}`` with observation dicts in the REST layout
   (tables: CSV/TSV/text; ``.edi``: MT, ``mode`` det/te/tm);
 * ``POST /dashboard/files/export/<kind>`` — a JSON body with inversion results → a download:
-  ``result.csv`` (layer table), ``result.json``, ``figure.png`` / ``figure.svg`` (matplotlib)
-  and ``profile.csv`` (many soundings);
+  ``result.csv`` (layer table), ``smooth.csv`` (the smooth model with below-DOI flags),
+  ``result.json``, ``figure.png`` / ``figure.svg`` (matplotlib), and ``profile.csv`` /
+  ``smooth-profile.csv`` (many soundings);
 * ``POST /dashboard/files/response`` — ``{observation, result}`` → ``{"curves": [{"x", "rho_a_ohmm",
   "phase_deg"?}]}``: the result's model response densely sampled between the data (one curve per
   MN/2 segment), the same curve the CLI figures draw.
@@ -29,7 +30,15 @@ from inversion.formats import response
 from inversion.jsonable import jsonable
 from service.errors import ApiError
 
-EXPORT_KINDS = ("result.csv", "result.json", "figure.png", "figure.svg", "profile.csv")
+EXPORT_KINDS = (
+    "result.csv",
+    "result.json",
+    "smooth.csv",
+    "figure.png",
+    "figure.svg",
+    "profile.csv",
+    "smooth-profile.csv",
+)
 _MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -137,11 +146,12 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
     """Build the download ``kind`` (one of :data:`EXPORT_KINDS`) from ``body``.
 
     ``result.*`` and ``figure.*`` need ``result`` (an inversion result) and, for figures,
-    ``observation``; ``profile.csv`` needs ``soundings``: ``[{"id", "result"}]``. Returns
+    ``observation``; ``profile.csv`` and ``smooth-profile.csv`` need ``soundings``:
+    ``[{"id", "result"}]``. Returns
     ``(content, file suffix)``; raises ``ApiError`` (400) for a malformed body.
     """
     try:
-        if kind == "profile.csv":
+        if kind in ("profile.csv", "smooth-profile.csv"):
             items = body.get("soundings")
             if not isinstance(items, list) or not items:
                 raise ApiError(400, "invalid_request", "soundings: expected a non-empty list")
@@ -150,10 +160,17 @@ def export_payload(kind: str, body: Mapping[str, Any]) -> tuple[bytes, str]:
                 if not isinstance(item, dict) or not isinstance(item.get("result"), dict):
                     raise ApiError(400, "invalid_request", f"soundings[{i}].result: missing")
                 pairs.append((csv_safe(str(item.get("id", i))), item["result"]))
-            return formats.format_profile_csv(pairs).encode("utf-8"), "csv"
+            write = (
+                formats.format_profile_csv
+                if kind == "profile.csv"
+                else formats.format_smooth_profile_csv
+            )
+            return write(pairs).encode("utf-8"), "csv"
         result = _mapping(body, "result")
         if kind == "result.csv":
             return formats.format_layer_csv(result).encode("utf-8"), "csv"
+        if kind == "smooth.csv":
+            return formats.format_smooth_csv(result).encode("utf-8"), "csv"
         if kind == "result.json":
             return formats.format_result_json(result).encode("utf-8"), "json"
         fmt = kind.split(".", 1)[1]

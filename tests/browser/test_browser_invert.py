@@ -49,7 +49,7 @@ def test_invert_uploaded_file_shows_both_plots(
     page.wait_for_function("document.getElementById('plot-model').data !== undefined")
     assert _trace_names(page, "plot-data") == ["observed", "predicted (model response)"]
     model_traces = _trace_names(page, "plot-model")
-    assert model_traces[-1] == "model (median)"
+    assert model_traces[-1] == "layered model"
     assert "p10–p90 band" in model_traces  # the ensemble's band is drawn
     assert page.evaluate("document.getElementById('plot-data').layout.xaxis.type") == "log"
     assert page.evaluate("document.getElementById('plot-data').layout.yaxis.type") == "log"

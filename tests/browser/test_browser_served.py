@@ -67,6 +67,16 @@ def test_field_sounding_through_the_served_networks(open_tab: Any, served_networ
     )
     n_obs = _js(page, "document.getElementById('plot-data').data[0].x.length")
     assert n_pred > 2 * n_obs
+    # the smooth model beside the layered one, greyed below both DOIs
+    names = _js(page, "document.getElementById('plot-model').data.map(t => t.name)")
+    assert "smooth model" in names and "layered model" in names
+    shapes = _js(page, "document.getElementById('plot-model').layout.shapes.map(s => s.y0)")
+    doi = page.inner_text("#doi")
+    standard = float(doi.split(": ")[1].split(" m (standard)")[0])
+    assert len(shapes) == 2 and shapes[1] == pytest.approx(standard, rel=1e-2)
+    assert shapes[0] <= shapes[1]  # the conservative DOI is never deeper
+    assert "χ" in page.inner_text("#smooth-fit")
+    assert page.is_visible("#smooth-export")
     tab.screenshot("invert-served-field")
 
     page.select_option("#depth-scale", "linear")

@@ -128,6 +128,38 @@ def test_export_profile_csv(client: FlaskClient) -> None:
     assert rows[4].startswith("25,1,")
 
 
+SMOOTH = {
+    "depth_m": [2.0, 6.0],
+    "thickness_m": [2.0, 4.0],
+    "rho_ohmm": [100.0, 30.0, 300.0],
+    "p10": [90.0, 20.0, 100.0],
+    "p90": [110.0, 45.0, 900.0],
+    "misfit": {"chi": 1.02, "rms_percent": 3.1},
+    "doi_m": {"standard": 5.0, "conservative": 2.0},
+}
+
+
+def test_export_smooth_csv_and_smooth_profile(client: FlaskClient) -> None:
+    result = {**RESULT, "smooth": SMOOTH}
+    one = client.post("/dashboard/files/export/smooth.csv", json={"result": result})
+    rows = one.get_data(as_text=True).strip().splitlines()
+    assert rows[0].startswith("layer,top_m,bottom_m,rho_ohmm") and len(rows) == 4
+    # tops 0, 2, 6 m against DOIs 2 m (conservative) and 5 m (standard)
+    assert [r.split(",")[-2:] for r in rows[1:]] == [
+        ["false", "false"],
+        ["true", "false"],
+        ["true", "true"],
+    ]
+    payload = {"soundings": [{"id": "A", "result": result}, {"id": "B", "result": result}]}
+    many = client.post("/dashboard/files/export/smooth-profile.csv", json=payload)
+    lines = many.get_data(as_text=True).strip().splitlines()
+    assert lines[0].endswith("smooth_chi,doi_standard_m,doi_conservative_m") and len(lines) == 7
+    assert lines[4].startswith("B,1,0.0,") and lines[4].endswith(",1.02,5.0,2.0")
+    missing = client.post("/dashboard/files/export/smooth.csv", json={"result": RESULT})
+    assert missing.status_code == 400
+    assert "no smooth model" in missing.get_json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("kind", "body", "status", "needle"),
     [

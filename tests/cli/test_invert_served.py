@@ -39,6 +39,20 @@ def test_invert_without_a_network_uses_the_served_set(geobp_main, with_served, v
     assert sorted(c["n_layers"] for c in doc["candidates"]) == [1, 2, 3]
 
 
+def test_smooth_csv_and_dois_come_with_the_served_answer(geobp_main, with_served, ves_csv):
+    run = geobp_main("invert", str(ves_csv), "--format", "smooth-csv", "--max-layers", "2")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == (
+        "layer,top_m,bottom_m,rho_ohmm,rho_p10_ohmm,rho_p90_ohmm,"
+        "below_doi_conservative,below_doi_standard"
+    )
+    assert 20 <= len(lines) - 1 <= 40 and lines[1].startswith("1,0.0,")
+    assert lines[1].endswith("false,false") and lines[-1].endswith("true,true")
+    table = geobp_main("invert", str(ves_csv), "--max-layers", "2").stdout
+    assert "depth of investigation (layered model):" in table and "smooth model:" in table
+
+
 def test_table_lists_the_candidates(geobp_main, with_served, ves_csv):
     run = geobp_main("invert", str(ves_csv), "--max-layers", "3")
     assert run.returncode == 0, run.stderr

@@ -7,6 +7,7 @@ import pytest
 from jacobian_helpers import central_differences
 
 import forward_models
+from forward_models import mt
 
 PERIODS = np.geomspace(1e-4, 1e2, 25)
 
@@ -55,3 +56,40 @@ def test_the_jacobian_validates_models_like_forward() -> None:
     fm = forward_models.create("mt-1d", n_layers=2, periods_s=PERIODS)
     with pytest.raises(ValueError, match="rho2"):
         fm.forward_and_jacobian([10.0, -1.0, 5.0])
+
+
+def test_a_large_batch_equals_single_models_across_blocks_and_chunks() -> None:
+    """Rows on both sides of the Jacobian's row blocks and the thread pool's chunks come out as
+    for one model alone."""
+    fm = forward_models.create("mt-1d", n_layers=3, periods_s=PERIODS)
+    n = 2 * fm.chunk_rows + 17
+    models = random_models(3, n, seed=11)
+    data, jac = fm.forward_and_jacobian(models)
+    block = fm.jacobian_block_rows
+    for row in [0, block - 1, block, fm.chunk_rows - 1, fm.chunk_rows, n - 1]:
+        one_data, one_jac = fm.forward_and_jacobian(models[row])
+        np.testing.assert_allclose(data[row], one_data[0], rtol=1e-13)
+        np.testing.assert_allclose(jac[row], one_jac[0], rtol=1e-13, atol=1e-13 * data[row].max())
+
+
+@pytest.mark.parametrize("half_angle", [True, False])
+def test_both_ways_to_e_to_the_m_times_cis_m_agree_with_numpy(half_angle) -> None:
+    """The half-angle (tan) form and the cos/sin form of e^m (cos m + i sin m), in float64,
+    over the range the recursion uses (m from −40, the cap, to 0)."""
+    m = -np.geomspace(1e-8, 40.0, 5001)
+    re, im = np.empty_like(m), np.empty_like(m)
+    mt._exp_cis(m.copy(), re, im, np, half_angle=half_angle)
+    np.testing.assert_allclose(re, np.exp(m) * np.cos(m), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(im, np.exp(m) * np.sin(m), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("polynomial", [True, False])
+def test_both_float32_phase_evaluations_agree_with_float64(polynomial) -> None:
+    """45° + arg ζ in float32 by the arctan polynomial or by arctan2, for |arg ζ| ≤ 45°."""
+    angle = np.linspace(-np.pi / 4, np.pi / 4, 2001)
+    x = (3.0 * np.cos(angle)).astype(np.float32)
+    y = (3.0 * np.sin(angle)).astype(np.float32)
+    out = np.empty_like(x)
+    mt._phase_deg(x, y, np, out, polynomial=polynomial)
+    expected = 45 + np.degrees(np.arctan2(y.astype(float), x.astype(float)))
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-4)

@@ -20,6 +20,7 @@ REFERENCE_CHI = {
     "ET090": {2: 4.4911, 3: 2.8757, 4: 2.3686},
     "26": {2: 8.1553, 3: 0.8257, 4: 0.7423},
     "pb23": {2: 2.6493, 3: 1.8694, 4: 0.9567},
+    "mt_usmtarray_NMX20": {2: 4.8789, 3: 2.0274, 4: 0.7179},  # impedance CSV, determinant
     "ves_schlumberger_boundiali_se1": {2: 4.7564, 3: 0.813, 4: 0.7099},
     "ves_schlumberger_mawlamyine_loc3": {2: 2.5125, 3: 2.0457, 4: 2.0035},
     "ves_schlumberger_mawlamyine_loc4": {2: 2.3749, 3: 1.5816, 4: 1.5469},
@@ -44,7 +45,8 @@ def server(tmp_path_factory):
 def test_every_field_sounding_inverts_over_http(server):
     status, body = server.request("GET", "/served")
     assert status == 200
-    assert all(m["ready"] for m in json.loads(body)["methods"].values())
+    methods = json.loads(body)["methods"]
+    assert all(methods[m]["ready"] for m in ("ves-schlumberger", "mt-1d", "ves-wenner"))
     seen = set()
     for path in sorted(FIELD.glob("*")):
         if path.suffix not in (".csv", ".edi") or not path.name.startswith(("ves_", "mt_")):
@@ -88,6 +90,6 @@ def test_first_start_queues_the_starter_set_through_the_worker(tmp_path):
                 break
             time.sleep(0.5)
         assert training is not None and training["state"] == "training", server.log_tail()
-        assert training["total"] == 15 and training["current"].startswith("served-ves-schlumberger")
+        assert training["total"] == 25 and training["current"].startswith("served-ves-schlumberger")
     finally:
         server.stop()

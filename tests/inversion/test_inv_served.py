@@ -231,7 +231,13 @@ def test_save_and_load_round_trip(served, tmp_path):
     np.testing.assert_array_equal(
         loaded.networks[("mt-1d", 3)].predict(x), served.networks[("mt-1d", 3)].predict(x)
     )
-    assert loaded.ready() == {"ves-schlumberger": True, "ves-wenner": True, "mt-1d": True}
+    assert loaded.ready() == {
+        "ves-schlumberger": True,
+        "ves-wenner": True,
+        "mt-1d": True,
+        "tem-central-loop": False,  # no TEM networks in this set
+        "tem-coincident-loop": False,
+    }
     assert ServedSet(max_layers=3).ready() == dict.fromkeys(METHODS, False)
     (tmp_path / "served-x.npz").write_bytes(b"not an archive")
     with pytest.raises(ValueError):
@@ -251,8 +257,10 @@ def test_choose_simplest_prefers_fewer_layers_that_fit_as_well():
     assert choose_simplest([_c(2, 55.0, ["rho2"]), _c(3, 50.0, ["h2"])]) == 1
 
 
-def test_a_tem_sounding_gets_a_clear_422_until_tem_is_served() -> None:
-    obs = {"times_s": [1e-5, 1e-4], "dbzdt_v_per_am2": [1e-3, 1e-5], "loop_side_m": 50.0}
-    with pytest.raises(InversionInputError, match="cannot be inverted yet") as caught:
-        method_of(obs)
-    assert caught.value.status == 422 and caught.value.field == "times_s"
+def test_a_tem_sounding_is_served_and_one_outside_the_range_gets_a_clear_422() -> None:
+    obs = {"times_s": [1e-5, 1e-4, 1e-3], "dbzdt_v_per_am2": [1e-3, 1e-5, 1e-7]}
+    assert method_of({**obs, "receiver": "coincident"}) == "tem-coincident-loop"
+    far = {**obs, "times_s": [1e-5, 1e-4, 30.0], "receiver": "central", "loop_side_m": 50.0}
+    with pytest.raises(InversionInputError, match=r"served range \[1e-06, 1\] s") as caught:
+        ServedSet().parse(far)
+    assert caught.value.status == 422 and caught.value.field == "times_s[2]"

@@ -133,6 +133,10 @@ def test_openapi_documents_every_route(app, client) -> None:
     ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.split("/")[-1] in doc["components"]["schemas"]
     assert "401" in create["responses"] and "202" in create["responses"]
+    result = doc["components"]["schemas"]["InversionResult"]["properties"]
+    assert "smooth" in result and "doi_m" in result  # issue 16: both answers are documented
+    smooth = doc["components"]["schemas"]["SmoothModel"]["properties"]
+    assert {"depth_m", "rho_ohmm", "p10", "p90", "misfit", "doi_m"} <= set(smooth)
     for schema in doc["components"]["schemas"].values():  # every $ref resolves
         text = str(schema)
         for name in [part.split("'")[0] for part in text.split("#/components/schemas/")[1:]]:

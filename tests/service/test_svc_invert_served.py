@@ -81,7 +81,11 @@ def test_bad_requests(client, body, status, field_text):
 
 def test_served_status_lists_readiness(client, settings, tiny_ves):
     empty = client.get("/api/v1/served").get_json()
-    assert empty["methods"]["mt-1d"] == {"ready": False, "missing_layers": [2, 3, 4, 5, 6]}
+    assert empty["methods"]["mt-1d"] == {
+        "ready": False,
+        "missing_layers": [2, 3, 4, 5, 6],
+        "networks": {},
+    }
     assert empty["training"] is None
     save_set(tiny_ves, settings.artifact_dir / "served")
     doc = client.get("/api/v1/served").get_json()
@@ -98,7 +102,7 @@ def test_starter_set_is_queued_once_through_the_broker(app, settings, tmp_path):
     assert task_id is not None
     sent = set(queue.glob("*")) - before
     assert len(sent) == 1 and "geobp.train_served" in next(iter(sent)).read_text()
-    assert len(missing(folder)) == len(plan()) == 15
+    assert len(missing(folder)) == len(plan()) == 25  # 5 methods × 2–6 layers
     # a training under way (fresh progress) is not queued twice
     folder.mkdir()
     (folder / "progress.json").write_text('{"state": "training", "updated_at": 1e12}')

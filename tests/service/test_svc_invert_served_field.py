@@ -20,6 +20,7 @@ REFERENCE_CHI = {  # sounding: {layers: best χ of 100 least-squares starts}
     "ET090": {2: 4.4911, 3: 2.8757, 4: 2.3686},
     "26": {2: 8.1553, 3: 0.8257, 4: 0.7423},
     "pb23": {2: 2.6493, 3: 1.8694, 4: 0.9567},
+    "mt_usmtarray_NMX20": {2: 4.8789, 3: 2.0274, 4: 0.7179},  # impedance CSV, determinant
     "ves_schlumberger_boundiali_se1": {2: 4.7564, 3: 0.813, 4: 0.7099},
     "ves_schlumberger_mawlamyine_loc3": {2: 2.5125, 3: 2.0457, 4: 2.0035},
     "ves_schlumberger_mawlamyine_loc4": {2: 2.3749, 3: 1.5816, 4: 1.5469},

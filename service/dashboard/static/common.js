@@ -183,6 +183,12 @@ window.geobp = (function () {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** The registry networks that POST /networks/{id}/invert takes: served versions (forward
+   *  model with served: true) are inverted through POST /invert instead. */
+  function registryNetworks(networks) {
+    return networks.filter(n => !(n.forward_model || {}).served);
+  }
+
   function networkLabel(net) {
     const fm = net.forward_model || {};
     const aliases = (net.aliases || []).length ? " [" + net.aliases.join(", ") + "]" : "";
@@ -212,5 +218,6 @@ window.geobp = (function () {
     el: el, fmt: fmt, fmtDate: fmtDate, pct: pct, misfitWords: misfitWords, badge: badge,
     domainBadge: domainBadge, statusBadge: statusBadge, saveBlob: saveBlob,
     preferredVersions: preferredVersions, networkLabel: networkLabel,
+    registryNetworks: registryNetworks,
   };
 })();

@@ -25,6 +25,10 @@
   function describe(observation) {
     const key = P.axisKey(observation);
     const x = observation[key] || [];
+    if (Array.isArray(observation.times_s)) {
+      const t = observation.times_s;
+      return "TEM (" + (observation.receiver || "?") + " loop), " + t.length + " gates from " + g.fmt(Math.min(...t)) + " to " + g.fmt(Math.max(...t)) + " s";
+    }
     const kind = { ab2_m: "Schlumberger VES", a_m: "Wenner VES", periods_s: "MT" }[key] || "unknown layout";
     return kind + ", " + x.length + " points from " + g.fmt(Math.min(...x)) + " to " + g.fmt(Math.max(...x)) + " " + (key === "periods_s" ? "s" : "m");
   }
@@ -56,7 +60,7 @@
 
   async function loadNetworks() {
     try {
-      networks = (await g.api("/networks")).items;
+      networks = g.registryNetworks((await g.api("/networks")).items);
     } catch (err) {
       g.showAlert("Could not list networks: " + err.message);
       return;
@@ -123,6 +127,18 @@
       el("li", {}, el("strong", {}, "Misfit: "), g.badge(words.level, words.text)),
       el("li", {}, el("strong", {}, "Training domain: "), g.domainBadge(result.in_domain)),
     ];
+    const doi = result.doi_m || (result.smooth || {}).doi_m;
+    if (doi && typeof doi.standard === "number") {
+      items.push(el("li", { id: "doi" }, el("strong", {}, "Depth of investigation: "),
+        g.fmt(doi.standard, 3) + " m (standard), " + g.fmt(doi.conservative, 3) + " m (conservative); greyed below in the model plot"));
+    }
+    const smooth = result.smooth;
+    if (smooth && smooth.misfit) {
+      items.push(el("li", { id: "smooth-fit" }, el("strong", {}, "Smooth model: "),
+        (smooth.rho_ohmm || []).length + " layers, χ " + g.fmt(smooth.misfit.chi, 3)
+        + (smooth.consistent === false ? " — disagrees with the layered model (see warnings)" : "")));
+    }
+    document.getElementById("smooth-export").hidden = !smooth;
     const warnings = result.warnings || [];
     if (warnings.length) {
       for (const w of warnings) { items.push(el("li", {}, g.badge("warn", "⚠ warning"), " " + w)); }
@@ -177,9 +193,14 @@
     renderFlags(result);
     const shown = Object.assign({}, result, { predicted_dense: dense });
     const isMt = Array.isArray(observation.phase_deg) || Array.isArray((result.predicted || {}).phase_deg);
+    const isTem = window.geobpTemPlots.isTem(observation, result);
     const phase = document.getElementById("plot-phase");
-    phase.hidden = !isMt;
-    P.soundingPlot(document.getElementById("plot-data"), observation, shown);
+    phase.hidden = !(isMt || isTem);
+    if (isTem) {
+      window.geobpTemPlots.temPlots(document.getElementById("plot-data"), phase, observation, result);
+    } else {
+      P.soundingPlot(document.getElementById("plot-data"), observation, shown);
+    }
     drawModel();
     if (isMt) { P.phasePlot(phase, observation, shown); }
     renderLayers(result);

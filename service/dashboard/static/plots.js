@@ -36,6 +36,7 @@ window.geobpPlots = (function () {
   const OBSERVED = "#222";
   const PREDICTED = "#c0392b";
   const MODEL = "#1f5fa8";
+  const SMOOTH = "#e67e22";
   const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
   function axisKey(obj) {
@@ -211,7 +212,11 @@ window.geobpPlots = (function () {
   function modelPlot(div, result, title, depthScale) {
     const scale = depthScale === "linear" ? "linear" : "log";
     const rows = layers(result);
-    const [shallow, deep] = depthLimits(rows, scale);
+    const [shallow, shown] = depthLimits(rows, scale);
+    const d = dois(result);  // show the greyed range below the standard DOI too
+    const deep = !d ? shown : (scale === "log"
+      ? Math.max(shown, Math.pow(10, Math.ceil(Math.log10(1.5 * d.standard))))
+      : Math.max(shown, 1.5 * d.standard));
     const depth = [];
     const rho = [];
     const p10 = [];
@@ -231,18 +236,86 @@ window.geobpPlots = (function () {
       });
     }
     traces.push({
-      x: rho, y: depth, mode: "lines", name: "model (median)", line: { color: MODEL, width: 3 },
+      x: rho, y: depth, mode: "lines", name: "layered model", line: { color: MODEL, width: 3 },
       hovertemplate: "%{x:.3g} Ω·m at %{y:.3g} m<extra></extra>",
     });
+    const smooth = result.smooth;
+    if (smooth && Array.isArray(smooth.rho_ohmm) && smooth.rho_ohmm.length) {
+      traces.unshift(...smoothTraces(smooth, shallow, deep));
+    }
+    const shapes = doiShapes(result, deep);
     const yaxis = scale === "log"
       ? Object.assign(logAxis("depth (m), log scale"), { range: [Math.log10(deep), Math.log10(shallow)] })
       : { title: { text: "depth (m)" }, range: [deep, 0], gridcolor: "#e3e7ec", zeroline: false };
     const layout = baseLayout({
-      title: { text: title || "Layered model" },
+      title: { text: title || "Layered and smooth models" },
       xaxis: logAxis("resistivity (Ω·m)"),
       yaxis: yaxis,
+      shapes: shapes,
+      annotations: doiLabels(result, scale),
     });
     return draw(div, traces, layout);
+  }
+
+  /** {conservative, standard} DOI (m) of the layered model, else of the smooth model, or null. */
+  function dois(result) {
+    for (const block of [result, result.smooth]) {
+      const d = block && block.doi_m;
+      if (d && typeof d.standard === "number" && typeof d.conservative === "number") { return d; }
+    }
+    return null;
+  }
+
+  /** Grey bands below the DOIs (light below the conservative, darker below the standard one). */
+  function doiShapes(result, deep) {
+    const d = dois(result);
+    if (!d) { return []; }
+    const band = (from, alpha) => ({
+      type: "rect", xref: "paper", x0: 0, x1: 1, yref: "y", y0: from, y1: Math.max(deep, from),
+      fillcolor: "rgba(120,120,120," + alpha + ")", line: { width: 0 }, layer: "above",
+    });
+    return [band(d.conservative, 0.15), band(d.standard, 0.25)];
+  }
+
+  /** DOI labels; annotations on a log axis take log10 positions (shapes take data values). */
+  function doiLabels(result, scale) {
+    const d = dois(result);
+    if (!d) { return []; }
+    const label = (depth, text) => ({
+      xref: "paper", x: 0.01, xanchor: "left", yref: "y", y: scale === "log" ? Math.log10(depth) : depth, yanchor: "bottom",
+      text: text, showarrow: false, font: { size: 10, color: "#444" },
+    });
+    return [label(d.conservative, "DOI conservative " + d.conservative.toPrecision(3) + " m"),
+      label(d.standard, "DOI standard " + d.standard.toPrecision(3) + " m")];
+  }
+
+  /** The smooth model as a dashed step line with its p10–p90 band (Plotly traces). */
+  function smoothTraces(smooth, shallow, deep) {
+    const rho = smooth.rho_ohmm;
+    const depths = smooth.depth_m || [];
+    const y = [];
+    const x = [];
+    const lo = [];
+    const hi = [];
+    for (let i = 0; i < rho.length; i++) {
+      const top = Math.max(i ? depths[i - 1] : 0, shallow);
+      const bottom = i < depths.length ? depths[i] : Math.max(deep, top);
+      y.push(top, bottom);
+      x.push(rho[i], rho[i]);
+      if (smooth.p10 && smooth.p90) { lo.push(smooth.p10[i], smooth.p10[i]); hi.push(smooth.p90[i], smooth.p90[i]); }
+    }
+    const traces = [];
+    if (lo.length === x.length) {
+      traces.push({
+        x: lo.concat(hi.slice().reverse()), y: y.concat(y.slice().reverse()), fill: "toself", mode: "lines",
+        line: { width: 0 }, fillcolor: "rgba(230,126,34,0.15)", name: "smooth p10–p90", hoverinfo: "skip",
+      });
+    }
+    traces.push({
+      x: x, y: y, mode: "lines", name: "smooth model", line: { color: SMOOTH, width: 2, dash: "dash" },
+      hovertemplate: "smooth: %{x:.3g} Ω·m at %{y:.3g} m<extra></extra>",
+    });
+    return traces;
   }
 
   function rhoAt(rows, depth) {
@@ -252,14 +325,33 @@ window.geobpPlots = (function () {
     return rows.length ? rows[rows.length - 1].rho : null;
   }
 
-  /** Stitched 1D models as a section: distance against depth, log10 resistivity colours. */
+  /** The smooth model's layers as {top, bottom, rho} rows (bottom null for the half-space). */
+  function smoothLayers(smooth) {
+    const depths = smooth.depth_m || [];
+    return smooth.rho_ohmm.map((rho, i) => ({ top: i ? depths[i - 1] : 0, bottom: i < depths.length ? depths[i] : null, rho: rho }));
+  }
+
+  /** Stitched 1D models as a section: distance against depth, log10 resistivity colours. The
+   *  smooth models side by side where the results have them (else the layered ones), blank
+   *  below each sounding's standard depth of investigation. */
   function sectionPlot(div, distances, results, labels) {
-    const rowsList = results.map(layers);
+    const useSmooth = results.length && results.every(r => r.smooth && Array.isArray(r.smooth.rho_ohmm));
+    const rowsList = results.map(r => (useSmooth ? smoothLayers(r.smooth) : layers(r)));
+    const doiList = results.map(r => {
+      const d = useSmooth ? r.smooth.doi_m : dois(r);
+      return d && typeof d.standard === "number" ? d.standard : null;
+    });
     let maxDepth = 1;
-    for (const rows of rowsList) { maxDepth = Math.max(maxDepth, 1.3 * halfSpaceBottom(rows) / 2); }
+    rowsList.forEach((rows, j) => {
+      maxDepth = Math.max(maxDepth, doiList[j] !== null ? 1.2 * doiList[j] : 1.3 * halfSpaceBottom(rows) / 2);
+    });
     const n = 120;
     const depths = Array.from({ length: n }, (_, i) => (i + 0.5) * maxDepth / n);
-    const z = depths.map(d => rowsList.map(rows => { const r = rhoAt(rows, d); return r > 0 ? Math.log10(r) : null; }));
+    const z = depths.map(d => rowsList.map((rows, j) => {
+      if (doiList[j] !== null && d > doiList[j]) { return null; }  // below the DOI: blank
+      const r = rhoAt(rows, d);
+      return r > 0 ? Math.log10(r) : null;
+    }));
     const flat = z.flat().filter(v => v !== null);
     const lo = Math.floor(Math.min.apply(null, flat));
     const hi = Math.ceil(Math.max.apply(null, flat));
@@ -278,7 +370,7 @@ window.geobpPlots = (function () {
       hoverinfo: "skip",
     };
     const layout = baseLayout({
-      title: { text: "Resistivity section (stitched 1D models)" },
+      title: { text: useSmooth ? "Resistivity section (smooth 1D models, blank below the DOI)" : "Resistivity section (stitched 1D models)" },
       xaxis: { title: { text: "distance along the line (m)" }, gridcolor: "#e3e7ec" },
       yaxis: { title: { text: "depth (m)" }, autorange: "reversed", gridcolor: "#e3e7ec" },
       showlegend: false,

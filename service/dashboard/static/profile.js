@@ -9,8 +9,23 @@
   let soundings = [];
   let last = null;   // {ids, positions, results}
 
+  const SERVED = "served";  // the served networks: method and layer count chosen per sounding
+  const SERVED_BATCH = 50;  // soundings per POST /invert (the API's limit)
+
   function updateButton() {
-    document.getElementById("profile-invert").disabled = !(soundings.length && document.getElementById("profile-network").value);
+    const choice = document.getElementById("profile-network").value;
+    document.getElementById("profile-invert").disabled = !(soundings.length && choice);
+    document.getElementById("profile-refine").disabled = choice === SERVED;  // always refined
+  }
+
+  /** POST /invert in batches: {items} of the served inversion of every observation. */
+  async function invertServed(observations) {
+    const items = [];
+    for (let i = 0; i < observations.length; i += SERVED_BATCH) {
+      const out = await g.api("/invert", { method: "POST", body: { soundings: observations.slice(i, i + SERVED_BATCH) } });
+      items.push(...out.items);
+    }
+    return { items: items };
   }
 
   async function read(file, text) {
@@ -22,7 +37,8 @@
       soundings = parsed.soundings;
       state.textContent = "Read " + soundings.length + " sounding(s) from " + parsed.source + ": " + soundings.map(s => s.id).join(", ");
       const compatible = S.compatible(g.preferredVersions(networks), soundings[0].observation);
-      if (compatible.length) { document.getElementById("profile-network").value = compatible[0].id; }
+      const select = document.getElementById("profile-network");
+      if (compatible.length && select.value !== SERVED) { select.value = compatible[0].id; }
     } catch (err) {
       soundings = [];
       state.textContent = "";
@@ -76,6 +92,7 @@
         el("td", {}, r.in_domain ? g.badge("ok", "✓ inside") : g.badge("bad", "⚠ outside")),
         el("td", {}, (r.warnings || []).join("; ") || "none")));
     });
+    document.getElementById("profile-smooth-csv").hidden = !results.every(r => r.smooth);
     document.getElementById("profile-summary").textContent = results.length + " soundings inverted; "
       + outside + " outside the training domain; " + poor + " with a poor fit.";
   }
@@ -90,7 +107,10 @@
     button.disabled = true;
     button.textContent = "Inverting…";
     try {
-      const out = await S.invertMany(networkId, soundings.map(s => s.observation), document.getElementById("profile-refine").checked);
+      const observations = soundings.map(s => s.observation);
+      const out = networkId === SERVED
+        ? await invertServed(observations)
+        : await S.invertMany(networkId, observations, document.getElementById("profile-refine").checked);
       last = { ids: ids, positions: xs, results: out.items };
       render(ids, xs, out.items);
     } catch (err) {
@@ -107,7 +127,7 @@
     const isVes = n => n && P.axisKey(n.forward_model || {}) !== "periods_s";
     const selected = networks.find(n => n.id === document.getElementById("profile-network").value);
     const net = isVes(selected) ? selected : g.preferredVersions(networks).find(isVes);
-    if (net) { document.getElementById("profile-network").value = net.id; }
+    if (net && document.getElementById("profile-network").value !== SERVED) { document.getElementById("profile-network").value = net.id; }
     const fm = Object.assign({}, (net && net.forward_model) || { name: "ves-schlumberger", ab2_m: [1, 2.15, 4.64, 10, 21.5, 46.4, 100, 215], mn2_m: null });
     const name = fm.name;
     delete fm.name;
@@ -127,11 +147,13 @@
   }
 
   async function loadNetworks() {
-    try { networks = (await g.api("/networks")).items; } catch (err) { g.showAlert("Could not list networks: " + err.message); return; }
+    try { networks = g.registryNetworks((await g.api("/networks")).items); } catch (err) { g.showAlert("Could not list networks: " + err.message); return; }
     const select = document.getElementById("profile-network");
     const preferred = g.preferredVersions(networks);
-    select.replaceChildren(...preferred.map(n => el("option", { value: n.id }, g.networkLabel(n))));
-    if (!networks.length) { g.showAlert("No network is registered yet: train one on the Training jobs page first.", "info"); }
+    select.replaceChildren(
+      el("option", { value: SERVED }, "served networks (automatic method and layer count per sounding)"),
+      ...preferred.map(n => el("option", { value: n.id }, g.networkLabel(n))));
+    select.value = SERVED;
     updateButton();
   }
 
@@ -139,6 +161,13 @@
     if (!last) { return; }
     try {
       await S.download("profile.csv", { soundings: last.ids.map((id, i) => ({ id: id, result: last.results[i] })), filename: "geobp-profile" });
+    } catch (err) { g.showAlert("Could not export: " + err.message); }
+  }
+
+  async function exportSmoothCsv() {
+    if (!last) { return; }
+    try {
+      await S.download("smooth-profile.csv", { soundings: last.ids.map((id, i) => ({ id: id, result: last.results[i] })), filename: "geobp-smooth-profile" });
     } catch (err) { g.showAlert("Could not export: " + err.message); }
   }
 
@@ -159,5 +188,6 @@
   document.getElementById("profile-invert").addEventListener("click", invertLine);
   document.getElementById("profile-csv").addEventListener("click", exportCsv);
   document.getElementById("profile-json").addEventListener("click", exportJson);
+  document.getElementById("profile-smooth-csv").addEventListener("click", exportSmoothCsv);
   loadNetworks();
 })();

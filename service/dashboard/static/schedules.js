@@ -51,7 +51,7 @@
   async function networks() {
     const select = document.getElementById("schedule-network");
     try {
-      const items = (await g.api("/networks")).items;
+      const items = g.registryNetworks((await g.api("/networks")).items);
       const names = Array.from(new Set(items.map(n => n.name))).sort();
       select.replaceChildren(...names.map(n => el("option", { value: n }, n)));
       if (!names.length) { select.append(el("option", { value: "" }, "no networks yet")); }

@@ -36,7 +36,7 @@ def test_model_panel_is_a_depth_step_plot_with_band(ves_observation, ves_result)
     assert model_ax.get_yscale() == "log"  # thin top layers stay visible
     bottom, top = model_ax.get_ylim()
     assert top < 4.1 / 5 and bottom > 27.1  # depth increases downwards, half-space shown
-    (line,) = [ln for ln in model_ax.get_lines() if ln.get_label() == "model"]
+    (line,) = [ln for ln in model_ax.get_lines() if ln.get_label() == "layered model"]
     assert list(line.get_xdata()) == [120.0, 120.0, 8.5, 8.5, 900.0, 900.0]
     assert len(model_ax.collections) == 1  # the p10–p90 band
     linear = make_figure(ves_observation, ves_result, depth_scale="linear").axes[1]

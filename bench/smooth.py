@@ -1,0 +1,220 @@
+"""Smooth (Occam) models and depths of investigation of the served path: synthetics, field data.
+
+Synthetic part: for each of ``ves-schlumberger`` and ``mt-1d``, ``--n`` soundings with a random
+geometry inside the served range (as bench/served_quality.py draws them: VES AB/2 spans of
+1–3.5 decades, MT period spans of 1.5–6 decades, 4–12 points per decade), a random layered truth of
+2–5 layers (ρ log-uniform 1–10⁴ Ω·m, interfaces inside the depths the data see), 3 % Gaussian
+noise on ρa and 1° on phase, errors stated as 3 % / 1°. Each is inverted by
+``inversion.served.ServedSet`` without networks (the layer counts are searched from the prior
+draws and split models; ``SearchSettings(n_draws=256, n_refined=16)`` to keep the run short); the
+result's ``smooth`` entry is scored:
+
+* χ of the smooth model, share within [0.9, 1.2];
+* accuracy: at the mid-depth of each true layer thicker than 10 % of its mid-depth and above
+  the smooth model's standard DOI, |log10 ρ_smooth − log10 ρ_true| ≤ 0.3 — share of such layers,
+  share among the "thick" ones (at least as thick as the depth of their top, i.e. spanning a
+  factor 2 or more in depth), and share of soundings all of whose layers pass;
+* DOI_conservative ≤ DOI_standard for the smooth and the layered model (violations counted);
+* coverage: share of the stack layers above the DOI whose true ρ (at the layer's mid-depth) lies
+  within the smooth model's p10–p90 (nominal 80 %), and "cal k": the factor by which the bands
+  would have to be widened for 80 % (1 = calibrated; ``BAND_INFLATION`` was set with
+  ``--seed 1`` and is checked with the default seed 0);
+* latency of the smooth model and both DOIs per sounding (``smooth_part``, timed again after the
+  served inversion), p50 and p95 in ms, and "share": its median ratio to the whole served
+  inversion's time measured just before (a ratio that survives a loaded machine).
+
+Field part: every VES and MT file in ``/work/shared/fixtures/field/`` with errors floored at 5 %
+(ρa) and 1.5° (phase), as bench/field.py; printed: layered χ, smooth χ, and the least χ any model
+on the same stack reaches (``scipy.optimize.least_squares`` without regularisation, started from
+the smooth model), which bounds what the smooth model can reach.
+
+Run: ``.venv/bin/python bench/smooth.py [--n 40] [--seed 0] [--no-field]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+import forward_models
+import inversion
+from inversion.misfit import weighted_residuals
+from inversion.served import METHODS, SearchSettings, ServedSet
+from inversion.served.frame import SKIN_M
+from inversion.served.smooth_result import smooth_part
+from inversion.smooth_stack import mid_depth_m, sample_layered
+
+FIELD = Path("/work/shared/fixtures/field")
+FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
+SYNTHETIC_ERRORS = {"rho_a_rel": 0.03, "phase_deg": 1.0}
+
+
+def random_truth(method: str, rng: np.random.Generator) -> tuple[dict, np.ndarray, int]:
+    """A noisy synthetic observation dict, its true model and layer count (2–5 layers)."""
+    spec = METHODS[method]
+    lo, hi = np.log10(spec.axis_range)
+    span = rng.uniform(1.5 if spec.has_phase else 1.0, 6.0 if spec.has_phase else 3.5)
+    first = rng.uniform(lo, hi - span)
+    k = int(span * rng.uniform(4, 12)) + 1
+    axis = 10.0 ** np.sort(first + span * np.concatenate([[0, 1], rng.uniform(size=k - 2)]))
+    n_layers = int(rng.integers(2, 6))
+    rho = 10.0 ** rng.uniform(0, 4, n_layers)
+    if spec.has_phase:
+        skin = SKIN_M * np.sqrt(np.exp(np.log(rho).mean()) * axis[[0, -1]])
+        d_lo, d_hi = np.log10(skin[0]) - 0.5, np.log10(skin[1]) - 0.5
+    else:
+        d_lo, d_hi = np.log10(axis[0]) - 0.3, np.log10(axis[-1]) - 0.5
+    depths = 10.0 ** np.sort(rng.uniform(d_lo, d_hi, n_layers - 1))
+    model = np.concatenate([rho, np.diff(np.concatenate([[0.0], depths]))])
+    fm = forward_models.create(method, n_layers=n_layers, **{spec.axis: axis})
+    data = np.asarray(fm.forward(model, precision="double"), dtype=float)[0]
+    data[:k] *= 1 + 0.03 * rng.standard_normal(k)
+    obs = {spec.axis: axis.tolist(), "rho_a_ohmm": data[:k].tolist()}
+    if spec.has_phase:
+        data[k:] += rng.standard_normal(k)
+        obs["phase_deg"] = data[k:].tolist()
+    return obs, model, n_layers
+
+
+def score(result: dict, truth: np.ndarray, n_true: int) -> dict:
+    """The synthetic scores of one result against its true model."""
+    sm = result["smooth"]
+    depth = np.asarray(sm["depth_m"])
+    log_rho = np.log10(sm["rho_ohmm"])
+    doi = sm["doi_m"]["standard"]
+    thk = truth[n_true:]
+    tops = np.concatenate([[0.0], np.cumsum(thk)])
+    checked, passed, thick, thick_passed = 0, 0, 0, 0
+    for i, h in enumerate(thk):
+        mid = tops[i] + h / 2
+        if h > 0.1 * mid and mid < doi:
+            smooth = log_rho[np.searchsorted(depth, mid, side="right")]
+            ok = abs(smooth - np.log10(truth[i])) <= 0.3
+            checked, passed = checked + 1, passed + ok
+            if h >= tops[i]:  # spans at least a factor 2 in depth
+                thick, thick_passed = thick + 1, thick_passed + ok
+    mids = mid_depth_m(depth)
+    above = mids < doi
+    true_at = sample_layered(truth, n_true, depth)
+    lo, hi = np.log10(sm["p10"]), np.log10(sm["p90"])
+    inside = (lo <= true_at) & (true_at <= hi)
+    half = np.maximum((hi - lo) / 2, 1e-12)
+    return {
+        "chi": sm["misfit"]["chi"],
+        "checked": checked,
+        "passed": passed,
+        "thick": thick,
+        "thick_passed": thick_passed,
+        "layered_chi": result["misfit"]["chi"],
+        "doi_ok": sm["doi_m"]["conservative"] <= doi
+        and result["doi_m"]["conservative"] <= result["doi_m"]["standard"],
+        "doi_at_bottom": doi >= depth[-1],
+        "covered": int(inside[above].sum()),
+        "z": (np.abs(true_at - log_rho) / half)[above],
+        "n_above": int(above.sum()),
+    }
+
+
+def synthetic(n: int, seed: int) -> None:
+    """Print the synthetic table."""
+    served = ServedSet(search=SearchSettings(n_draws=256, n_refined=16))
+    print(
+        f"{'method':17s} {'n':>3s} {'chi in[.9,1.2]':>14s} {'chi p50':>7s} {'acc layers':>10s} "
+        f"{'acc thick':>9s} {'acc snd':>7s} {'DOI ok':>6s} {'DOI@bot':>7s} {'cover':>6s} "
+        f"{'cal k':>5s} {'ms p50':>6s} {'ms p95':>6s} {'share':>5s}"
+    )
+    for method in ("ves-schlumberger", "mt-1d"):
+        rng = np.random.default_rng(seed)
+        rows, times, shares = [], [], []
+        for _ in range(n):
+            obs, truth, n_true = random_truth(method, rng)
+            t = time.perf_counter()
+            result = served.invert(obs, noise_floor=SYNTHETIC_ERRORS)[0]
+            total_ms = 1e3 * (time.perf_counter() - t)
+            sounding = served.parse(obs, SYNTHETIC_ERRORS)[0]
+            model = np.concatenate([result["model"]["rho_ohmm"], result["model"]["thickness_m"]])
+            t = time.perf_counter()
+            smooth_part(sounding, model, result["n_layers"])
+            times.append(1e3 * (time.perf_counter() - t))
+            shares.append(times[-1] / total_ms)
+            rows.append(score(result, truth, n_true))
+        chi = np.array([r["chi"] for r in rows])
+        checked = sum(r["checked"] for r in rows)
+        passed = sum(r["passed"] for r in rows)
+        sounding_ok = np.mean([r["passed"] == r["checked"] for r in rows])
+        print(
+            f"{method:17s} {n:3d} {np.mean((chi >= 0.9) & (chi <= 1.2)):14.2f} "
+            f"{np.median(chi):7.3f} {passed / max(checked, 1):10.2f} "
+            f"{sum(r['thick_passed'] for r in rows) / max(sum(r['thick'] for r in rows), 1):9.2f} "
+            f"{sounding_ok:7.2f} "
+            f"{np.mean([r['doi_ok'] for r in rows]):6.2f} "
+            f"{np.mean([r['doi_at_bottom'] for r in rows]):7.2f} "
+            f"{sum(r['covered'] for r in rows) / max(sum(r['n_above'] for r in rows), 1):6.2f} "
+            f"{np.quantile(np.concatenate([r['z'] for r in rows]), 0.8):5.2f} "
+            f"{np.percentile(times, 50):6.1f} {np.percentile(times, 95):6.1f} "
+            f"{np.median(shares):5.2f}",
+            flush=True,
+        )
+        outside = [(r["chi"], r["layered_chi"]) for r in rows if not 0.9 <= r["chi"] <= 1.2]
+        text = ", ".join(f"{a:.2f} (layered {b:.2f})" for a, b in outside)
+        print(f"  smooth chi outside [0.9, 1.2]: {text or 'none'}", flush=True)
+
+
+def least_chi(sounding: inversion.served.parse.ServedSounding, result: dict) -> float:
+    """The least χ of any model on the result's smooth stack (unregularised least squares
+    started from the smooth model)."""
+    sm, obs = result["smooth"], sounding.obs
+    thk = np.asarray(sm["thickness_m"])
+    n = thk.size + 1
+    fwd = forward_models.create(sounding.spec.name, n_layers=n, **obs.geometry)
+    is_phase = np.arange(obs.data.size) >= sounding.axis.size
+    lo, hi = np.log10(sounding.spec.rho_range_ohmm)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        pred = np.asarray(fwd.forward(np.concatenate([10.0**x, thk]), precision="double"))
+        return weighted_residuals(obs.data, pred[0], is_phase, obs.sigma)
+
+    fit = least_squares(residuals, np.log10(sm["rho_ohmm"]), bounds=(lo, hi), max_nfev=2000)
+    return float(np.sqrt(np.mean(fit.fun**2)))
+
+
+def field() -> None:
+    """Print the field table."""
+    served = ServedSet(search=SearchSettings(n_draws=256, n_refined=16))
+    print(
+        f"\n{'sounding':34s} {'N':>2s} {'chi':>6s} {'smooth chi':>10s} {'least chi':>9s} "
+        f"{'DOI std m':>10s} {'DOI cons m':>10s} {'consistent':>10s}"
+    )
+    for path in sorted(FIELD.iterdir()):
+        if path.suffix not in (".csv", ".edi") or path.name.startswith("tem_"):
+            continue
+        for sid, obs in inversion.read_soundings(str(path)).items():
+            result = served.invert(obs, noise_floor=FLOOR)[0]
+            sounding = served.parse(obs, FLOOR)[0]
+            sm = result["smooth"]
+            print(
+                f"{sid:34s} {result['n_layers']:2d} {result['misfit']['chi']:6.3f} "
+                f"{sm['misfit']['chi']:10.3f} {least_chi(sounding, result):9.3f} "
+                f"{sm['doi_m']['standard']:10.4g} {sm['doi_m']['conservative']:10.4g} "
+                f"{sm['consistent']!s:>10s}",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-field", action="store_true")
+    args = parser.parse_args()
+    synthetic(args.n, args.seed)
+    if not args.no_field:
+        field()
+
+
+if __name__ == "__main__":
+    main()

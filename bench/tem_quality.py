@@ -1,0 +1,144 @@
+"""Served TEM networks on synthetic soundings, and the time the starter set spends training them.
+
+``--train DIR`` first trains the TEM networks of the starter set (both receivers, 2–6 layers,
+``service.starter.STARTER_SETTINGS``) into DIR and prints each network's time. Then, for each
+TEM method, ``--n`` soundings: a random loop (square side or circle of equal area, 5–500 m), a
+span of 1.5–3.5 decades with the first gate log-uniform from 10⁻⁶ s to where the last reaches
+1 s, 5–12 gates per decade (jittered), a linear ramp of 0–60 % of the first time on half of
+them; a random 1–4 layer model
+(ρ log-uniform in 1–10³ Ω·m, interfaces between 0.3 and 0.7 diffusion depths of the geometric-
+mean resistivity at the first and last gate); 3 % Gaussian noise on −dBz/dt, errors stated as 3 %.
+Soundings a receiver could not record are redrawn: τ = tρ/(μ₀A) at the first gate below 10⁻³
+(the loop is still far larger than the diffusion distance) or at the last above 10³ (below any
+instrument's dynamic range). Each is inverted by ``inversion.served.ServedSet`` (every layer count
+up to ``--max-layers``, automatic choice); printed per method: the share at χ ≤ 1.2 after
+refinement, the median network-only χ of the chosen layer count, how often the true layer count
+was chosen, and the median time per sounding.
+
+Run: ``.venv/bin/python bench/tem_quality.py --networks DIR [--train] [--n 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import forward_models
+from inversion.served import ServedSet, load_set, served_name, train_served
+from inversion.served.frame import MU0
+from service.starter import STARTER_SETTINGS
+
+TEM = ("tem-coincident-loop", "tem-central-loop")
+
+
+def random_sounding(method: str, rng: np.random.Generator) -> tuple[dict, int]:
+    """One noisy synthetic TEM observation dict and its true layer count."""
+    while True:
+        side = 10.0 ** rng.uniform(np.log10(5.0), np.log10(500.0))
+        circle = rng.uniform() < 0.3
+        area = side**2
+        span = rng.uniform(1.5, 3.5)
+        first = rng.uniform(-6.0, -span)  # the last gate at most 1 s
+        k = int(span * rng.uniform(5, 12)) + 1
+        log_t = np.sort(first + span * np.concatenate([[0, 1], rng.uniform(size=k - 2)]))
+        times = 10.0**log_t
+        n_layers = int(rng.integers(1, 5))
+        rho = 10.0 ** rng.uniform(0.0, 3.0, n_layers)
+        rho_mean = float(np.exp(np.log(rho).mean()))
+        tau = times[[0, -1]] * np.array([rho.min(), rho_mean]) / (MU0 * area)
+        if tau[0] < 1e-3 or tau[1] > 1e3:
+            continue
+        delta = np.sqrt(2 * times[[0, -1]] * rho_mean / MU0)
+        depths = 10.0 ** np.sort(
+            rng.uniform(np.log10(0.3 * delta[0]), np.log10(0.7 * delta[1]), n_layers - 1)
+        )
+        model = np.concatenate([rho, np.diff(np.concatenate([[0.0], depths]))])
+        loop = {"loop_radius_m": side / np.sqrt(np.pi)} if circle else {"loop_side_m": side}
+        ramp = 0.6 * times[0] * rng.uniform() if rng.uniform() < 0.5 else 0.0
+        fm = forward_models.create(
+            method, n_layers=n_layers, times_s=times, ramp_off_s=ramp, **loop
+        )
+        data = np.asarray(fm.forward(model, precision="double"), dtype=float)[0]
+        if not np.all(data > 0):
+            continue
+        noisy = data * (1 + 0.03 * rng.standard_normal(k))
+        obs = {
+            "times_s": times.tolist(),
+            "dbzdt_v_per_am2": noisy.tolist(),
+            "dbzdt_error_percent": 3.0,
+            "receiver": method.split("-")[1],
+            "ramp_off_s": ramp,
+            **loop,
+        }
+        return obs, n_layers
+
+
+def train(folder: Path) -> None:
+    """Train the starter set's TEM networks into ``folder``, printing each one's time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    total = 0.0
+    for method in TEM:
+        for n_layers in range(2, 7):
+            t0 = time.perf_counter()
+            net = train_served(method, n_layers, STARTER_SETTINGS)
+            net.save(str(folder / f"{served_name(method, n_layers)}.npz"))
+            dt = time.perf_counter() - t0
+            total += dt
+            print(
+                f"trained {served_name(method, n_layers)}: {dt:.1f} s "
+                f"({STARTER_SETTINGS.samples_for(method)} soundings, val rmse "
+                f"{net.metrics['val_rmse_log10']:.3f} decades)",
+                flush=True,
+            )
+    print(f"TEM starter networks: {total:.0f} s in all", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", required=True, help="directory of served-*.npz")
+    parser.add_argument("--train", action="store_true", help="train the TEM networks first")
+    parser.add_argument("--n", type=int, default=50, help="soundings per method")
+    parser.add_argument("--max-layers", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    if args.train:
+        train(Path(args.networks))
+    served: ServedSet = load_set(args.networks)
+    print(
+        f"{'method':20s} {'n':>4s} {'chi<=1.2':>9s} {'net chi med':>11s} "
+        f"{'N right':>8s} {'s med':>6s}"
+    )
+    for method in TEM:
+        if served.missing(method):
+            print(f"{method:20s} not served in {args.networks}")
+            continue
+        rng = np.random.default_rng(args.seed)
+        chis, nets, right, times = [], [], [], []
+        for _ in range(args.n):
+            obs, n_true = random_sounding(method, rng)
+            t0 = time.perf_counter()
+            (result,) = served.invert(obs, max_layers=args.max_layers)
+            times.append(time.perf_counter() - t0)
+            chis.append(result["misfit"]["chi"])
+            nets.append(result["network_misfit"]["chi"] or np.nan)
+            right.append(result["n_layers"] == n_true)
+            if not result["misfit"]["chi"] <= 1.2:
+                candidates = {c["n_layers"]: round(c["chi"], 3) for c in result["candidates"]}
+                print(
+                    f"  chi > 1.2: true {n_true} layers, {len(obs['times_s'])} gates, "
+                    f"candidates {candidates}",
+                    flush=True,
+                )
+        chis_a = np.asarray(chis, dtype=float)
+        print(
+            f"{method:20s} {args.n:4d} {100 * np.mean(chis_a <= 1.2):8.1f}% "
+            f"{np.nanmedian(nets):11.2f} {100 * np.mean(right):7.0f}% {np.median(times):6.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

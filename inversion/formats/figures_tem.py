@@ -1,0 +1,131 @@
+"""The data panels of a TEM inversion figure: −dBz/dt and the late-time apparent resistivity.
+
+Top: the observed −dBz/dt per ampere (error bars symmetric on the log axis, as the misfit weighs
+ln of the data) and the model's response against time on log–log axes: drawn densely between
+the gates (step-off or the observation's linear ramp, no gate integration; 40 points per
+decade) and, as crosses, at the gates exactly as the inversion fitted them. Bottom: the same as
+late-time apparent resistivity ρa(t) = (μ₀^{5/2} A / (20 π^{3/2} t^{5/2} g))^{2/3} (A the loop's
+area), which is flat at a half-space's resistivity at late times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
+
+import forward_models
+from inversion.formats.response import POINTS_PER_DECADE, optional_array
+
+__all__ = ["is_tem", "late_time_rho_a", "tem_data_panels", "tem_dense_response"]
+
+MU0 = 4e-7 * np.pi
+OBSERVED, PREDICTED = "#222222", "#c0392b"  # the dashboard's colours
+DATA = "dbzdt_v_per_am2"
+_RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
+
+
+def is_tem(observation: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+    """Whether the observation (or the result's prediction) is a TEM sounding (``times_s``)."""
+    return "times_s" in observation or "times_s" in (result.get("predicted") or {})
+
+
+def _area_m2(observation: Mapping[str, Any]) -> float | None:
+    side, radius = observation.get("loop_side_m"), observation.get("loop_radius_m")
+    if side is not None:
+        return float(side) ** 2
+    return None if radius is None else float(np.pi * float(radius) ** 2)
+
+
+def late_time_rho_a(times_s: np.ndarray, dbzdt: np.ndarray, area_m2: float) -> np.ndarray:
+    """Late-time apparent resistivity (K,) Ω·m of −dBz/dt per ampere (K,) V/(A·m²)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = (MU0**2.5 * area_m2 / (20.0 * np.pi**1.5 * times_s**2.5 * dbzdt)) ** (2 / 3)
+    return np.where(dbzdt > 0, value, np.nan)
+
+
+def tem_dense_response(
+    observation: Mapping[str, Any], result: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The reported model's −dBz/dt (M,) at dense times (M,) s over the gates (step-off or the
+    observation's ramp, no gates); None when it cannot be computed."""
+    times = optional_array(observation, "times_s")
+    model = result.get("model") or {}
+    rho, thickness = model.get("rho_ohmm"), model.get("thickness_m")
+    name = result.get("method") or _RECEIVERS.get(str(observation.get("receiver")))
+    loop = {k: observation[k] for k in ("loop_side_m", "loop_radius_m") if observation.get(k)}
+    if times is None or not rho or thickness is None or name not in _RECEIVERS.values():
+        return None
+    lo, hi = float(times.min()), float(times.max())
+    ramp = float(observation.get("ramp_off_s") or 0.0)
+    lo = max(lo, 1.001 * ramp)
+    if not hi > lo or len(loop) != 1:
+        return None
+    dense = np.geomspace(lo, hi, max(int(POINTS_PER_DECADE * np.log10(hi / lo)) + 1, 2))
+    try:
+        fm = forward_models.create(name, n_layers=len(rho), times_s=dense, ramp_off_s=ramp, **loop)
+        data = np.asarray(fm.forward(np.asarray([*rho, *thickness], dtype=float)), float)[0]
+    except ValueError:
+        return None
+    return dense, data
+
+
+def _log_axes(ax: Any) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(LogFormatterSciNotation())
+        axis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _bars(values: np.ndarray, percent: np.ndarray | None) -> np.ndarray | None:
+    if percent is None:
+        return None
+    sigma = np.broadcast_to(percent / 100.0, values.shape)
+    return np.vstack([values * (1.0 - np.exp(-sigma)), values * (np.exp(sigma) - 1.0)])
+
+
+def tem_data_panels(
+    fig: Figure, grid: Any, observation: Mapping[str, Any], result: Mapping[str, Any]
+) -> None:
+    """Draw −dBz/dt (top) and the late-time ρa (bottom) into the left column of ``grid``."""
+    predicted = result.get("predicted") or {}
+    area = _area_m2(observation)
+    top = fig.add_subplot(grid[0, 0])
+    bottom = fig.add_subplot(grid[1, 0], sharex=top)
+    series = []
+    t_obs, d_obs = optional_array(observation, "times_s"), optional_array(observation, DATA)
+    if t_obs is not None and d_obs is not None:
+        err = optional_array(observation, "dbzdt_error_percent")
+        keep = d_obs > 0
+        bars = _bars(d_obs[keep], None if err is None else err[keep])
+        style = {"fmt": "o", "ms": 4, "color": OBSERVED, "capsize": 2, "elinewidth": 0.8}
+        top.errorbar(t_obs[keep], d_obs[keep], yerr=bars, label="observed", **style)
+        series.append((t_obs[keep], d_obs[keep], "o", OBSERVED))
+    dense = tem_dense_response(observation, result)
+    if dense is not None:
+        top.plot(*dense, "-", color=PREDICTED, lw=1.5, label="model response")
+        series.append((dense[0], dense[1], "-", PREDICTED))
+    t_pred, d_pred = optional_array(predicted, "times_s"), optional_array(predicted, DATA)
+    if t_pred is not None and d_pred is not None:
+        top.plot(t_pred, d_pred, "x", color=PREDICTED, ms=5, label="fitted at the gates")
+        series.append((t_pred, d_pred, "x", PREDICTED))
+    _log_axes(top)
+    top.set_ylabel("−dBz/dt per A (V/(A·m²))")
+    misfit = (result.get("misfit") or {}).get("rms_percent")
+    top.set_title(
+        "data fit" + (f" (rms {misfit:.2g} %)" if isinstance(misfit, int | float) else "")
+    )
+    top.legend(loc="best", fontsize="small")
+    if area is not None:
+        for t, d, marker, colour in series:
+            rho = late_time_rho_a(t, d, area)
+            style = {"ms": 4} if marker != "-" else {"lw": 1.5}
+            bottom.plot(t, rho, marker, color=colour, **style)
+    _log_axes(bottom)
+    bottom.set_ylabel("late-time ρa (Ω·m)")
+    bottom.set_xlabel("time (s)")

@@ -1,0 +1,293 @@
+"""Transient EM in the served frame: the late-time apparent resistivity, the TEM parse, and the
+synthetic soundings its networks learn from.
+
+Under lengths × s and resistivities × c a layered earth's −dBz/dt per ampere at times t·s²/c is
+c/s³ times the original, so the late-time apparent resistivity
+
+    ρa(t) = (μ₀^{5/2} A / (20 π^{3/2} t^{5/2} g(t)))^{2/3}     (A the loop's area, g = −dBz/dt/I)
+
+scales by c: a TEM sounding is, like VES and MT, log ρa/ρ_ref against log t/t₁ on the canonical
+grid, plus one number for the loop, τ₁ = t₁ ρ_ref/(μ₀ A) (how far the diffusion has gone
+beyond the loop at the first time; the network reads log10 τ₁ as an extra input). Depths are
+in units of the diffusion depth √(2 t₁ ρ_ref/μ₀). The network is trained on step-off square
+loops of one receiver kind; ramp, gates, filters and circular loops enter only the refinement,
+which always uses the exact forward model on the observed geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+import forward_models
+
+from ..input_checks import InversionInputError, as_vector, require_positive
+from ..observations import Observation
+from .frame import MU0, TEM_DATA, MethodSpec, features_batch, frame_batch, grid_log10, to_canonical
+
+__all__ = [
+    "LOOP_SIDE_RANGE_M",
+    "TAU_RANGE_LOG10",
+    "late_time_rho_a",
+    "log_tau_first",
+    "parse_tem",
+    "prior_depth_range",
+    "synthetic_tem",
+    "tem_method",
+]
+
+LOOP_SIDE_RANGE_M = (5.0, 500.0)  # served loops: square side, or a circle of equal area
+#: training: log10 τ = t ρ/(μ₀ A) at the first time (lowest ρ) and at the last (geometric-mean
+#: ρ) stay where the forward model is accurate (0.5 % of a half-space's late-time ρa to τ 10³)
+TAU_RANGE_LOG10 = (-3.3, 3.3)
+_RTOL = 0.01
+_RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
+_GEOMETRY = ("ramp_off_s", "gate_open_s", "gate_close_s", "lowpass_hz")
+_PER_GATE = ("gate_open_s", "gate_close_s")
+_NORMALISED = ("tx_turns", "rx_turns", "rx_area_m2")
+_T_BASE_S = 1e-5  # first time of the training soundings (square loop of side 1 m)
+
+
+def late_time_rho_a(times_s: np.ndarray, dbzdt: np.ndarray, area_m2: float) -> np.ndarray:
+    """Late-time apparent resistivity (..., K) Ω·m of −dBz/dt per ampere ``dbzdt`` (..., K)
+    V/(A·m²) at ``times_s`` (K,) for a loop of ``area_m2``; the half-space value at late time."""
+    t = np.asarray(times_s, dtype=float)
+    return (MU0**2.5 * area_m2 / (20.0 * np.pi**1.5 * t**2.5 * dbzdt)) ** (2.0 / 3.0)
+
+
+def log_tau_first(log_t1_s: Any, log_rho_ref: Any, area_m2: Any) -> np.ndarray:
+    """log10 τ₁ = log10(t₁ ρ_ref/(μ₀ A)) (n,): the sounding's first time in loop diffusion
+    times."""
+    return np.asarray(log_t1_s + log_rho_ref - np.log10(MU0 * np.asarray(area_m2)), dtype=float)
+
+
+def tem_method(obs: Mapping[str, Any], index: int | None) -> str:
+    """``tem-central-loop`` or ``tem-coincident-loop`` from the observation's ``receiver``."""
+    receiver = obs.get("receiver")
+    if receiver not in _RECEIVERS:
+        raise InversionInputError(
+            f"receiver must be 'central' (receiver at the loop centre) or 'coincident' (the "
+            f"loop receives) for a TEM sounding (times_s), got {receiver!r}",
+            field="receiver",
+            index=index,
+        )
+    return _RECEIVERS[receiver]
+
+
+def _loop(obs: Mapping[str, Any], index: int | None) -> tuple[dict[str, float], float]:
+    """The loop keyword ``{loop_side_m | loop_radius_m: size}`` and its area (m²); 422 outside
+    the served loops."""
+    given = [k for k in ("loop_side_m", "loop_radius_m") if obs.get(k) is not None]
+    if len(given) != 1:
+        raise InversionInputError(
+            "give exactly one of loop_side_m (square loop) and loop_radius_m (circular loop)",
+            field="loop_side_m",
+            index=index,
+        )
+    key = given[0]
+    try:
+        size = float(obs[key])
+    except (TypeError, ValueError):
+        raise InversionInputError(f"{key} must be a number", field=key, index=index) from None
+    if not np.isfinite(size) or size <= 0:
+        raise InversionInputError(f"{key} must be positive, got {size}", field=key, index=index)
+    area = size**2 if key == "loop_side_m" else np.pi * size**2
+    side = np.sqrt(area)
+    lo, hi = LOOP_SIDE_RANGE_M
+    if not lo * (1 - _RTOL) <= side <= hi * (1 + _RTOL):
+        what = (
+            f"{size:g} m"
+            if key == "loop_side_m"
+            else f"{size:g} m (area of a square of {side:.3g} m)"
+        )
+        raise InversionInputError(
+            f"{key} = {what} lies outside the served range of square loops of side "
+            f"[{lo:g}, {hi:g}] m (circles of equal area)",
+            field=key,
+            status=422,
+            index=index,
+        )
+    return {key: size}, float(area)
+
+
+def _check_times(spec: MethodSpec, times: np.ndarray, index: int | None) -> None:
+    """422 for gate times outside the served range."""
+    lo, hi = spec.axis_range
+    bad = np.flatnonzero((times < lo * (1 - _RTOL)) | (times > hi * (1 + _RTOL)))
+    if bad.size:
+        i = int(bad[0])
+        raise InversionInputError(
+            f"times_s[{i}] = {times[i]:g} s lies outside the served range [{lo:g}, {hi:g}] s "
+            f"of {spec.name}",
+            field=f"times_s[{i}]",
+            status=422,
+            index=index,
+        )
+
+
+def _gate_vectors(obs: Mapping[str, Any], k: int, index: int | None) -> dict[str, Any]:
+    """The optional waveform and gate keywords of the observation (per-gate ones checked for
+    length)."""
+    out: dict[str, Any] = {}
+    for key in _GEOMETRY:
+        value = obs.get(key)
+        if value is None:
+            continue
+        if key in _PER_GATE or key == "lowpass_hz":
+            vec = as_vector(obs, key, index)
+            if key in _PER_GATE and vec.size != k:
+                raise InversionInputError(
+                    f"{key} has {vec.size} values but times_s has {k}", field=key, index=index
+                )
+            out[key] = vec
+        else:
+            out[key] = value
+    return out
+
+
+def _readings(
+    obs: Mapping[str, Any], index: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Times (K,) s, −dBz/dt (K,) and the optional errors (K,) % as given."""
+    times = as_vector(obs, "times_s", index)
+    data = as_vector(obs, TEM_DATA, index)
+    if times.size < 3:
+        raise InversionInputError(
+            f"times_s has {times.size} values; at least 3 gates are needed",
+            field="times_s",
+            index=index,
+        )
+    if data.size != times.size:
+        raise InversionInputError(
+            f"{TEM_DATA} has {data.size} values but times_s has {times.size}",
+            field=TEM_DATA,
+            index=index,
+        )
+    require_positive(times, "times_s", index)
+    require_positive(data, TEM_DATA, index)
+    err = None
+    if obs.get("dbzdt_error_percent") is not None:
+        raw = obs["dbzdt_error_percent"]
+        err = (
+            np.full(times.size, float(raw))
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool)
+            else as_vector(obs, "dbzdt_error_percent", index)
+        )
+        if err.size != times.size:
+            raise InversionInputError(
+                f"dbzdt_error_percent has {err.size} values but times_s has {times.size}",
+                field="dbzdt_error_percent",
+                index=index,
+            )
+        require_positive(err, "dbzdt_error_percent", index)
+    return times, data, err
+
+
+def parse_tem(
+    spec: MethodSpec, obs: Mapping[str, Any], rel_floor: float, index: int | None
+) -> tuple[Observation, float]:
+    """One TEM observation dict checked and read for ``spec``: the :class:`Observation` (data
+    −dBz/dt per ampere on the observed gates, σ relative = max(error, ``rel_floor``), geometry
+    keywords of the forward model) and the loop area (m²). Gates are sorted by time; gates
+    before the largest value (a rising start: ramp or receiver transient, which no step-off
+    layered earth gives) are dropped with a warning. InversionInputError: 400 malformed, 422
+    outside the served times or loops."""
+    for key in _NORMALISED:
+        if obs.get(key) is not None:
+            raise InversionInputError(
+                f"{key}: served TEM data are per ampere, per turn and per m² of receiver "
+                f"({TEM_DATA}); divide by the turns and the receiver area before sending",
+                field=key,
+                index=index,
+            )
+    times, data, err = _readings(obs, index)
+    loop, area = _loop(obs, index)
+    extra = _gate_vectors(obs, times.size, index)
+    warnings = [str(w) for w in obs.get("warnings") or []]
+    order = np.argsort(times, kind="stable")
+    if np.any(np.diff(times[order]) <= 0):
+        raise InversionInputError("times_s has repeated values", field="times_s", index=index)
+    if np.any(order != np.arange(times.size)):
+        warnings.append("gates were sorted by increasing times_s")
+    keep = order[int(np.argmax(data[order])) :]
+    if keep.size < order.size:
+        dropped = order.size - keep.size
+        warnings.append(
+            f"{dropped} early gate(s) before the largest value (t < {times[keep[0]]:g} s) rise "
+            "with time (turn-off ramp or receiver transient, not a layered earth's decay): "
+            "dropped"
+        )
+    if keep.size < 3:
+        raise InversionInputError(
+            "fewer than 3 gates remain after the rising early gates", field="times_s", index=index
+        )
+    _check_times(spec, times[keep], index)
+    geometry: dict[str, Any] = {"times_s": times[keep], **loop}
+    for key, value in extra.items():
+        geometry[key] = value[keep] if key in _PER_GATE else value
+    try:
+        forward_models.create(spec.name, n_layers=1, **geometry)
+    except ValueError as exc:
+        field = str(exc).split(":", 1)[0].split("[", 1)[0]
+        raise InversionInputError(str(exc), field=field or "times_s", index=index) from None
+    sigma = np.full(keep.size, rel_floor)
+    if err is not None:
+        sigma = np.maximum(sigma, err[keep] / 100.0)
+    obs_out = Observation(
+        axis_values=times[keep],
+        data=data[keep],
+        sigma=sigma,
+        geometry=geometry,
+        network_data=data[keep],
+        same_geometry=True,
+        warnings=warnings,
+    )
+    return obs_out, area
+
+
+def prior_depth_range(span_decades: float) -> tuple[float, float]:
+    """log10 of the shallowest and deepest interface (in diffusion depths at the first time)
+    the prior draws of a sounding spanning ``span_decades`` use."""
+    return -1.0, 0.5 * span_decades
+
+
+def synthetic_tem(
+    spec: MethodSpec, n_layers: int, n: int, rel_noise: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` noisy synthetic TEM soundings (square step-off loop of side 1 m, times from
+    ``_T_BASE_S`` on the canonical grid): features (n, n_features), canonical models (n, 2N−1).
+
+    Layer resistivities span up to 4 decades; the first time's τ (with the lowest resistivity)
+    and the last time's (with the geometric-mean one) stay inside ``TAU_RANGE_LOG10``, where
+    the forward model is accurate; interface depths are log-uniform over what the window
+    sees."""
+    grid = grid_log10(spec)
+    tau_lo, tau_hi = TAU_RANGE_LOG10
+    log_rel = rng.uniform(0.0, 4.0, (n, n_layers))
+    log_rel -= log_rel.min(axis=1, keepdims=True)
+    mean_rel = log_rel.mean(axis=1)  # log10 of the geometric mean over the lowest ρ
+    span = 1.0 + rng.uniform(size=n) * (np.minimum(spec.decades, tau_hi - tau_lo - mean_rel) - 1.0)
+    log_tau_min = tau_lo + rng.uniform(size=n) * (tau_hi - span - mean_rel - tau_lo)
+    log_rho = log_rel + (log_tau_min + np.log10(MU0 / _T_BASE_S))[:, None]  # area 1 m²
+    log_delta = 0.5 * (np.log10(2.0 * _T_BASE_S / MU0) + log_rho.mean(axis=1))
+    lo, hi = log_delta - 1.0, log_delta + 0.5 * span
+    u = np.sort(rng.uniform(size=(n, n_layers - 1)), axis=1)
+    depths = 10.0 ** (lo[:, None] + u * (hi - lo)[:, None])
+    thickness = np.diff(np.concatenate([np.zeros((n, 1)), depths], axis=1), axis=1)
+    models = np.hstack([10.0**log_rho, np.maximum(thickness, 1e-3 * depths[:, :1])])
+    times = _T_BASE_S * 10.0**grid
+    fm = forward_models.create(spec.name, n_layers=n_layers, times_s=times, loop_side_m=1.0)
+    clean = np.asarray(fm.forward(models), dtype=float)
+    noisy = clean * (1.0 + rel_noise * rng.standard_normal(clean.shape))
+    noisy = np.maximum(noisy, 1e-3 * np.abs(clean))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rho_a = np.log10(late_time_rho_a(times, noisy, 1.0))
+    inside = grid[None, :] <= span[:, None] + 1e-9
+    log_t1 = np.full(n, np.log10(_T_BASE_S))
+    log_rho_ref, log_len_ref = frame_batch(spec, log_t1, log_rho_a, inside)
+    extra = log_tau_first(log_t1, log_rho_ref, 1.0)[:, None]
+    x = features_batch(spec, log_rho_a, None, inside, log_rho_ref, extra)
+    ok = np.all(np.isfinite(x), axis=1) & np.all((clean > 0) | ~inside, axis=1)
+    return x[ok], to_canonical(models[ok], n_layers, log_rho_ref[ok], log_len_ref[ok])

@@ -1,0 +1,270 @@
+"""Smooth (Occam) models: many fixed layers, the smoothest resistivities that fit the data.
+
+On a fixed stack of layers (:mod:`inversion.smooth_stack`) the unknowns are x = log10 ρ of each
+layer. With error-weighted residuals r(x) (:class:`inversion.smooth_problem.StackProblem`) —
+``(ln ρa_pred − ln ρa_obs)/σ_rel`` and ``(φ_pred − φ_obs)/σ_φ``, the convention of
+:mod:`inversion.misfit` and :func:`inversion.lm_batch.refine_batch` — the objective is
+
+    Φ(x) = ‖r(x)‖² + λ (‖R x‖² + α ‖x − x_ref‖²)
+
+with R the first differences of x between neighbouring layers and a weak reference term (α,
+``OccamSettings.reference_weight``, pulling towards the start's mean log10 ρ; it only keeps the
+layers the data do not see well-posed). Each Gauss–Newton iteration linearises r about the
+current x and solves, for a grid of λ at once,
+
+    (JᵀJ + λQ) x(λ) = JᵀJ x − Jᵀr + λα x_ref,   Q = RᵀR + αI,
+
+then forward-models every x(λ) in one call (the first iteration's grid spans 8 decades around
+trace(JᵀJ)/trace(Q), later ones ±1.5 decades around the previous λ) and picks λ as Occam does
+(Constable, Parker & Constable 1987, Geophysics 52:289): while no x(λ) reaches the target χ,
+the one with the least χ (phase 1, step-halved when it does not lower χ); once some do, the
+largest λ — the smoothest model — that still reaches it, located between grid values by
+interpolation (phase 2; from a model that fits but whose full steps all miss the target, the
+steps are cut to 1/2, 1/4, 1/8). Steps are shortened to ``max_step_log10`` decades. It stops
+when χ ≤ target and the roughness ‖Rx‖ changes by less than ``roughness_rtol``, when phase 1 no
+longer lowers χ (the smallest reachable χ), or after ``max_iterations``.
+
+Several starts may be given; they are tried in the order given until one ends near the target.
+The served path (:mod:`inversion.served.smooth_result`) gives a half-space first (a start that
+already fits, such as the blocky layered model, keeps its sharp interfaces: Occam's steps towards
+smoothness then miss the target and are cut short), then the chosen layered model mapped onto the
+stack. Uncertainty: the regularised posterior covariance
+C = (JᵀJ + λQ)⁻¹ of x at the final model, its standard deviations scaled by χ when χ > 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .smooth_problem import SmoothModelError, StackProblem, weighted_jacobian
+
+__all__ = ["OccamSettings", "SmoothFit", "SmoothModelError", "invert_smooth", "weighted_jacobian"]
+
+
+@dataclass
+class OccamSettings:
+    """``target_chi`` of phase 2; the λ grid: ``lambda_decades`` (low, high) around
+    trace(JᵀJ)/trace(Q) with ``lambdas_per_decade`` in the first iteration, then
+    ±``later_decades`` around the previous λ; ``reference_weight`` α; stopping:
+    ``max_iterations``, ``roughness_rtol``, ``chi_rtol`` (phase 1 gains below it end);
+    ``max_step_log10``: each trial step is shortened to at most this many decades;
+    ``fallback_chi``: a run ending above this multiple of the target tries the next start."""
+
+    target_chi: float = 1.0
+    lambda_decades: tuple[float, float] = (-5.0, 3.0)
+    lambdas_per_decade: int = 2
+    later_decades: float = 1.5
+    reference_weight: float = 1e-3
+    max_iterations: int = 15
+    roughness_rtol: float = 0.02
+    chi_rtol: float = 0.01
+    max_step_log10: float = 1.0
+    fallback_chi: float = 1.2
+
+
+@dataclass
+class SmoothFit:
+    """A smooth model: ``log10_rho`` (N,), ``predicted`` (n_data,), ``chi``, ``lam`` (the
+    final λ), ``n_iterations``, ``jacobian`` (n_data, N) ∂r/∂log10 ρ at the final model,
+    ``log10_std`` (N,) posterior standard deviations (scaled by χ when χ > 1)."""
+
+    log10_rho: np.ndarray
+    predicted: np.ndarray
+    chi: float
+    lam: float
+    n_iterations: int
+    jacobian: np.ndarray
+    log10_std: np.ndarray
+
+
+def _first_differences(n: int) -> np.ndarray:
+    """R (n−1, n): (Rx)_i = x_{i+1} − x_i."""
+    return np.eye(n - 1, n, 1) - np.eye(n - 1, n)
+
+
+def _shorten(
+    x: np.ndarray, trial: np.ndarray, max_step: float, bounds: tuple[float, float]
+) -> np.ndarray:
+    """Trial models (k, N) moved from ``x`` (N,) by at most ``max_step`` decades in any
+    layer (the step's direction kept), clipped to ``bounds`` (log10 ρ)."""
+    step = trial - x
+    longest = np.max(np.abs(step), axis=1, keepdims=True)
+    step *= np.minimum(1.0, max_step / np.maximum(longest, 1e-300))
+    return np.clip(x + step, *bounds)
+
+
+def _solve(
+    jtj: np.ndarray, rhs: np.ndarray, q: np.ndarray, lams: np.ndarray, ref: np.ndarray
+) -> np.ndarray:
+    """x(λ) (k, N) of (JᵀJ + λQ) x = rhs + λ·ref for each λ in ``lams`` (k,)."""
+    a = jtj[None] + lams[:, None, None] * q[None]
+    b = rhs[None] + lams[:, None] * ref[None]
+    return np.linalg.solve(a, b[:, :, None])[:, :, 0]
+
+
+def invert_smooth(
+    fwd: Any,
+    observed: np.ndarray,
+    sigma: np.ndarray,
+    is_phase: np.ndarray,
+    thickness_m: np.ndarray,
+    start_log10_rho: np.ndarray,
+    rho_range_ohmm: tuple[float, float],
+    settings: OccamSettings | None = None,
+    reference_log10_rho: np.ndarray | None = None,
+) -> SmoothFit:
+    """The smoothest model on the stack ``thickness_m`` (N−1,) m that reaches the target χ.
+
+    ``fwd``: a forward model of N layers on the observed geometry
+    (``forward_models.create(name, n_layers=N, **geometry)``); ``observed``/``sigma``
+    (n_data,) data and errors (σ a fraction for ρa-like data, degrees for phase);
+    ``is_phase`` (n_data,) bool; ``start_log10_rho`` (N,) the start, or (k, N) starts tried in
+    the order given until one ends at χ ≤ ``fallback_chi``·target (else the least χ is kept);
+    ``rho_range_ohmm`` (lower, upper) bounds every layer's ρ; ``reference_log10_rho`` (N,) the
+    reference model x_ref (default: each start's mean log10 ρ). See the module docstring for the
+    algorithm. Raises :class:`SmoothModelError` when no start gives finite data.
+    """
+    s = settings or OccamSettings()
+    prob = StackProblem(fwd, observed, sigma, is_phase, thickness_m)
+    bounds = (float(np.log10(rho_range_ohmm[0])), float(np.log10(rho_range_ohmm[1])))
+    starts = np.clip(np.atleast_2d(np.asarray(start_log10_rho, dtype=float)), *bounds)
+    order = range(starts.shape[0])
+    best: SmoothFit | None = None
+    failure: SmoothModelError | None = None
+    for i in order:
+        ref = np.full(starts.shape[1], starts[i].mean())
+        if reference_log10_rho is not None:
+            ref = np.asarray(reference_log10_rho, dtype=float)
+        try:
+            fit = _occam(prob, starts[i], ref, bounds, s)
+        except SmoothModelError as exc:  # this start fails; another may not
+            failure = exc
+            continue
+        if best is None or fit.chi < best.chi:
+            best = fit
+        if best.chi <= s.fallback_chi * s.target_chi:
+            break
+    if best is None:
+        assert failure is not None
+        raise failure
+    return best
+
+
+def _occam(
+    prob: StackProblem,
+    x: np.ndarray,
+    reference: np.ndarray,
+    bounds: tuple[float, float],
+    s: OccamSettings,
+) -> SmoothFit:
+    """Occam's iteration from the start ``x`` (N,) log10 ρ with the reference model
+    ``reference`` (N,) within ``bounds`` (log10 ρ)."""
+    lo, hi = bounds
+    n = x.size
+    r_mat = _first_differences(n)
+    q = r_mat.T @ r_mat + s.reference_weight * np.eye(n)
+    ref = s.reference_weight * reference
+    step = 1.0 / s.lambdas_per_decade
+    grid = 10.0 ** np.arange(s.lambda_decades[0], s.lambda_decades[1] + 1e-9, step)
+    later = 10.0 ** np.arange(-s.later_decades, s.later_decades + 1e-9, step)
+    pred, r, jac = prob.linearise(x)
+    chi = float(np.sqrt(np.mean(r * r)))
+    lam, iterations = float("nan"), 0
+    while iterations < s.max_iterations:
+        iterations += 1
+        jtj = jac.T @ jac
+        rhs = jtj @ x - jac.T @ r
+        if np.isfinite(lam):
+            lams = lam * later
+        else:
+            scale = np.trace(jtj) / np.trace(q)
+            if not (np.isfinite(scale) and scale > 0):
+                raise SmoothModelError("the data are insensitive to the stack model")
+            lams = grid * scale
+        trial = _shorten(x, _solve(jtj, rhs, q, lams, ref), s.max_step_log10, (lo, hi))
+        chis = prob.chi(prob.forward(trial))
+        if chi <= s.target_chi and not np.any(chis <= s.target_chi):
+            shorter = _shortened_fit(prob, x, trial, lams, s.target_chi)
+            if shorter is None:
+                break  # no smoother model fits within this linearisation
+            new_x, new_chi, new_lam = shorter
+        else:
+            new_x, new_chi, new_lam = _occam_choice(
+                prob, (jtj, rhs, q, ref), x, (lo, hi), lams, trial, chis, s
+            )
+        if new_chi > s.target_chi and new_chi >= chi * (1.0 - s.chi_rtol):
+            halves = x + np.array([0.5, 0.25, 0.125])[:, None] * (new_x - x)
+            half_chis = prob.chi(prob.forward(halves))
+            best = int(np.argmin(half_chis))
+            if not half_chis[best] < chi * (1.0 - s.chi_rtol):
+                break  # phase 1 lowers χ no further: the smallest reachable
+            new_x, new_chi = halves[best], float(half_chis[best])
+        rough_old = float(np.linalg.norm(r_mat @ x))
+        was_fit = chi <= s.target_chi
+        x, lam = new_x, new_lam
+        pred, r, jac = prob.linearise(x)
+        chi = float(np.sqrt(np.mean(r * r)))
+        rough = float(np.linalg.norm(r_mat @ x))
+        if (
+            was_fit
+            and chi <= s.target_chi
+            and abs(rough - rough_old) <= s.roughness_rtol * (rough_old + 1e-12)
+        ):
+            break
+    if not np.isfinite(lam):
+        lam = float(np.trace(jac.T @ jac) / np.trace(q)) * grid[0]
+    cov = np.linalg.inv(jac.T @ jac + lam * q)
+    std = np.sqrt(np.maximum(np.diag(cov), 0.0)) * max(1.0, chi)
+    return SmoothFit(x, pred, chi, float(lam), iterations, jac, std)
+
+
+def _shortened_fit(
+    prob: StackProblem, x: np.ndarray, trial: np.ndarray, lams: np.ndarray, target: float
+) -> tuple[np.ndarray, float, float] | None:
+    """Phase 2 when no full step of the λ grid fits: the steps to ``trial`` (k, N) from ``x``
+    (N,) cut to 1/2, 1/4 and 1/8; ``(x, χ, λ)`` of the largest λ (k,) with a fitting cut step
+    (its longest), or None when none fits."""
+    fractions = np.array([0.5, 0.25, 0.125])
+    cut = x + fractions[:, None, None] * (trial - x)[None]  # (3, k, N)
+    chis = prob.chi(prob.forward(cut.reshape(-1, x.size))).reshape(fractions.size, -1)
+    fits = np.argwhere(chis <= target)
+    if not fits.size:
+        return None
+    j = int(fits[:, 1].max())
+    f = int(fits[fits[:, 1] == j, 0].min())
+    return cut[f, j], float(chis[f, j]), float(lams[j])
+
+
+def _occam_choice(
+    prob: StackProblem,
+    system: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    x: np.ndarray,
+    bounds: tuple[float, float],
+    lams: np.ndarray,
+    trial: np.ndarray,
+    chis: np.ndarray,
+    s: OccamSettings,
+) -> tuple[np.ndarray, float, float]:
+    """Occam's choice among the trial models (k, N) of the λ grid with their χ (k,):
+    ``(x, χ, λ)`` — the least χ while none reaches the target, else the largest λ that does,
+    moved towards the target by interpolating log λ between it and the next grid value.
+    ``system`` (JᵀJ, rhs, Q, λ-reference) of :func:`_solve` at the current model ``x`` (N,);
+    ``bounds`` on log10 ρ."""
+    chis = np.where(np.isfinite(chis), chis, np.inf)
+    fits = np.flatnonzero(chis <= s.target_chi)
+    if not fits.size:
+        i = int(np.argmin(chis))
+        return trial[i], float(chis[i]), float(lams[i])
+    i = int(fits.max())
+    if i + 1 < lams.size and np.isfinite(chis[i + 1]):
+        t = (s.target_chi - chis[i]) / (chis[i + 1] - chis[i])
+        lam = float(np.exp(np.log(lams[i]) + t * (np.log(lams[i + 1]) - np.log(lams[i]))))
+        jtj, rhs, q, ref = system
+        better = _shorten(x, _solve(jtj, rhs, q, np.array([lam]), ref), s.max_step_log10, bounds)
+        chi = float(prob.chi(prob.forward(better))[0])
+        if chi <= s.target_chi:
+            return better[0], chi, lam
+    return trial[i], float(chis[i]), float(lams[i])

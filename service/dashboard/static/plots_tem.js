@@ -1,0 +1,77 @@
+/* TEM data plots of the Invert page: −dBz/dt per ampere and the late-time apparent resistivity
+ * against time (log–log), observed (error bars symmetric in log space) and predicted at the gates,
+ * as in the CLI figures (inversion/formats/figures_tem.py). */
+"use strict";
+window.geobpTemPlots = (function () {
+  const P = window.geobpPlots;
+  const OBSERVED = "#222";
+  const PREDICTED = "#c0392b";
+  const MU0 = 4e-7 * Math.PI;
+  const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+  function isTem(observation, result) {
+    return Array.isArray((observation || {}).times_s) || Array.isArray(((result || {}).predicted || {}).times_s);
+  }
+
+  function loopArea(observation) {
+    if (observation.loop_side_m) { return observation.loop_side_m * observation.loop_side_m; }
+    if (observation.loop_radius_m) { return Math.PI * observation.loop_radius_m * observation.loop_radius_m; }
+    return null;
+  }
+
+  /** Late-time apparent resistivity (Ω·m) of −dBz/dt per ampere g (V/(A·m²)) at t (s). */
+  function lateTimeRho(t, g, area) {
+    return t.map((ti, i) => (g[i] > 0
+      ? Math.pow(Math.pow(MU0, 2.5) * area / (20 * Math.pow(Math.PI, 1.5) * Math.pow(ti, 2.5) * g[i]), 2 / 3)
+      : null));
+  }
+
+  function layout(title, yTitle) {
+    const axis = (text) => ({ type: "log", title: { text: text }, gridcolor: "#e3e7ec", zeroline: false, exponentformat: "power" });
+    return {
+      title: { text: title }, xaxis: axis("time (s)"), yaxis: axis(yTitle),
+      margin: { l: 72, r: 16, t: 36, b: 96 }, font: { size: 12 },
+      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.3, yanchor: "top" },
+      paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+    };
+  }
+
+  async function draw(div, traces, lay) {
+    try {
+      await P.ready();
+    } catch (err) {
+      div.textContent = "The plot could not be drawn: " + err.message;
+      return div;
+    }
+    return Plotly.react(div, traces, lay, CONFIG);
+  }
+
+  /** −dBz/dt (top div) and late-time ρa (bottom div), observed and predicted. */
+  function temPlots(dataDiv, rhoDiv, observation, result) {
+    const pred = (result && result.predicted) || {};
+    const obsT = observation.times_s || [];
+    const obsG = observation.dbzdt_v_per_am2 || [];
+    const area = loopArea(observation);
+    const dataTraces = [{
+      x: obsT, y: obsG, mode: "markers", name: "observed",
+      marker: { color: OBSERVED, size: 7, symbol: "circle-open", line: { width: 2 } },
+      error_y: P.logErrorBars(obsG, observation.dbzdt_error_percent),
+    }];
+    const rhoTraces = [];
+    if (area) {
+      rhoTraces.push({ x: obsT, y: lateTimeRho(obsT, obsG, area), mode: "markers", name: "observed",
+        marker: { color: OBSERVED, size: 7, symbol: "circle-open", line: { width: 2 } } });
+    }
+    if (Array.isArray(pred.times_s) && Array.isArray(pred.dbzdt_v_per_am2)) {
+      const line = { color: PREDICTED, width: 2 };
+      dataTraces.push({ x: pred.times_s, y: pred.dbzdt_v_per_am2, mode: "lines+markers", name: "predicted (model response at the gates)", line: line });
+      if (area) {
+        rhoTraces.push({ x: pred.times_s, y: lateTimeRho(pred.times_s, pred.dbzdt_v_per_am2, area), mode: "lines+markers", name: "predicted", line: line });
+      }
+    }
+    draw(dataDiv, dataTraces, layout("TEM data: −dBz/dt per ampere", "−dBz/dt per A (V/(A·m²))"));
+    return draw(rhoDiv, rhoTraces, layout("Late-time apparent resistivity", "late-time ρa (Ω·m)"));
+  }
+
+  return { isTem: isTem, lateTimeRho: lateTimeRho, temPlots: temPlots };
+})();

@@ -1,0 +1,68 @@
+"""Champion/challenger (inversion.served.champion): the fixed held-out set, the metric and the
+promotion rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from inversion.served import ServedSet, TrainingSettings, train_served
+from inversion.served.champion import challenger_wins, evaluate, held_out_soundings
+
+WEAK = TrainingSettings(n_samples=600, n_members=1, network={"hidden": 4, "max_epochs": 1})
+STRONG = TrainingSettings(
+    n_samples=4000, n_members=2, network={"hidden": 32, "max_epochs": 25, "learning_rate": 3e-3}
+)
+
+
+@pytest.fixture(scope="module")
+def nets():
+    return {name: train_served("mt-1d", 2, s) for name, s in (("weak", WEAK), ("strong", STRONG))}
+
+
+def test_the_held_out_set_is_fixed_by_method_layers_and_seed() -> None:
+    a, b = held_out_soundings("mt-1d", 3, 5), held_out_soundings("mt-1d", 3, 5)
+    assert a == b
+    assert a != held_out_soundings("mt-1d", 2, 5)
+    assert a != held_out_soundings("mt-1d", 3, 5, seed=1)
+    ves = held_out_soundings("ves-schlumberger", 3, 3)
+    assert all(0.5 <= min(o["ab2_m"]) and max(o["ab2_m"]) <= 3e4 for o in ves)
+    with pytest.raises(ValueError, match="method"):
+        held_out_soundings("no-such-method", 3, 5)
+
+
+def test_metric_is_the_network_only_chi_of_the_full_served_path(nets) -> None:
+    soundings = held_out_soundings("mt-1d", 2, 12)
+    metrics = evaluate(nets["strong"], soundings)
+    full = ServedSet([nets["strong"]], max_layers=2).invert(soundings, max_layers=2)
+    expected = [next(c["network_chi"] for c in r["candidates"] if c["n_layers"] == 2) for r in full]
+    assert metrics["n_evaluated"] == 12 and metrics["n_refused"] == 0
+    assert metrics["median_network_chi"] == pytest.approx(float(np.median(expected)), rel=1e-9)
+
+
+def test_a_better_trained_network_scores_lower(nets) -> None:
+    soundings = held_out_soundings("mt-1d", 2, 30)
+    weak, strong = evaluate(nets["weak"], soundings), evaluate(nets["strong"], soundings)
+    assert strong["median_network_chi"] < weak["median_network_chi"]
+    assert challenger_wins(weak, strong) and not challenger_wins(strong, weak)
+
+
+@pytest.mark.parametrize(
+    ("champion", "challenger", "margin", "wins"),
+    [
+        (None, 3.0, 0.0, True),
+        (math.inf, 3.0, 0.0, True),
+        (4.0, 3.0, 0.0, True),
+        (3.0, 3.0, 0.0, False),
+        (3.0, 4.0, 0.0, False),
+        (4.0, 3.9, 0.05, False),
+        (4.0, 3.7, 0.05, True),
+        (4.0, math.inf, 0.0, False),
+        (None, math.nan, 0.0, False),
+    ],
+)
+def test_promotion_rule(champion, challenger, margin, wins) -> None:
+    old = None if champion is None else {"median_network_chi": champion}
+    assert challenger_wins(old, {"median_network_chi": challenger}, margin) is wins

@@ -1,0 +1,192 @@
+"""Smooth (Occam) models: the stack, the regularised solver against reference solutions, TEM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+import forward_models
+from inversion.smooth import OccamSettings, SmoothModelError, invert_smooth, weighted_jacobian
+from inversion.smooth_stack import (
+    average_layered,
+    depth_range_m,
+    mid_depth_m,
+    n_layers_for,
+    sample_layered,
+    snap_interfaces,
+    stack_thickness_m,
+)
+
+AB2_M = np.geomspace(1.0, 300.0, 20)
+
+
+class _LinearForward:
+    """d = G·log10 ρ (the ρ columns of a model [ρ…, h…]): a linear test problem whose data are
+    treated as phase-like (residuals linear in the data) by ``is_phase`` all True."""
+
+    name = "linear"
+
+    def __init__(self, g: np.ndarray) -> None:
+        self.g = g
+
+    def forward(self, models: np.ndarray, precision: str = "double") -> np.ndarray:
+        models = np.atleast_2d(models)
+        return np.log10(models[:, : self.g.shape[1]]) @ self.g.T
+
+    def forward_and_jacobian(self, models: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        models = np.atleast_2d(models)
+        jac = np.broadcast_to(self.g / np.log(10.0), (models.shape[0], *self.g.shape))
+        pad = np.zeros((models.shape[0], self.g.shape[0], self.g.shape[1] - 1))
+        return self.forward(models), np.concatenate([jac, pad], axis=2)
+
+
+def test_stack_is_log_spaced_from_top_to_bottom():
+    thk = stack_thickness_m(2.0, 2000.0, 30)
+    depth = np.cumsum(thk)
+    assert thk.size == 29 and thk[0] == pytest.approx(2.0)
+    assert depth[-1] == pytest.approx(2000.0)
+    ratio = depth[1:] / depth[:-1]
+    np.testing.assert_allclose(ratio, 1000.0 ** (1 / 28))
+
+
+def test_layer_count_follows_the_depth_span():
+    assert n_layers_for(1.0, 1e4) == 30  # 4 decades: 28 interfaces + 2
+    assert n_layers_for(1.0, 10.0) == 20
+    assert n_layers_for(1.0, 1e8) == 40
+
+
+def test_snapped_stack_holds_every_layered_interface():
+    depth = np.geomspace(1.0, 1000.0, 22)  # ratio 1.39
+    layered = np.array([5.0, 5.5, 6.2, 2000.0])  # three within one stack step, one below
+    snapped = snap_interfaces(depth, layered)
+    assert snapped.size == depth.size and np.all(np.diff(snapped) > 0)
+    assert set(layered[:3]) <= set(snapped.tolist())
+    assert snapped[-1] == 1000.0
+    model = np.array([10.0, 100.0, 3.0, 30.0, 5.0, 0.5, 0.7])
+    thk = np.diff(snapped, prepend=0.0)
+    sampled = np.concatenate([10.0 ** sample_layered(model, 4, snapped), thk])
+    fm = forward_models.create("ves-schlumberger", n_layers=4, ab2_m=AB2_M)
+    fs = forward_models.create("ves-schlumberger", n_layers=22 + 1, ab2_m=AB2_M)
+    np.testing.assert_allclose(fs.forward(sampled), fm.forward(model), rtol=1e-10)
+
+
+def test_depth_ranges_follow_the_data():
+    assert depth_range_m("ab2_m", AB2_M, 1, 1) == pytest.approx((1 / 3, 600.0))
+    top, bottom = depth_range_m("periods_s", np.array([1e-2, 1e2]), 10.0, 1000.0)
+    assert top == pytest.approx(503.0 * np.sqrt(10 * 1e-2) / 3)
+    assert bottom == pytest.approx(2 * 503.0 * np.sqrt(1000 * 1e2))
+    with pytest.raises(ValueError, match="axis_name"):
+        depth_range_m("frequencies_hz", AB2_M, 1, 1)
+
+
+def test_layered_models_map_onto_the_stack():
+    model = np.array([10.0, 1000.0, 5.0])  # 10 Ω·m to 5 m, then 1000 Ω·m
+    depth = np.array([2.0, 4.0, 8.0])
+    np.testing.assert_allclose(mid_depth_m(depth), [1.0, np.sqrt(8), np.sqrt(32), 12.0])
+    np.testing.assert_allclose(sample_layered(model, 2, depth), [1, 1, 3, 3])
+    # layer 4–8 m: 1 m of 10 Ω·m and 3 m of 1000 Ω·m → (1·1 + 3·3)/4 decades
+    np.testing.assert_allclose(average_layered(model, 2, depth), [1, 1, 2.5, 3])
+
+
+def test_linear_problem_matches_the_closed_form_at_the_chosen_lambda():
+    rng = np.random.default_rng(3)
+    n, n_data = 12, 20
+    g = rng.normal(size=(n_data, n)) * np.exp(-np.arange(n) / 4.0)
+    truth = np.linspace(1.0, 3.0, n)
+    sigma = np.full(n_data, 0.05)
+    observed = g @ truth + sigma * rng.standard_normal(n_data)
+    thk = stack_thickness_m(1.0, 100.0, n)
+    start = np.full(n, 2.0)
+    settings = OccamSettings()
+    fit = invert_smooth(
+        _LinearForward(g), observed, sigma, np.ones(n_data, bool), thk, start, (1e-3, 1e6)
+    )
+    # closed form: (GᵀWᵀWG + λQ) x = GᵀWᵀW d + λ α x_ref, Q = RᵀR + αI
+    alpha = settings.reference_weight
+    r = np.eye(n - 1, n, 1) - np.eye(n - 1, n)
+    q = r.T @ r + alpha * np.eye(n)
+    gw = g / sigma[:, None]
+
+    def closed(lam: float) -> np.ndarray:
+        return np.linalg.solve(gw.T @ gw + lam * q, gw.T @ (observed / sigma) + lam * alpha * 2.0)
+
+    def chi(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(((g @ x - observed) / sigma) ** 2)))
+
+    np.testing.assert_allclose(fit.log10_rho, closed(fit.lam), atol=1e-6)
+    assert 0.95 <= fit.chi <= 1.0
+    assert chi(fit.log10_rho) == pytest.approx(fit.chi)
+    # the next grid λ (half a decade up) no longer fits: the smoothest fitting model
+    assert chi(closed(3.2 * fit.lam)) > 1.0
+    cov = np.linalg.inv(gw.T @ gw + fit.lam * q)
+    np.testing.assert_allclose(fit.log10_std, np.sqrt(np.diag(cov)) * max(1.0, fit.chi))
+
+
+def _ves_case(rel: float = 0.03, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    true = np.array([100.0, 10.0, 1000.0, 5.0, 20.0])
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=AB2_M)
+    data = fm.forward(true, precision="double")[0] * (1 + rel * rng.standard_normal(AB2_M.size))
+    thk = stack_thickness_m(*depth_range_m("ab2_m", AB2_M, 1, 1), 16)
+    fs = forward_models.create("ves-schlumberger", n_layers=16, ab2_m=AB2_M)
+    return true, data, thk, fs, np.full(AB2_M.size, rel)
+
+
+def test_nonlinear_ves_reaches_the_target_and_is_the_minimum_of_its_objective():
+    true, data, thk, fs, sigma = _ves_case()
+    is_phase = np.zeros(data.size, bool)
+    start = sample_layered(true, 3, np.cumsum(thk))
+    settings = OccamSettings(roughness_rtol=1e-5, max_iterations=60)
+    fit = invert_smooth(fs, data, sigma, is_phase, thk, start, (0.1, 1e5), settings)
+    assert 0.9 <= fit.chi <= 1.0 + 1e-9
+    # the same objective at the same λ, minimised by scipy from a half-space
+    n, lam, alpha = thk.size + 1, fit.lam, settings.reference_weight
+    r_mat = np.eye(n - 1, n, 1) - np.eye(n - 1, n)
+    x_ref = start.mean()
+
+    def objective(x: np.ndarray) -> float:
+        pred = fs.forward(np.concatenate([10.0**x, thk]), precision="double")[0]
+        r = np.log(pred / data) / sigma
+        reg = np.sum((r_mat @ x) ** 2) + alpha * np.sum((x - x_ref) ** 2)
+        return float(r @ r + lam * reg)
+
+    ref = minimize(objective, np.full(n, 2.0), method="BFGS", options={"gtol": 1e-8})
+    assert objective(fit.log10_rho) <= ref.fun * 1.001
+    np.testing.assert_allclose(fit.log10_rho, ref.x, atol=0.02)
+
+
+def test_the_best_start_is_used_and_a_bad_one_does_not_matter():
+    true, data, thk, fs, sigma = _ves_case(seed=1)
+    is_phase = np.zeros(data.size, bool)
+    good = sample_layered(true, 3, np.cumsum(thk))
+    fit_one = invert_smooth(fs, data, sigma, is_phase, thk, good, (0.1, 1e5))
+    fit_two = invert_smooth(
+        fs, data, sigma, is_phase, thk, np.vstack([np.full(16, 4.5), good]), (0.1, 1e5)
+    )
+    np.testing.assert_allclose(fit_two.log10_rho, fit_one.log10_rho, atol=0.05)
+    assert fit_two.chi <= 1.0 + 1e-9
+
+
+def test_tem_jacobian_on_the_resistivity_columns_matches_the_forward_model():
+    fm = forward_models.create(
+        "tem-central-loop", n_layers=6, times_s=np.geomspace(1e-5, 1e-3, 12), loop_side_m=40.0
+    )
+    thk = stack_thickness_m(5.0, 200.0, 6)
+    log10_rho = np.array([2.0, 1.5, 1.0, 1.5, 2.0, 2.5])
+    sigma, is_phase = np.full(12, 0.05), np.zeros(12, bool)
+    ours = weighted_jacobian(fm, log10_rho, thk, sigma, is_phase)
+    model = np.concatenate([10.0**log10_rho, thk])
+    data, jac = fm.forward_and_jacobian(model[None])
+    reference = jac[0, :, :6] / (data[0][:, None] * 0.05)
+    np.testing.assert_allclose(ours, reference, rtol=1e-3, atol=1e-3 * np.abs(reference).max())
+
+
+def test_a_forward_model_without_finite_data_is_a_clear_error():
+    broken = _LinearForward(np.full((4, 3), np.nan))
+    thk = stack_thickness_m(1.0, 10.0, 3)
+    with pytest.raises(SmoothModelError, match="non-finite data"):
+        invert_smooth(broken, np.ones(4), np.ones(4), np.ones(4, bool), thk, np.zeros(3), (1, 10))
+    blind = _LinearForward(np.zeros((4, 3)))
+    with pytest.raises(SmoothModelError, match="insensitive"):
+        invert_smooth(blind, np.ones(4), np.ones(4), np.ones(4, bool), thk, np.zeros(3), (1, 10))

@@ -1,0 +1,70 @@
+"""``POST /api/v1/invert`` with TEM soundings: served like VES and MT, refused with the range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import inversion
+from inversion.served import TrainingSettings, save_set, train_set
+
+FIELD = Path(__file__).resolve().parents[1] / "data" / "field"
+TINY = TrainingSettings(n_samples=150, n_members=1, network={"hidden": 8, "max_epochs": 3})
+
+
+@pytest.fixture(scope="module")
+def tiny_tem():
+    return train_set(("tem-coincident-loop",), TINY)
+
+
+def _field_sounding() -> dict:
+    path = FIELD / "tem_temfast_salzlacken_P2_21_loop50m.csv"
+    (obs,) = inversion.read_soundings(str(path)).values()
+    return obs
+
+
+def test_tem_is_503_until_its_networks_are_in_then_200(client, settings, tiny_tem):
+    body = {"data": _field_sounding(), "noise_floor": {"rho_a_rel": 0.05}, "max_layers": 1}
+    waiting = client.post("/api/v1/invert", json=body)
+    assert waiting.status_code == 503
+    assert waiting.get_json()["error"]["details"][0]["method"] == "tem-coincident-loop"
+    save_set(tiny_tem, settings.artifact_dir / "served")
+    response = client.post("/api/v1/invert", json=body)
+    assert response.status_code == 200, response.get_json()
+    doc = response.get_json()
+    assert doc["method"] == "tem-coincident-loop" and doc["n_layers"] == 1
+    k = len(body["data"]["times_s"]) - 3  # three rising early gates dropped
+    assert len(doc["predicted"]["dbzdt_v_per_am2"]) == k
+    assert any("rise with time" in w for w in doc["warnings"])
+    assert doc["uncertainty"]["rho_ohmm"]["p90"][0] >= doc["model"]["rho_ohmm"][0]
+    # the dashboard's figure export draws the TEM panels (−dB/dt and late-time ρa)
+    figure = client.post(
+        "/dashboard/files/export/figure.png", json={"result": doc, "observation": body["data"]}
+    )
+    assert figure.status_code == 200 and figure.data[:8] == b"\x89PNG\r\n\x1a\n"
+    page = client.get("/invert")
+    assert page.status_code == 200 and b"plots_tem.js" in page.data
+    script = client.get("/dashboard/static/plots_tem.js")
+    assert script.status_code == 200 and b"late-time" in script.data
+
+
+@pytest.mark.parametrize(
+    "change, status, text",
+    [
+        ({"loop_side_m": 5000.0}, 422, "served range"),
+        ({"times_s": [1e-4, 1e-3, 50.0]}, 422, "served range [1e-06, 1] s"),
+        ({"receiver": "offset"}, 400, "receiver"),
+    ],
+)
+def test_tem_refusals(client, change, status, text):
+    obs = {
+        "times_s": [1e-4, 1e-3, 1e-2],
+        "dbzdt_v_per_am2": [1e-4, 1e-6, 1e-8],
+        "receiver": "central",
+        "loop_side_m": 50.0,
+        **change,
+    }
+    response = client.post("/api/v1/invert", json={"data": obs})
+    assert response.status_code == status
+    assert text in str(response.get_json()["error"])
