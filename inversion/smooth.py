@@ -25,6 +25,10 @@ when χ ≤ target and the roughness ‖Rx‖ changes by less than ``roughness_r
 longer lowers χ (the smallest reachable χ), or after ``max_iterations``.
 
 Several starts may be given; they are tried in the order given until one ends near the target.
+Where none does (data that no model on the stack fits to their errors), the least χ found sets
+a relaxed target, ``UNREACHABLE_MARGIN`` (10 %) above it, and the smoothest model that
+reaches it is taken from the first start that does — Occam's rule for data that cannot be
+fitted to their errors.
 The served path (:mod:`inversion.served.smooth_result`) gives a half-space first (a start that
 already fits, such as the blocky layered model, keeps its sharp interfaces: Occam's steps towards
 smoothness then miss the target and are cut short), then the chosen layered model mapped onto the
@@ -34,14 +38,25 @@ C = (JᵀJ + λQ)⁻¹ of x at the final model, its standard deviations scaled b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .smooth_problem import SmoothModelError, StackProblem, weighted_jacobian
 
-__all__ = ["OccamSettings", "SmoothFit", "SmoothModelError", "invert_smooth", "weighted_jacobian"]
+__all__ = [
+    "UNREACHABLE_MARGIN",
+    "OccamSettings",
+    "SmoothFit",
+    "SmoothModelError",
+    "invert_smooth",
+    "weighted_jacobian",
+]
+
+
+#: where no start reaches the target χ, the smoothest model within this factor of the least χ
+UNREACHABLE_MARGIN = 1.1
 
 
 @dataclass
@@ -150,6 +165,21 @@ def invert_smooth(
     if best is None:
         assert failure is not None
         raise failure
+    if best.chi > s.fallback_chi * s.target_chi:
+        # χ = target is out of reach: the smoothest model within UNREACHABLE_MARGIN of the least
+        # χ found, from the starts in order (Occam's rule for data that cannot be fitted to
+        # their errors)
+        relaxed = replace(s, target_chi=UNREACHABLE_MARGIN * best.chi)
+        for i in order:
+            ref = np.full(starts.shape[1], starts[i].mean())
+            if reference_log10_rho is not None:
+                ref = np.asarray(reference_log10_rho, dtype=float)
+            try:
+                smoother = _occam(prob, starts[i], ref, bounds, relaxed)
+            except SmoothModelError:
+                continue
+            if smoother.chi <= relaxed.target_chi:
+                return smoother
     return best
 
 

@@ -45,7 +45,7 @@ from inversion.formats.table_write import (
     write_sounding,
     write_soundings,
 )
-from inversion.formats.tem_read import read_tem
+from inversion.formats.tem_read import parse_tem, read_tem
 
 __all__ = [
     "EdiData",
@@ -69,6 +69,7 @@ __all__ = [
     "normalise_mode",
     "parse_edi",
     "parse_table",
+    "parse_tem",
     "read_edi",
     "read_json_soundings",
     "read_observation",

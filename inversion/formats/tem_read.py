@@ -34,8 +34,13 @@ def detect(text: str) -> str | None:
     return "csv" if content and is_tem_header(content[0]) else None
 
 
-def read_tem(path: str | Path) -> dict[str, dict[str, Any]] | None:
-    """``{sounding_id: observation dict}`` when ``path`` holds TEM data, else None."""
-    text = tem_common.read_text(path)
+def parse_tem(text: str, path: str | Path | None = None) -> dict[str, dict[str, Any]] | None:
+    """``{sounding_id: observation dict}`` when ``text`` is TEM data, else None; ``path`` names
+    the file in error messages."""
     kind = detect(text)
     return None if kind is None else _PARSERS[kind](text, path)
+
+
+def read_tem(path: str | Path) -> dict[str, dict[str, Any]] | None:
+    """``{sounding_id: observation dict}`` when ``path`` holds TEM data, else None."""
+    return parse_tem(tem_common.read_text(path), path)

@@ -70,9 +70,10 @@ def _decode(raw: bytes, field: str) -> str:
 
 
 def parse_upload(text: str, filename: str, mode: str) -> list[dict[str, Any]]:
-    """Parse table or EDI ``text`` into ``[{"id", "observation"}]`` in file order.
+    """Parse table, TEM or EDI ``text`` into ``[{"id", "observation"}]`` in file order.
 
-    ``filename`` decides EDI (``.edi`` suffix, or a text starting with ``>HEAD``) versus a table;
+    ``filename`` decides EDI (``.edi`` suffix, or a text starting with ``>HEAD``); TEM files
+    (USF, TEM-FAST exports, TEM tables) are recognised by content; anything else is a table;
     ``mode`` (det, te/xy, tm/yx) picks the MT mode of an EDI file. Raises ``ApiError`` (400)
     naming the line and field when the text is malformed.
     """
@@ -81,8 +82,10 @@ def parse_upload(text: str, filename: str, mode: str) -> list[dict[str, Any]]:
         if is_edi:
             data = formats.parse_edi(text, path=filename or None)
             soundings = {data.station: formats.edi_observation(data, mode)}
-        else:
-            soundings = formats.parse_table(text, path=filename or None)
+        else:  # TEM recognised by content (USF, TEM-FAST, TEM tables), as the CLI does
+            soundings = formats.parse_tem(text, filename or None) or formats.parse_table(
+                text, path=filename or None
+            )
     except (ValueError, csv.Error) as exc:  # FormatError is a ValueError; so is a bad mode
         raise ApiError(400, "invalid_data", str(exc)) from exc
     for sid, obs in soundings.items():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
+import inversion
 from inversion.formats import format_edi_rho_phase
 from service.app import create_app
 
@@ -71,6 +72,23 @@ def test_parse_table_text_and_profile_file(client: FlaskClient) -> None:
     assert [s["id"] for s in body["soundings"]] == ["0", "10"]
     assert body["soundings"][1]["observation"]["a_m"] == [1.0, 2.0, 4.0]
     assert body["source"] == "line.csv"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tem_temfast_salzlacken_P2_21_loop50m.csv", "tem_terratem_xochimilco_XOC1_loop150m.csv"],
+)
+def test_parse_tem_upload_is_recognised_by_content(client: FlaskClient, name: str) -> None:
+    """TEM files upload as the CLI reads them (inversion.read_soundings), not as tables."""
+    path = Path(__file__).resolve().parents[1] / "data" / "field" / name
+    expected = inversion.read_soundings(str(path))
+    upload = {"file": (io.BytesIO(path.read_bytes()), name)}
+    response = client.post("/dashboard/files/parse", data=upload)
+    assert response.status_code == 200, response.get_json()
+    (sounding,) = response.get_json()["soundings"]
+    (observation,) = expected.values()
+    assert sounding["observation"]["times_s"] == pytest.approx(observation["times_s"])
+    assert sounding["observation"]["receiver"] == observation["receiver"]
 
 
 def test_parse_edi_upload_gives_mt_observation(client: FlaskClient) -> None:

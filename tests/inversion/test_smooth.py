@@ -7,7 +7,13 @@ import pytest
 from scipy.optimize import minimize
 
 import forward_models
-from inversion.smooth import OccamSettings, SmoothModelError, invert_smooth, weighted_jacobian
+from inversion.smooth import (
+    UNREACHABLE_MARGIN,
+    OccamSettings,
+    SmoothModelError,
+    invert_smooth,
+    weighted_jacobian,
+)
 from inversion.smooth_stack import (
     average_layered,
     depth_range_m,
@@ -190,3 +196,26 @@ def test_a_forward_model_without_finite_data_is_a_clear_error():
     blind = _LinearForward(np.zeros((4, 3)))
     with pytest.raises(SmoothModelError, match="insensitive"):
         invert_smooth(blind, np.ones(4), np.ones(4), np.ones(4, bool), thk, np.zeros(3), (1, 10))
+
+
+def test_an_unreachable_target_gives_the_smoothest_model_near_the_least_chi():
+    """5 % noise stated as 1 %: χ = 1 is out of reach; the answer is the smoothest model within
+    UNREACHABLE_MARGIN of the least χ, smoother than the least-χ model itself."""
+    rng = np.random.default_rng(3)
+    ab2 = np.geomspace(1.0, 300.0, 20)
+    truth = np.array([100.0, 10.0, 500.0, 5.0, 20.0])
+    clean = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2).forward(
+        truth, precision="double"
+    )[0]
+    observed = clean * np.exp(0.05 * rng.standard_normal(ab2.size))
+    sigma, is_phase = np.full(ab2.size, 0.01), np.zeros(ab2.size, dtype=bool)
+    thk = stack_thickness_m(0.3, 600.0, 24)
+    fwd = forward_models.create("ves-schlumberger", n_layers=24, ab2_m=ab2)
+    start = np.full(24, 2.0)
+    args = (fwd, observed, sigma, is_phase, thk, start, (0.1, 1e5))
+    least = invert_smooth(*args, settings=OccamSettings(fallback_chi=np.inf))
+    assert least.chi > 2.0  # the target is out of reach
+    fit = invert_smooth(*args)
+    assert least.chi < fit.chi <= UNREACHABLE_MARGIN * least.chi + 1e-9
+    roughness = [float(np.sum(np.diff(f.log10_rho) ** 2)) for f in (least, fit)]
+    assert roughness[1] < roughness[0]

@@ -285,8 +285,11 @@ window.geobpPlots = (function () {
       xref: "paper", x: 0.01, xanchor: "left", yref: "y", y: scale === "log" ? Math.log10(depth) : depth, yanchor: "bottom",
       text: text, showarrow: false, font: { size: 10, color: "#444" },
     });
-    return [label(d.conservative, "DOI conservative " + d.conservative.toPrecision(3) + " m"),
-      label(d.standard, "DOI standard " + d.standard.toPrecision(3) + " m")];
+    const std = "DOI " + d.standard.toPrecision(3) + " m (standard)";
+    if (d.standard / d.conservative <= 1.15) {  // one label where two would overlap
+      return [label(d.standard, std + ", " + d.conservative.toPrecision(3) + " m (conservative)")];
+    }
+    return [label(d.conservative, "DOI " + d.conservative.toPrecision(3) + " m (conservative)"), label(d.standard, std)];
   }
 
   /** The smooth model as a dashed step line with its p10–p90 band (Plotly traces). */
@@ -308,7 +311,7 @@ window.geobpPlots = (function () {
     if (lo.length === x.length) {
       traces.push({
         x: lo.concat(hi.slice().reverse()), y: y.concat(y.slice().reverse()), fill: "toself", mode: "lines",
-        line: { width: 0 }, fillcolor: "rgba(230,126,34,0.15)", name: "smooth p10–p90", hoverinfo: "skip",
+        line: { width: 0 }, fillcolor: "rgba(230,126,34,0.12)", name: "smooth p10–p90", hoverinfo: "skip",
       });
     }
     traces.push({
