@@ -12,8 +12,8 @@ Soundings a receiver could not record are redrawn: τ = tρ/(μ₀A) at the firs
 (the loop is still far larger than the diffusion distance) or at the last above 10³ (below any
 instrument's dynamic range). Each is inverted by ``inversion.served.ServedSet`` (every layer count
 up to ``--max-layers``, automatic choice); printed per method: the share at χ ≤ 1.2 after
-refinement, the median network-only χ of the chosen layer count, how often the true layer count
-was chosen, and the median time per sounding.
+refinement, the median χ, the median network-only χ of the chosen layer count, how often the
+true layer count was chosen, and the median time per sounding.
 
 Run: ``.venv/bin/python bench/tem_quality.py --networks DIR [--train] [--n 50]``.
 """
@@ -108,7 +108,7 @@ def main() -> None:
         train(Path(args.networks))
     served: ServedSet = load_set(args.networks)
     print(
-        f"{'method':20s} {'n':>4s} {'chi<=1.2':>9s} {'net chi med':>11s} "
+        f"{'method':20s} {'n':>4s} {'chi<=1.2':>9s} {'chi med':>8s} {'net chi med':>11s} "
         f"{'N right':>8s} {'s med':>6s}"
     )
     for method in TEM:
@@ -135,6 +135,7 @@ def main() -> None:
         chis_a = np.asarray(chis, dtype=float)
         print(
             f"{method:20s} {args.n:4d} {100 * np.mean(chis_a <= 1.2):8.1f}% "
+            f"{np.median(chis_a):8.3f} "
             f"{np.nanmedian(nets):11.2f} {100 * np.mean(right):7.0f}% {np.median(times):6.1f}",
             flush=True,
         )

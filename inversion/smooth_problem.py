@@ -2,9 +2,8 @@
 
 Residuals follow :mod:`inversion.misfit`: ``(ln d_pred − ln d_obs)/σ_rel`` for ρa-like data and
 ``(φ_pred − φ_obs)/σ_φ`` for phases. The Jacobian with respect to ln ρ of the stack layers is the
-forward model's exact one (VES, MT: ``forward_and_jacobian``), or central differences on the
-resistivity columns only where the forward model's own Jacobian differentiates every parameter
-by finite differences (TEM): 2N + 1 models instead of 4N − 1.
+forward model's exact one (``forward_and_jacobian``: VES, MT and TEM all have exact ones), its
+resistivity columns.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ import numpy as np
 __all__ = ["SmoothModelError", "StackProblem", "weighted_jacobian"]
 
 _LN10 = float(np.log(10.0))
-_FD_STEP_LN = 1e-3  # central-difference step in ln ρ where the forward model has no exact one
-_FINITE_DIFFERENCE = ("tem-central-loop", "tem-coincident-loop")
 
 
 class SmoothModelError(RuntimeError):
@@ -77,32 +74,16 @@ class StackProblem:
 
 def _data_and_rho_jacobian(fwd: Any, model: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Data (n_data,) and ∂data/∂ln ρ_j (n_data, n) of one model (2n−1,): the forward model's
-    exact Jacobian, or central differences on the n resistivity columns only (TEM).
+    exact Jacobian, its n resistivity columns.
     Raises :class:`SmoothModelError` when the data are not finite."""
-    data, jac = _raw_data_and_rho_jacobian(fwd, model, n)
+    data, jac = fwd.forward_and_jacobian(model[None])
+    data, jac = np.asarray(data, dtype=float)[0], np.asarray(jac, dtype=float)[0, :, :n]
     if not np.all(np.isfinite(data)):
         raise SmoothModelError(
             f"{getattr(fwd, 'name', 'the forward model')} gives non-finite data for the "
             f"{n}-layer stack model"
         )
     return data, jac
-
-
-def _raw_data_and_rho_jacobian(
-    fwd: Any, model: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_data_and_rho_jacobian` without the check."""
-    if getattr(fwd, "name", "") in _FINITE_DIFFERENCE:
-        steps = np.exp(_FD_STEP_LN * np.eye(n))
-        up, down = model.copy()[None].repeat(n, 0), model.copy()[None].repeat(n, 0)
-        up[:, :n] *= steps
-        down[:, :n] /= steps
-        out = np.asarray(
-            fwd.forward(np.vstack([model[None], up, down]), precision="double"), dtype=float
-        )
-        return out[0], ((out[1 : n + 1] - out[n + 1 :]) / (2 * _FD_STEP_LN)).T
-    data, jac = fwd.forward_and_jacobian(model[None])
-    return np.asarray(data, dtype=float)[0], np.asarray(jac, dtype=float)[0, :, :n]
 
 
 def weighted_jacobian(

@@ -6,7 +6,8 @@ model, and draws from the served networks' own prior (random canonical models sc
 sounding's frame). All are screened by χ in one forward call; the best ``n_refined`` (the network
 answer and the given starts always among them) are refined as one batch by
 :func:`inversion.lm_batch.refine_batch` without a target χ (each to its minimum, not stopped at
-χ ≤ 1), within wide bounds (:func:`bounds_for`), and the best row is kept.
+χ ≤ 1), within wide bounds (:func:`bounds_for`), and the best row is kept. With ``cull_after``
+(TEM) every start takes that many iterations first and only the best ``n_kept`` go on.
 """
 
 from __future__ import annotations
@@ -41,22 +42,27 @@ class SearchSettings:
     screen_precision: str = "double"
     ftol: float = TO_MINIMUM.ftol
     cull_after: int = 0
-    n_kept: int = 4
+    n_kept: int = 5
 
     def for_method(self, spec: MethodSpec) -> SearchSettings:
         """The settings for ``spec``: TEM forward models cost ~100× a VES one, so TEM screens
-        at most 256 draws and refines at most 12 starts for at most 30 iterations, with the
-        forward model's exact Jacobian (reverse mode, 2.5–2.9× a forward, where forward
-        differences cost p + 1 forwards), and screens in the forward's ``"single"`` precision
-        (1.3–2× faster, within ~1 % of double: enough to rank starts)."""
+        at most 256 draws in the forward's ``"single"`` precision (1.3–2× faster, within ~1 %
+        of double: enough to rank starts), refines at most 12 starts for 8 iterations and only
+        the best ``n_kept`` (5) of them on, to at most 40 iterations in all or until a step
+        gains less than 10⁻⁴ of ½Σr², with the forward model's exact Jacobian (reverse mode,
+        2.5–2.9× a forward, where forward differences cost p + 1 forwards): ~5× faster than
+        12 starts × 30 forward-difference iterations, at the same or lower χ on the field files
+        (docs/benchmarks.md)."""
         if not spec.is_tem:
             return self
         return replace(
             self,
             n_draws=min(self.n_draws, 256),
             n_refined=min(self.n_refined, 12),
-            max_iterations=min(self.max_iterations, 30),
+            max_iterations=min(self.max_iterations, 40),
             screen_precision="single",
+            ftol=max(self.ftol, 1e-4),
+            cull_after=self.cull_after or 8,
         )
 
 
