@@ -141,6 +141,9 @@ def test_ctrl_c_during_a_fit_ends_the_workers_quietly(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(
         "import os, signal, numpy as np, bpnet\n"
+        # a shell runs background jobs with SIGINT ignored, and Python keeps an inherited
+        # SIG_IGN: restore the interactive default so Ctrl-C raises KeyboardInterrupt
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "X = np.random.default_rng(0).uniform(-1, 1, (20000, 3)); Y = np.sin(X[:, :2])\n"
         "def cb(info):\n"
         "    if info['epoch'] == 2: os.killpg(os.getpgrp(), signal.SIGINT)\n"
@@ -158,8 +161,7 @@ def test_ctrl_c_during_a_fit_ends_the_workers_quietly(tmp_path):
         timeout=120,
         start_new_session=True,  # its own process group: the SIGINT stays there
     )
-    # the child's stderr in the message: a rare failure under a loaded CI run (seen once, stdout
-    # empty) must say which exception ended the fit
+    # the child's exit code and stderr in the message: say how the fit ended
     assert done.stdout.strip() == "interrupted", (done.returncode, done.stderr[-3000:])
     assert "Traceback" not in done.stderr
     assert _shared_files() == before
