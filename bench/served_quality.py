@@ -22,42 +22,19 @@ import time
 
 import numpy as np
 
-import forward_models
 from inversion.misfit import chi
 from inversion.served import METHODS, load_set
-from inversion.served.frame import SKIN_M
+from inversion.served.champion import noisy_observation, random_truth
 
 
 def random_sounding(method: str, rng: np.random.Generator) -> tuple[dict, int, float]:
     """One noisy synthetic observation dict, its true layer count and the true model's χ."""
-    spec = METHODS[method]
-    lo, hi = np.log10(spec.axis_range)
-    min_span = 1.5 if spec.has_phase else 1.0
-    span = rng.uniform(min_span, min(hi - lo, 6.0 if spec.has_phase else 3.5))
-    first = rng.uniform(lo, hi - span)
-    k = int(span * rng.uniform(4, 12)) + 1
-    log_axis = np.sort(first + span * np.concatenate([[0, 1], rng.uniform(size=k - 2)]))
-    axis = 10.0**log_axis
-    n_layers = int(rng.integers(1, 5))
-    rho = 10.0 ** rng.uniform(0, 4, n_layers)
-    if spec.has_phase:
-        skin = SKIN_M * np.sqrt(np.exp(np.log(rho).mean()) * axis[[0, -1]])
-        d_lo, d_hi = np.log10(skin[0]) - 0.5, np.log10(skin[1]) - 0.5
-    else:
-        d_lo, d_hi = log_axis[0] - 0.3, log_axis[-1] - 0.5
-    depths = 10.0 ** np.sort(rng.uniform(d_lo, d_hi, n_layers - 1))
-    model = np.concatenate([rho, np.diff(np.concatenate([[0.0], depths]))])
-    fm = forward_models.create(method, n_layers=n_layers, **{spec.axis: axis})
-    data = np.asarray(fm.forward(model, precision="double"), dtype=float)[0]
-    noisy = data.copy()
-    noisy[:k] *= 1 + 0.03 * rng.standard_normal(k)
-    obs = {spec.axis: axis.tolist(), "rho_a_ohmm": noisy[:k].tolist()}
-    if spec.has_phase:
-        noisy[k:] += rng.standard_normal(k)
-        obs["phase_deg"] = noisy[k:].tolist()
-    is_phase = np.arange(data.size) >= k
+    axis, model, data = random_truth(method, (1, 5), rng)
+    obs = noisy_observation(method, axis, data, rng)
+    noisy = np.concatenate([obs["rho_a_ohmm"], obs.get("phase_deg", [])])
+    is_phase = np.arange(data.size) >= axis.size
     true_chi = float(chi(noisy, data, is_phase, np.where(is_phase, 1.0, 0.03)))
-    return obs, n_layers, true_chi
+    return obs, (model.size + 1) // 2, true_chi
 
 
 def main() -> None:

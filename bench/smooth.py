@@ -43,8 +43,8 @@ from scipy.optimize import least_squares
 import forward_models
 import inversion
 from inversion.misfit import weighted_residuals
-from inversion.served import METHODS, SearchSettings, ServedSet
-from inversion.served.frame import SKIN_M
+from inversion.served import SearchSettings, ServedSet
+from inversion.served.champion import noisy_observation, random_truth
 from inversion.served.smooth_result import smooth_part
 from inversion.smooth_stack import mid_depth_m, sample_layered
 
@@ -53,31 +53,10 @@ FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
 SYNTHETIC_ERRORS = {"rho_a_rel": 0.03, "phase_deg": 1.0}
 
 
-def random_truth(method: str, rng: np.random.Generator) -> tuple[dict, np.ndarray, int]:
+def random_sounding(method: str, rng: np.random.Generator) -> tuple[dict, np.ndarray, int]:
     """A noisy synthetic observation dict, its true model and layer count (2–5 layers)."""
-    spec = METHODS[method]
-    lo, hi = np.log10(spec.axis_range)
-    span = rng.uniform(1.5 if spec.has_phase else 1.0, 6.0 if spec.has_phase else 3.5)
-    first = rng.uniform(lo, hi - span)
-    k = int(span * rng.uniform(4, 12)) + 1
-    axis = 10.0 ** np.sort(first + span * np.concatenate([[0, 1], rng.uniform(size=k - 2)]))
-    n_layers = int(rng.integers(2, 6))
-    rho = 10.0 ** rng.uniform(0, 4, n_layers)
-    if spec.has_phase:
-        skin = SKIN_M * np.sqrt(np.exp(np.log(rho).mean()) * axis[[0, -1]])
-        d_lo, d_hi = np.log10(skin[0]) - 0.5, np.log10(skin[1]) - 0.5
-    else:
-        d_lo, d_hi = np.log10(axis[0]) - 0.3, np.log10(axis[-1]) - 0.5
-    depths = 10.0 ** np.sort(rng.uniform(d_lo, d_hi, n_layers - 1))
-    model = np.concatenate([rho, np.diff(np.concatenate([[0.0], depths]))])
-    fm = forward_models.create(method, n_layers=n_layers, **{spec.axis: axis})
-    data = np.asarray(fm.forward(model, precision="double"), dtype=float)[0]
-    data[:k] *= 1 + 0.03 * rng.standard_normal(k)
-    obs = {spec.axis: axis.tolist(), "rho_a_ohmm": data[:k].tolist()}
-    if spec.has_phase:
-        data[k:] += rng.standard_normal(k)
-        obs["phase_deg"] = data[k:].tolist()
-    return obs, model, n_layers
+    axis, model, data = random_truth(method, (2, 6), rng)
+    return noisy_observation(method, axis, data, rng), model, (model.size + 1) // 2
 
 
 def score(result: dict, truth: np.ndarray, n_true: int) -> dict:
@@ -131,7 +110,7 @@ def synthetic(n: int, seed: int) -> None:
         rng = np.random.default_rng(seed)
         rows, times, shares = [], [], []
         for _ in range(n):
-            obs, truth, n_true = random_truth(method, rng)
+            obs, truth, n_true = random_sounding(method, rng)
             t = time.perf_counter()
             result = served.invert(obs, noise_floor=SYNTHETIC_ERRORS)[0]
             total_ms = 1e3 * (time.perf_counter() - t)

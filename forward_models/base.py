@@ -192,6 +192,24 @@ class ForwardModel(abc.ABC):
             future.result()
         return tuple(outs)
 
+    def _blocked_data_and_jacobian(self, models: Any, backend: str | None) -> tuple[Any, Any]:
+        """``(data (n, K), jac (n, K, n_params))`` filled by the subclass's
+        ``_data_and_jacobian_block(rows, data, jac, xp)``: in one call for a small batch or a
+        non-NumPy array module, else ``chunk_rows`` models per task on the shared thread pool,
+        each in blocks of ``jacobian_block_rows`` written straight into the outputs."""
+        xp = get_array_module(models, backend=backend)
+        arr = self.check_models(models, backend=backend)
+        n = arr.shape[0]
+        data = xp.empty((n, self.n_data))
+        jac = xp.empty((n, self.n_data, self.n_params))
+        block_rows = self.jacobian_block_rows
+        if xp is not np or n <= block_rows:
+            self._data_and_jacobian_block(arr, data, jac, xp)
+            return data, jac
+        block = self._data_and_jacobian_block
+        self._in_blocks(lambda r: block(arr[r], data[r], jac[r], np), n, block_rows)
+        return data, jac
+
     def _in_blocks(self, block: Any, n: int, block_rows: int) -> None:
         """Run ``block(rows)`` for consecutive row slices of at most ``block_rows`` covering
         ``range(n)``, ``chunk_rows`` rows per task on the shared thread pool (NumPy only).

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from . import _hankel, _validate
-from ._backend import get_array_module
 from .base import ForwardModel
 
 
@@ -299,17 +298,7 @@ class _VES(ForwardModel):
         changes datum d by about 0.01·jac), from :func:`_kernel_and_jacobian` through the same
         filter matrix W as the data. Same array module as the input.
         """
-        xp = get_array_module(models, backend=backend)
-        arr = self.check_models(models, backend=backend)
-        n = arr.shape[0]
-        data = xp.empty((n, self.n_data))
-        jac = xp.empty((n, self.n_data, self.n_params))
-        if xp is not np or n <= self.jacobian_block_rows:
-            self._data_and_jacobian_block(arr, data, jac, xp)
-            return data, jac
-        block = self._data_and_jacobian_block  # chunks on the pool, blocks write the outputs
-        self._in_blocks(lambda r: block(arr[r], data[r], jac[r], np), n, self.jacobian_block_rows)
-        return data, jac
+        return self._blocked_data_and_jacobian(models, backend)
 
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write ``ρ_a (n, K)`` and ``∂ρ_a/∂ln m (n, K, n_params)`` of checked models

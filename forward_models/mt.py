@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from . import _validate
-from ._backend import get_array_module
 from .base import ForwardModel
 
 MU0 = 4e-7 * np.pi
@@ -305,17 +304,7 @@ class MT1D(ForwardModel):
         ``chunk_rows`` models run on the shared thread pool, each in blocks of
         ``jacobian_block_rows`` written straight into the outputs.
         """
-        xp = get_array_module(models, backend=backend)
-        arr = self.check_models(models, backend=backend)
-        n = arr.shape[0]
-        data = xp.empty((n, self.n_data))
-        jac = xp.empty((n, self.n_data, self.n_params))
-        if xp is not np or n <= self.jacobian_block_rows:
-            self._data_and_jacobian_block(arr, data, jac, xp)
-            return data, jac
-        block = self._data_and_jacobian_block
-        self._in_blocks(lambda r: block(arr[r], data[r], jac[r], np), n, self.jacobian_block_rows)
-        return data, jac
+        return self._blocked_data_and_jacobian(models, backend)
 
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write the data ``(n, 2K)`` and ``∂data/∂ln m (n, 2K, n_params)`` of checked models

@@ -146,22 +146,13 @@ def invert_smooth(
     prob = StackProblem(fwd, observed, sigma, is_phase, thickness_m)
     bounds = (float(np.log10(rho_range_ohmm[0])), float(np.log10(rho_range_ohmm[1])))
     starts = np.clip(np.atleast_2d(np.asarray(start_log10_rho, dtype=float)), *bounds)
-    order = range(starts.shape[0])
-    best: SmoothFit | None = None
-    failure: SmoothModelError | None = None
-    for i in order:
-        ref = np.full(starts.shape[1], starts[i].mean())
-        if reference_log10_rho is not None:
-            ref = np.asarray(reference_log10_rho, dtype=float)
-        try:
-            fit = _occam(prob, starts[i], ref, bounds, s)
-        except SmoothModelError as exc:  # this start fails; another may not
-            failure = exc
-            continue
-        if best is None or fit.chi < best.chi:
-            best = fit
-        if best.chi <= s.fallback_chi * s.target_chi:
-            break
+    refs = [
+        np.full(starts.shape[1], start.mean())
+        if reference_log10_rho is None
+        else np.asarray(reference_log10_rho, dtype=float)
+        for start in starts
+    ]
+    best, failure = _first_fit(prob, starts, refs, bounds, s, s.fallback_chi * s.target_chi)
     if best is None:
         assert failure is not None
         raise failure
@@ -170,17 +161,35 @@ def invert_smooth(
         # χ found, from the starts in order (Occam's rule for data that cannot be fitted to
         # their errors)
         relaxed = replace(s, target_chi=UNREACHABLE_MARGIN * best.chi)
-        for i in order:
-            ref = np.full(starts.shape[1], starts[i].mean())
-            if reference_log10_rho is not None:
-                ref = np.asarray(reference_log10_rho, dtype=float)
-            try:
-                smoother = _occam(prob, starts[i], ref, bounds, relaxed)
-            except SmoothModelError:
-                continue
-            if smoother.chi <= relaxed.target_chi:
-                return smoother
+        smoother, _ = _first_fit(prob, starts, refs, bounds, relaxed, relaxed.target_chi)
+        if smoother is not None and smoother.chi <= relaxed.target_chi:
+            return smoother
     return best
+
+
+def _first_fit(
+    prob: StackProblem,
+    starts: np.ndarray,
+    refs: list[np.ndarray],
+    bounds: tuple[float, float],
+    s: OccamSettings,
+    accept_chi: float,
+) -> tuple[SmoothFit | None, SmoothModelError | None]:
+    """Occam from each start (k, N) with its reference, in order, until one ends at
+    χ ≤ ``accept_chi``: ``(the least-χ fit or None, the last failure or None)``."""
+    best: SmoothFit | None = None
+    failure: SmoothModelError | None = None
+    for start, ref in zip(starts, refs, strict=True):
+        try:
+            fit = _occam(prob, start, ref, bounds, s)
+        except SmoothModelError as exc:  # this start fails; another may not
+            failure = exc
+            continue
+        if best is None or fit.chi < best.chi:
+            best = fit
+        if best.chi <= accept_chi:
+            break
+    return best, failure
 
 
 def _occam(

@@ -33,6 +33,31 @@ GEOMETRY_RTOL = 1e-6  # relative tolerance for "same geometry" (the network's ow
 RANGE_RTOL = 0.01  # relative tolerance of the trained range (digitised or rounded spacings)
 
 
+def check_served_range(
+    method: str,
+    name: str,
+    values: np.ndarray,
+    bounds: tuple[float, float],
+    unit: str,
+    index: int | None,
+) -> None:
+    """422 naming the first positive value of ``values`` (of field ``name``, in ``unit``)
+    outside ``bounds`` widened by ``RANGE_RTOL``: outside the served range of ``method``.
+    Non-positive values are left to their own 400."""
+    lo, hi = bounds
+    outside = (values < lo * (1 - RANGE_RTOL)) | (values > hi * (1 + RANGE_RTOL))
+    bad = np.flatnonzero(outside & (values > 0))
+    if bad.size:
+        i = int(bad[0])
+        raise InversionInputError(
+            f"{name}[{i}] = {values[i]:g} {unit} lies outside the served range "
+            f"[{lo:g}, {hi:g}] {unit} of {method}",
+            field=f"{name}[{i}]",
+            status=422,
+            index=index,
+        )
+
+
 def check_range(
     axis_obs: np.ndarray, axis_net: np.ndarray, axis_name: str, index: int | None
 ) -> list[str]:

@@ -105,14 +105,19 @@ def csv_cell(value: float | int | str | None) -> str:
     return str(value)
 
 
-def format_layer_csv(result: Mapping[str, Any]) -> str:
-    """The layer table of one result as CSV text (header :data:`LAYER_COLUMNS`)."""
+def rows_csv(columns: Sequence[str], rows: list[Mapping[str, Any]]) -> str:
+    """CSV text: the header ``columns``, then each row's cells in that order."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(LAYER_COLUMNS)
-    for row in layer_rows(result):
-        writer.writerow([csv_cell(row[c]) for c in LAYER_COLUMNS])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row[c]) for c in columns])
     return buffer.getvalue()
+
+
+def format_layer_csv(result: Mapping[str, Any]) -> str:
+    """The layer table of one result as CSV text (header :data:`LAYER_COLUMNS`)."""
+    return rows_csv(LAYER_COLUMNS, layer_rows(result))
 
 
 def _short(value: float | int | str | None) -> str:

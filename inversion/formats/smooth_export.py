@@ -13,7 +13,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inversion.formats.results import csv_cell, doi_value
+from inversion.formats.results import csv_cell, doi_value, rows_csv
 
 __all__ = [
     "SMOOTH_COLUMNS",
@@ -77,12 +77,7 @@ def smooth_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def format_smooth_csv(result: Mapping[str, Any]) -> str:
     """The smooth model of one result as CSV text (header :data:`SMOOTH_COLUMNS`)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SMOOTH_COLUMNS)
-    for row in smooth_rows(result):
-        writer.writerow([csv_cell(row[c]) for c in SMOOTH_COLUMNS])
-    return buffer.getvalue()
+    return rows_csv(SMOOTH_COLUMNS, smooth_rows(result))
 
 
 def format_smooth_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:

@@ -28,19 +28,29 @@ from ..input_checks import InversionInputError
 from .frame import METHODS, SKIN_M
 from .inverter import ServedSet
 from .network import ServedNetwork
-from .search import SearchSettings
 
-__all__ = ["EVAL_N", "EVAL_SEED", "challenger_wins", "evaluate", "held_out_soundings"]
+__all__ = [
+    "EVAL_N",
+    "EVAL_SEED",
+    "challenger_wins",
+    "evaluate",
+    "held_out_soundings",
+    "noisy_observation",
+    "random_truth",
+]
 
 EVAL_N = 100
 EVAL_SEED = 20261206
 RHO_A_REL, PHASE_DEG = 0.03, 1.0
-#: the search is cut to almost nothing: only the network's own χ is read
-_NETWORK_ONLY = SearchSettings(n_draws=4, n_refined=1, max_iterations=1)
 
 
-def _sounding(method: str, n_layers: int, rng: np.random.Generator) -> dict[str, Any]:
-    """One noisy synthetic observation dict of a random ``n_layers`` model."""
+def random_truth(
+    method: str, n_layers: int | tuple[int, int], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random VES or MT sounding inside the served range: ``(axis (K,), model (2N−1,),
+    noise-free data)``. First abscissa and span random (4–12 points per decade), ρ log-uniform
+    in 1–10⁴ Ω·m, interfaces inside the depths the data see; ``n_layers`` fixed, or
+    ``(low, high)`` drawn with ``rng.integers`` after the geometry."""
     spec = METHODS[method]
     lo, hi = np.log10(spec.axis_range)
     min_span = 1.5 if spec.has_phase else 1.0
@@ -49,6 +59,8 @@ def _sounding(method: str, n_layers: int, rng: np.random.Generator) -> dict[str,
     k = int(span * rng.uniform(4, 12)) + 1
     log_axis = np.sort(first + span * np.concatenate([[0.0, 1.0], rng.uniform(size=k - 2)]))
     axis = 10.0**log_axis
+    if not isinstance(n_layers, int):
+        n_layers = int(rng.integers(*n_layers))
     rho = 10.0 ** rng.uniform(0.0, 4.0, n_layers)
     if spec.has_phase:
         skin = SKIN_M * np.sqrt(np.exp(np.log(rho).mean()) * axis[[0, -1]])
@@ -59,13 +71,31 @@ def _sounding(method: str, n_layers: int, rng: np.random.Generator) -> dict[str,
     model = np.concatenate([rho, np.diff(np.concatenate([[0.0], depths]))])
     fm = forward_models.create(method, n_layers=n_layers, **{spec.axis: axis})
     data = np.asarray(fm.forward(model, precision="double"), dtype=float)[0]
+    return axis, model, data
+
+
+def noisy_observation(
+    method: str, axis: np.ndarray, data: np.ndarray, rng: np.random.Generator
+) -> dict[str, Any]:
+    """The observation dict (REST layout) of noise-free ``data`` on ``axis`` with
+    ``RHO_A_REL`` relative Gaussian noise on ρa and ``PHASE_DEG`` degrees on phase (no error
+    fields: a caller states them where it wants them)."""
+    spec, k = METHODS[method], axis.size
     obs: dict[str, Any] = {
         spec.axis: axis.tolist(),
         "rho_a_ohmm": (data[:k] * (1.0 + RHO_A_REL * rng.standard_normal(k))).tolist(),
-        "rho_a_error_percent": 100.0 * RHO_A_REL,
     }
     if spec.has_phase:
         obs["phase_deg"] = (data[k:] + PHASE_DEG * rng.standard_normal(k)).tolist()
+    return obs
+
+
+def _sounding(method: str, n_layers: int, rng: np.random.Generator) -> dict[str, Any]:
+    """One noisy synthetic observation dict of a random ``n_layers`` model, errors stated."""
+    axis, _, data = random_truth(method, n_layers, rng)
+    obs = noisy_observation(method, axis, data, rng)
+    obs["rho_a_error_percent"] = 100.0 * RHO_A_REL
+    if METHODS[method].has_phase:
         obs["phase_error_deg"] = PHASE_DEG
     return obs
 
@@ -90,15 +120,15 @@ def evaluate(net: ServedNetwork, soundings: list[dict[str, Any]]) -> dict[str, A
     network-only χ of its layer count per sounding (soundings the served parser refuses, e.g.
     a noisy phase far outside [0°, 90°], are counted in ``n_refused``; they do not depend on the
     network, so champion and challenger skip the same ones)."""
-    served = ServedSet([net], max_layers=net.n_layers, search=_NETWORK_ONLY)
+    served = ServedSet([net], max_layers=net.n_layers)
     chis, refused = [], 0
     for obs in soundings:
         try:
-            result = served.invert(obs, max_layers=net.n_layers)[0]
+            (sounding,) = served.parse(obs)
         except InversionInputError:
             refused += 1
             continue
-        chis += [c["network_chi"] for c in result["candidates"] if c["n_layers"] == net.n_layers]
+        chis.append(served.network_chi(sounding, net.n_layers))
     values = [c if c is not None and math.isfinite(c) else math.inf for c in chis]
     median = float(np.median(values)) if values else math.inf
     return {"median_network_chi": median, "n_evaluated": len(chis), "n_refused": refused}

@@ -113,15 +113,8 @@ class ServedSet:
         """Every layer count searched, one chosen: the result dict."""
         t0 = time.perf_counter()
         spec, obs = sounding.spec, sounding.obs
-        rho_g, phase_g, inside = resample(
-            spec, sounding.log_axis, sounding.log_rho_a, sounding.phase_deg
-        )
-        log_rho_ref, log_len_ref = frame_batch(
-            spec, np.array([sounding.log_axis[0]]), rho_g[None], inside[None]
-        )
-        phase_in = None if phase_g is None else phase_g[None]
-        extra = sounding.extra_features(log_rho_ref)
-        x = features_batch(spec, rho_g[None], phase_in, inside[None], log_rho_ref, extra)
+        frame = _frame(sounding)
+        log_rho_ref, log_len_ref = frame[1], frame[2]
         span = float(sounding.log_axis[-1] - sounding.log_axis[0])
         is_phase = phase_mask(_kinds(spec, obs))
         search = self.search.for_method(spec)
@@ -133,12 +126,9 @@ class ServedSet:
             bounds = bounds_for(spec, n_layers, sounding.axis, sounding.rho_a)
             kept: list[tuple[str, np.ndarray]] = []
             network_model, network_chi = None, None
-            net = self.networks.get((spec.name, n_layers))
-            if net is not None:
-                members = to_physical(net.predict(x)[:, 0, :], n_layers, log_rho_ref, log_len_ref)
-                network_model = np.clip(10.0 ** np.log10(members).mean(axis=0), *bounds)
-                pred = np.asarray(fwd.forward(network_model, precision="double"), dtype=float)
-                network_chi = float(chi_of(obs.data, pred[0], is_phase, obs.sigma))
+            answer = self._network_answer(sounding, frame, n_layers, fwd, bounds, is_phase)
+            if answer is not None:
+                members, network_model, network_chi = answer
                 kept += [("network", network_model), ("member", members)]
             if previous is not None:
                 kept.append(("split", split_layers(previous, n_layers - 1)))
@@ -164,6 +154,39 @@ class ServedSet:
             )
         return result
 
+    def network_chi(self, sounding: ServedSounding, n_layers: int) -> float | None:
+        """χ of the answer of the network serving ``n_layers`` alone (no search) on a sounding
+        read by :meth:`parse`; None without that network."""
+        spec, obs = sounding.spec, sounding.obs
+        fwd = forward_models.create(spec.name, n_layers=n_layers, **obs.geometry)
+        bounds = bounds_for(spec, n_layers, sounding.axis, sounding.rho_a)
+        is_phase = phase_mask(_kinds(spec, obs))
+        frame = _frame(sounding)
+        answer = self._network_answer(sounding, frame, n_layers, fwd, bounds, is_phase)
+        return None if answer is None else answer[2]
+
+    def _network_answer(
+        self,
+        sounding: ServedSounding,
+        frame: tuple[np.ndarray, np.ndarray, np.ndarray],
+        n_layers: int,
+        fwd: Any,
+        bounds: tuple[np.ndarray, np.ndarray],
+        is_phase: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """``(members (k, p), model (p,), χ)`` of the network serving ``n_layers``: the
+        ensemble's geometric mean within ``bounds``; None without that network. ``frame`` from
+        :func:`_frame`, ``fwd`` the forward model of ``n_layers`` on the observed geometry."""
+        net = self.networks.get((sounding.spec.name, n_layers))
+        if net is None:
+            return None
+        x, log_rho_ref, log_len_ref = frame
+        members = to_physical(net.predict(x)[:, 0, :], n_layers, log_rho_ref, log_len_ref)
+        model = np.clip(10.0 ** np.log10(members).mean(axis=0), *bounds)
+        pred = np.asarray(fwd.forward(model, precision="double"), dtype=float)
+        obs = sounding.obs
+        return members, model, float(chi_of(obs.data, pred[0], is_phase, obs.sigma))
+
     def info_of(self, method: str, n_layers: int) -> dict[str, Any]:
         """Registry info of the network serving ``method`` with ``n_layers`` (or its name)."""
         return dict(self.info.get((method, n_layers), {"name": served_name(method, n_layers)}))
@@ -172,6 +195,22 @@ class ServedSet:
 def served_name(method: str, n_layers: int) -> str:
     """The registry name of a served network, e.g. ``served-mt-1d-3l``."""
     return f"served-{method}-{n_layers}l"
+
+
+def _frame(sounding: ServedSounding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The network input (1, n_features) of a sounding and its references (1,) log10 ρ_ref
+    and log10 L_ref (:mod:`inversion.served.frame`)."""
+    spec = sounding.spec
+    rho_g, phase_g, inside = resample(
+        spec, sounding.log_axis, sounding.log_rho_a, sounding.phase_deg
+    )
+    log_rho_ref, log_len_ref = frame_batch(
+        spec, np.array([sounding.log_axis[0]]), rho_g[None], inside[None]
+    )
+    phase_in = None if phase_g is None else phase_g[None]
+    extra = sounding.extra_features(log_rho_ref)
+    x = features_batch(spec, rho_g[None], phase_in, inside[None], log_rho_ref, extra)
+    return x, log_rho_ref, log_len_ref
 
 
 def _kinds(spec: Any, obs: Any) -> list[str]:

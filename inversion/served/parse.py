@@ -20,13 +20,18 @@ import forward_models
 
 from ..input_checks import InversionInputError, as_vector
 from ..observations import Observation, parse_observation
-from ..spacings import mean_over_repeats, segment_mn2, sort_order
+from ..spacings import (  # RANGE_RTOL: abscissae within 1 % of the served range are served
+    RANGE_RTOL,
+    check_served_range,
+    mean_over_repeats,
+    segment_mn2,
+    sort_order,
+)
 from .frame import METHODS, MethodSpec
 from .tem import late_time_rho_a, log_tau_first, parse_tem, tem_method
 
 __all__ = ["RANGE_RTOL", "ServedSounding", "method_of", "parse_served"]
 
-RANGE_RTOL = 0.01  # abscissae within 1 % of the served range are served
 _AXIS_METHOD = {"periods_s": "mt-1d", "ab2_m": "ves-schlumberger", "a_m": "ves-wenner"}
 _UNIT = {"periods_s": "s", "ab2_m": "m", "a_m": "m"}
 
@@ -89,22 +94,11 @@ def method_of(obs: Mapping[str, Any], index: int | None = None) -> str:
 
 def _check_served(spec: MethodSpec, obs: Mapping[str, Any], index: int | None) -> None:
     """422 for abscissae or apparent resistivities outside the served range."""
-    for name, values, (lo, hi), unit in (
+    for name, values, bounds, unit in (
         (spec.axis, as_vector(obs, spec.axis, index), spec.axis_range, _UNIT[spec.axis]),
         ("rho_a_ohmm", as_vector(obs, "rho_a_ohmm", index), spec.rho_range_ohmm, "ohm-m"),
     ):
-        # non-positive values get their own 400 from the parse
-        outside = (values < lo * (1 - RANGE_RTOL)) | (values > hi * (1 + RANGE_RTOL))
-        bad = np.flatnonzero(outside & (values > 0))
-        if bad.size:
-            i = int(bad[0])
-            raise InversionInputError(
-                f"{name}[{i}] = {values[i]:g} {unit} lies outside the served range "
-                f"[{lo:g}, {hi:g}] {unit} of {spec.name}",
-                field=f"{name}[{i}]",
-                status=422,
-                index=index,
-            )
+        check_served_range(spec.name, name, values, bounds, unit, index)
 
 
 def parse_served(

@@ -25,6 +25,7 @@ import forward_models
 
 from ..input_checks import InversionInputError, as_vector, require_positive
 from ..observations import Observation
+from ..spacings import RANGE_RTOL, check_served_range
 from .frame import MU0, TEM_DATA, MethodSpec, features_batch, frame_batch, grid_log10, to_canonical
 
 __all__ = [
@@ -42,7 +43,6 @@ LOOP_SIDE_RANGE_M = (5.0, 500.0)  # served loops: square side, or a circle of eq
 #: training: log10 τ = t ρ/(μ₀ A) at the first time (lowest ρ) and at the last (geometric-mean
 #: ρ) stay where the forward model is accurate (0.5 % of a half-space's late-time ρa to τ 10³)
 TAU_RANGE_LOG10 = (-3.3, 3.3)
-_RTOL = 0.01
 _RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
 _GEOMETRY = ("ramp_off_s", "gate_open_s", "gate_close_s", "lowpass_hz")
 _PER_GATE = ("gate_open_s", "gate_close_s")
@@ -96,7 +96,7 @@ def _loop(obs: Mapping[str, Any], index: int | None) -> tuple[dict[str, float], 
     area = size**2 if key == "loop_side_m" else np.pi * size**2
     side = np.sqrt(area)
     lo, hi = LOOP_SIDE_RANGE_M
-    if not lo * (1 - _RTOL) <= side <= hi * (1 + _RTOL):
+    if not lo * (1 - RANGE_RTOL) <= side <= hi * (1 + RANGE_RTOL):
         what = (
             f"{size:g} m"
             if key == "loop_side_m"
@@ -110,21 +110,6 @@ def _loop(obs: Mapping[str, Any], index: int | None) -> tuple[dict[str, float], 
             index=index,
         )
     return {key: size}, float(area)
-
-
-def _check_times(spec: MethodSpec, times: np.ndarray, index: int | None) -> None:
-    """422 for gate times outside the served range."""
-    lo, hi = spec.axis_range
-    bad = np.flatnonzero((times < lo * (1 - _RTOL)) | (times > hi * (1 + _RTOL)))
-    if bad.size:
-        i = int(bad[0])
-        raise InversionInputError(
-            f"times_s[{i}] = {times[i]:g} s lies outside the served range [{lo:g}, {hi:g}] s "
-            f"of {spec.name}",
-            field=f"times_s[{i}]",
-            status=422,
-            index=index,
-        )
 
 
 def _gate_vectors(obs: Mapping[str, Any], k: int, index: int | None) -> dict[str, Any]:
@@ -223,7 +208,7 @@ def parse_tem(
         raise InversionInputError(
             "fewer than 3 gates remain after the rising early gates", field="times_s", index=index
         )
-    _check_times(spec, times[keep], index)
+    check_served_range(spec.name, "times_s", times[keep], spec.axis_range, "s", index)
     geometry: dict[str, Any] = {"times_s": times[keep], **loop}
     for key, value in extra.items():
         geometry[key] = value[keep] if key in _PER_GATE else value

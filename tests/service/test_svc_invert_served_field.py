@@ -7,6 +7,7 @@ random starts on the same forward model, errors floored at 5 % / 1.5°), recorde
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,12 @@ from inversion.served import TrainingSettings, save_set, train_set
 
 FIELD = Path(__file__).resolve().parents[1] / "data" / "field"
 FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
-REFERENCE_CHI = {  # sounding: {layers: best χ of 100 least-squares starts}
-    "ET090": {2: 4.4911, 3: 2.8757, 4: 2.3686},
-    "26": {2: 8.1553, 3: 0.8257, 4: 0.7423},
-    "pb23": {2: 2.6493, 3: 1.8694, 4: 0.9567},
-    "mt_usmtarray_NMX20": {2: 4.8789, 3: 2.0274, 4: 0.7179},  # impedance CSV, determinant
-    "ves_schlumberger_boundiali_se1": {2: 4.7564, 3: 0.813, 4: 0.7099},
-    "ves_schlumberger_mawlamyine_loc3": {2: 2.5125, 3: 2.0457, 4: 2.0035},
-    "ves_schlumberger_mawlamyine_loc4": {2: 2.3749, 3: 1.5816, 4: 1.5469},
-    "ves_schlumberger_semien_se1": {2: 2.4401, 3: 2.2774, 4: 2.102},
+# sounding: {layers: best χ of 100 least-squares starts} (bench/field.py reference_chi)
+REFERENCE_CHI = {
+    sid: {int(n): chi for n, chi in by_layers.items()}
+    for sid, by_layers in json.loads((FIELD / "reference_chi.json").read_text())[
+        "reference_chi"
+    ].items()
 }
 TINY = TrainingSettings(
     n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
