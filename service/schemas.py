@@ -305,6 +305,28 @@ class SmoothModel(BaseModel):
     )
 
 
+class SegmentFactor(BaseModel):
+    """One shifted MN/2 segment: the factor that multiplies the model's ρa on it."""
+
+    mn2_m: float = Field(description="MN/2 of the segment, m")
+    factor: float = Field(description="model ρa × factor fits the segment's data")
+    n_data: int
+    beyond_errors: bool = Field(description="|ln factor| exceeds the segment's median error")
+
+
+class SegmentShifts(BaseModel):
+    """Level factors of overlapping MN/2 segments of a Schlumberger sounding (served path):
+    fitted with the model, profiled out of the misfit; the segment with the most data is the
+    reference (factor 1)."""
+
+    applied: bool = Field(description="whether the answer uses them (auto: when BIC prefers it)")
+    reference_mn2_m: float = Field(description="MN/2 of the reference segment, m")
+    segments: list[SegmentFactor]
+    n_layers_with_shifts: int
+    chi_with_shifts: float | None
+    chi_without_shifts: float | None = Field(description="null when not searched (always)")
+
+
 class InversionResult(BaseModel):
     model: dict[str, list[float]]
     uncertainty: dict[str, Any]
@@ -319,6 +341,11 @@ class InversionResult(BaseModel):
     )
     smooth: SmoothModel | None = Field(
         default=None, description="the smooth model with its own DOI (served path)"
+    )
+    segment_shifts: SegmentShifts | None = Field(
+        default=None,
+        description="segment level factors of a Schlumberger sounding with overlapping MN/2 "
+        "segments (served path); null when there are none or segment_shifts=never",
     )
 
 

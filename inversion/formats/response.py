@@ -42,13 +42,16 @@ def dense_response(
     observation: Mapping[str, Any], result: Mapping[str, Any], axis_key: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The reported model's response densely sampled between the data: ``[(x (M,),
-    data (M, 1 or 2))]`` per segment (ρa, then phase for MT); empty when it cannot be computed."""
+    data (M, 1 or 2))]`` per segment (ρa, then phase for MT), each MN/2 segment's ρa times its
+    fitted factor where the result applied segment factors (``segment_shifts``); empty when it
+    cannot be computed."""
     x_obs = optional_array(observation, axis_key)
     model = result.get("model") or {}
     rho, thickness = model.get("rho_ohmm"), model.get("thickness_m")
     if x_obs is None or not rho or thickness is None:
         return []
     vector = np.asarray(list(rho) + list(thickness), dtype=float)
+    factors = _segment_factors(result)
     curves = []
     for lo, hi, geometry in _segments(observation, axis_key, x_obs):
         if hi <= lo:
@@ -60,6 +63,15 @@ def dense_response(
         fm = forward_models.create(
             _FORWARD[axis_key], n_layers=len(rho), **{axis_key: x}, **geometry
         )
-        data = np.asarray(fm.forward(vector), dtype=float)[0]
-        curves.append((x, data.reshape(-1, x.size).T))
+        data = np.asarray(fm.forward(vector), dtype=float)[0].reshape(-1, x.size).T
+        data[:, 0] *= factors.get(geometry.get("mn2_m"), 1.0)
+        curves.append((x, data))
     return curves
+
+
+def _segment_factors(result: Mapping[str, Any]) -> dict[float, float]:
+    """``{MN/2 (m): factor}`` of the segment factors the result applied (empty if none)."""
+    report = result.get("segment_shifts") or {}
+    if not report.get("applied"):
+        return {}
+    return {float(s["mn2_m"]): float(s["factor"]) for s in report.get("segments", [])}

@@ -148,7 +148,7 @@ def format_layer_table(result: Mapping[str, Any]) -> str:
         lines.append("misfit: " + ", ".join(parts))
     if "in_domain" in result:
         lines.append(f"in training domain: {'yes' if result['in_domain'] else 'NO'}")
-    lines += doi_text(result)
+    lines += doi_text(result) + segment_text(result)
     for warning in result.get("warnings") or []:
         lines.append(f"warning: {warning}")
     return "\n".join(lines) + "\n"
@@ -176,6 +176,21 @@ def doi_text(result: Mapping[str, Any]) -> list[str]:
         fit = f", chi = {chi:.3g}" if isinstance(chi, int | float) else ""
         lines.append(f"smooth model: {len(smooth['rho_ohmm'])} layers{fit}")
     return lines
+
+
+def segment_text(result: Mapping[str, Any]) -> list[str]:
+    """A line for a terminal on the MN/2 segment factors of a Schlumberger result (or none)."""
+    report = result.get("segment_shifts")
+    if not isinstance(report, Mapping) or not report.get("segments"):
+        return []
+    factors = ", ".join(f"{s['mn2_m']:g} m ×{s['factor']:.3g}" for s in report["segments"])
+    without = report.get("chi_without_shifts")
+    compare = "" if without is None else f"; chi without them {without:.3g}"
+    state = "applied" if report.get("applied") else "not applied (BIC prefers none)"
+    return [
+        f"segment factors {state}: MN/2 = {factors} (reference MN/2 = "
+        f"{report['reference_mn2_m']:g} m){compare}"
+    ]
 
 
 def format_profile_csv(results: Sequence[tuple[str, Mapping[str, Any]]]) -> str:

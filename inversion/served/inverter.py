@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,15 +22,38 @@ from ..input_checks import InversionInputError, as_batch, validate_noise_floor
 from ..layers import choose_simplest
 from ..misfit import chi as chi_of
 from ..observations import phase_mask
+from ..segments import shifted
 from .frame import METHODS, features_batch, frame_batch, resample, to_physical
 from .network import ServedNetwork, prior_draws
 from .parse import ServedSounding, parse_served
-from .results import Candidate, result_dict
+from .results import Candidate, result_dict, segment_report
 from .search import SearchSettings, bounds_for, refine_starts, split_layers
 
-__all__ = ["MAX_LAYERS", "ServedSet"]
+__all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet"]
 
 MAX_LAYERS = 6
+#: ``segment_shifts`` modes: fit segment factors when BIC prefers it, always, never
+SHIFT_MODES = ("auto", "always", "never")
+
+
+@dataclass
+class LayerFits:
+    """Every layer count's best fit on one sounding (``candidates``, their ``scored`` dicts)
+    and the ``chosen`` index; ``n_data`` the sounding's data count."""
+
+    candidates: list[Candidate]
+    scored: list[dict[str, Any]]
+    chosen: int
+    n_data: int
+
+    @property
+    def chosen_candidate(self) -> Candidate:
+        """The chosen layer count's candidate."""
+        return self.candidates[self.chosen]
+
+    def bic(self, n_extra_params: int = 0) -> float:
+        """The chosen fit's BIC with ``n_extra_params`` more free parameters (segment factors)."""
+        return self.scored[self.chosen]["bic"] + n_extra_params * float(np.log(self.n_data))
 
 
 class ServedSet:
@@ -70,15 +94,20 @@ class ServedSet:
         noise_floor: Mapping[str, float] | None = None,
         start: Mapping[str, Any] | None = None,
         max_layers: int | None = None,
+        segment_shifts: str = "auto",
     ) -> list[dict[str, Any]]:
         """Invert each observation dict (REST layout) with the method its fields name.
 
         ``noise_floor``: ``{"rho_a_rel", "phase_deg"}`` minimum standard errors; ``start``: a
         starting model ``{"rho_ohmm": [...], "thickness_m": [...]}`` refined alongside the
-        others at its layer count; ``max_layers``: the largest layer count tried (≤ 6).
+        others at its layer count; ``max_layers``: the largest layer count tried (≤ 6);
+        ``segment_shifts``: for a Schlumberger sounding with overlapping MN/2 segments, fit one
+        factor per segment (:mod:`inversion.segments`) ``"auto"`` when BIC prefers the fit with
+        them (their count added to the parameters), ``"always"``, or ``"never"``.
         Raises :class:`InversionInputError` (400 malformed, 422 outside the served range).
         """
-        return self.invert_parsed(self.parse(observations, noise_floor), start, max_layers)
+        parsed = self.parse(observations, noise_floor)
+        return self.invert_parsed(parsed, start, max_layers, segment_shifts)
 
     def parse(
         self,
@@ -97,6 +126,7 @@ class ServedSet:
         soundings: Sequence[ServedSounding],
         start: Mapping[str, Any] | None = None,
         max_layers: int | None = None,
+        segment_shifts: str = "auto",
     ) -> list[dict[str, Any]]:
         """:meth:`invert` of soundings already read by :meth:`parse`."""
         top = self.max_layers if max_layers is None else int(max_layers)
@@ -104,14 +134,50 @@ class ServedSet:
             raise InversionInputError(
                 f"max_layers must lie in [1, {MAX_LAYERS}], got {max_layers}", field="max_layers"
             )
+        if segment_shifts not in SHIFT_MODES:
+            raise InversionInputError(
+                f"segment_shifts must be one of {', '.join(SHIFT_MODES)}, got {segment_shifts!r}",
+                field="segment_shifts",
+            )
         given = _start_model(start)
-        return [self._invert_one(s, given, top) for s in soundings]
+        return [self._invert_one(s, given, top, segment_shifts) for s in soundings]
 
     def _invert_one(
-        self, sounding: ServedSounding, given: np.ndarray | None, top: int
+        self, sounding: ServedSounding, given: np.ndarray | None, top: int, shift_mode: str
     ) -> dict[str, Any]:
-        """Every layer count searched, one chosen: the result dict."""
+        """Every layer count searched (with and without segment factors as ``shift_mode``
+        asks), one chosen: the result dict."""
         t0 = time.perf_counter()
+        plain = replace(sounding, shifts=None)
+        with_shifts = sounding if sounding.shifts is not None and shift_mode != "never" else None
+        fit = None
+        if with_shifts is None or shift_mode != "always":
+            fit = self._search(plain, given, top)
+        shifted_fit = None if with_shifts is None else self._search(with_shifts, given, top)
+        applied = shifted_fit is not None and (
+            fit is None or shifted_fit.bic(len(sounding.shifts.groups)) < fit.bic()
+        )
+        chosen_fit, used = (shifted_fit, with_shifts) if applied else (fit, plain)
+        shift_report = None
+        if shifted_fit is not None:
+            shift_report = segment_report(with_shifts, shifted_fit.chosen_candidate, fit, applied)
+        ms = 1e3 * (time.perf_counter() - t0)
+        result = result_dict(
+            used, chosen_fit.candidates, chosen_fit.scored, chosen_fit.chosen, ms, shift_report
+        )
+        untrained = [
+            c.n_layers for c in chosen_fit.candidates if c.n_layers > 1 and c.network_model is None
+        ]
+        if untrained:
+            result["warnings"].append(
+                f"no served {sounding.spec.name} network for {', '.join(map(str, untrained))} "
+                "layers yet: those layer counts were searched from prior draws and split models "
+                "only"
+            )
+        return result
+
+    def _search(self, sounding: ServedSounding, given: np.ndarray | None, top: int) -> LayerFits:
+        """Every layer count from 1 to ``top`` searched on ``sounding``, one chosen."""
         spec, obs = sounding.spec, sounding.obs
         frame = _frame(sounding)
         log_rho_ref, log_len_ref = frame[1], frame[2]
@@ -122,7 +188,7 @@ class ServedSet:
         candidates: list[Candidate] = []
         previous: np.ndarray | None = None
         for n_layers in range(1, top + 1):
-            fwd = forward_models.create(spec.name, n_layers=n_layers, **obs.geometry)
+            fwd = _forward(sounding, n_layers)
             bounds = bounds_for(spec, n_layers, sounding.axis, sounding.rho_a)
             kept: list[tuple[str, np.ndarray]] = []
             network_model, network_chi = None, None
@@ -143,22 +209,13 @@ class ServedSet:
             info = self.info_of(spec.name, n_layers)
             candidates.append(Candidate(n_layers, best, bounds, network_model, network_chi, info))
         scored = [c.scored(obs.data.size) for c in candidates]
-        chosen = choose_simplest(scored)
-        ms = 1e3 * (time.perf_counter() - t0)
-        result = result_dict(sounding, candidates, scored, chosen, ms)
-        untrained = [c.n_layers for c in candidates if c.n_layers > 1 and c.network_model is None]
-        if untrained:
-            result["warnings"].append(
-                f"no served {spec.name} network for {', '.join(map(str, untrained))} layers yet: "
-                "those layer counts were searched from prior draws and split models only"
-            )
-        return result
+        return LayerFits(candidates, scored, choose_simplest(scored), obs.data.size)
 
     def network_chi(self, sounding: ServedSounding, n_layers: int) -> float | None:
         """χ of the answer of the network serving ``n_layers`` alone (no search) on a sounding
         read by :meth:`parse`; None without that network."""
         spec, obs = sounding.spec, sounding.obs
-        fwd = forward_models.create(spec.name, n_layers=n_layers, **obs.geometry)
+        fwd = _forward(sounding, n_layers)
         bounds = bounds_for(spec, n_layers, sounding.axis, sounding.rho_a)
         is_phase = phase_mask(_kinds(spec, obs))
         frame = _frame(sounding)
@@ -195,6 +252,13 @@ class ServedSet:
 def served_name(method: str, n_layers: int) -> str:
     """The registry name of a served network, e.g. ``served-mt-1d-3l``."""
     return f"served-{method}-{n_layers}l"
+
+
+def _forward(sounding: ServedSounding, n_layers: int) -> Any:
+    """The forward model of ``n_layers`` on the sounding's observed geometry, with its
+    segment factors profiled out (:mod:`inversion.segments`) where it has them."""
+    fwd = forward_models.create(sounding.spec.name, n_layers=n_layers, **sounding.obs.geometry)
+    return shifted(fwd, sounding.shifts)
 
 
 def _frame(sounding: ServedSounding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

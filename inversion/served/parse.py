@@ -20,6 +20,7 @@ import forward_models
 
 from ..input_checks import InversionInputError, as_vector
 from ..observations import Observation, parse_observation
+from ..segments import SegmentShifts
 from ..spacings import (  # RANGE_RTOL: abscissae within 1 % of the served range are served
     RANGE_RTOL,
     check_served_range,
@@ -41,7 +42,9 @@ class ServedSounding:
     """One parsed sounding: its ``method`` spec, the :class:`Observation` on its own geometry,
     and the distinct ascending ``log_axis`` (K',) with ``log_rho_a`` (K',) (repeated AB/2 of
     overlapping segments averaged) and ``phase_deg`` (K',) or None for the network; TEM:
-    ``log_rho_a`` the data's late-time apparent resistivity, ``loop_area_m2`` the loop's area."""
+    ``log_rho_a`` the data's late-time apparent resistivity, ``loop_area_m2`` the loop's area;
+    ``shifts`` the overlapping MN/2 segments of a Schlumberger sounding whose factors are fitted
+    (:mod:`inversion.segments`), None when there are none or they are not wanted."""
 
     spec: MethodSpec
     obs: Observation
@@ -49,6 +52,7 @@ class ServedSounding:
     log_rho_a: np.ndarray
     phase_deg: np.ndarray | None
     loop_area_m2: float | None = None
+    shifts: SegmentShifts | None = None
 
     def extra_features(self, log_rho_ref: np.ndarray) -> np.ndarray | None:
         """The method's extra network inputs (1, n_extra) for references ``log_rho_ref`` (1,):
@@ -124,4 +128,8 @@ def parse_served(
     k = parsed.axis_values.size
     log_axis, log_rho = mean_over_repeats(np.log10(parsed.axis_values), np.log10(parsed.data[:k]))
     phase = parsed.data[k:] if spec.has_phase else None
-    return ServedSounding(spec, parsed, log_axis, log_rho, phase)
+    shifts = None
+    if spec.axis == "ab2_m":
+        mn2 = parsed.geometry.get("mn2_m")
+        shifts = SegmentShifts.detect(parsed.axis_values, mn2, parsed.data, parsed.sigma)
+    return ServedSounding(spec, parsed, log_axis, log_rho, phase, shifts=shifts)

@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
+import forward_models
+
 from ..layers import bic
 from ..misfit import rms_percent
 from ..results import finite, model_dict
 from .smooth_result import smooth_part
 
-__all__ = ["CHI_LIMIT", "UNRESOLVED_STD_LOG10", "Candidate", "result_dict"]
+__all__ = ["CHI_LIMIT", "UNRESOLVED_STD_LOG10", "Candidate", "result_dict", "segment_report"]
 
 CHI_LIMIT = 1.5  # a chosen fit above this χ is flagged: the data are not explained
 UNRESOLVED_STD_LOG10 = 0.5  # σ(log10 m) above half a decade: the data do not resolve it
@@ -115,16 +117,59 @@ def _rms_percent(sounding: Any, predicted: np.ndarray) -> float:
     return float(rms_percent(sounding.obs.data, predicted, is_phase))
 
 
+def segment_report(sounding: Any, c: Candidate, plain: Any | None, applied: bool) -> dict[str, Any]:
+    """The segment factors of the best fit with them (``c``, on ``sounding`` with its
+    ``shifts``): :meth:`inversion.segments.SegmentShifts.report` plus ``applied`` (the answer
+    uses them), ``n_layers_with_shifts``, ``chi_with_shifts``, ``chi_without_shifts`` (the
+    chosen fit of ``plain``, the layer fits without factors; None when not searched) and, per
+    segment, ``beyond_errors``: the factor exceeds the segment's median relative error."""
+    shifts, obs = sounding.shifts, sounding.obs
+    fwd = forward_models.create(sounding.spec.name, n_layers=c.n_layers, **obs.geometry)
+    raw = np.asarray(fwd.forward(c.best.model, precision="double"), dtype=float)[0]
+    report = shifts.report(raw)
+    for seg, g in zip(report["segments"], shifts.groups, strict=True):
+        seg["beyond_errors"] = bool(abs(math.log(seg["factor"])) > float(np.median(obs.sigma[g])))
+    without = None if plain is None else plain.chosen_candidate.best.chi
+    report.update(
+        applied=bool(applied),
+        n_layers_with_shifts=c.n_layers,
+        chi_with_shifts=finite(c.best.chi),
+        chi_without_shifts=None if without is None else finite(without),
+    )
+    return report
+
+
+def _shift_warnings(report: dict[str, Any] | None) -> list[str]:
+    """A warning when applied segment factors exceed the data's errors."""
+    if not report or not report["applied"]:
+        return []
+    beyond = [
+        f"{s['mn2_m']:g} m ×{s['factor']:.2f}" for s in report["segments"] if s["beyond_errors"]
+    ]
+    if not beyond:
+        return []
+    without = report["chi_without_shifts"]
+    compare = "" if without is None else f", {without:.2f} without"
+    return [
+        "overlapping MN/2 segments disagree by more than their errors: factors fitted for "
+        f"MN/2 = {', '.join(beyond)} (reference MN/2 = {report['reference_mn2_m']:g} m); chi "
+        f"{report['chi_with_shifts']:.2f} with them{compare} (segment_shifts=never fits the "
+        "segments as measured)"
+    ]
+
+
 def result_dict(
     sounding: Any,
     candidates: list[Candidate],
     scored: list[dict[str, Any]],
     chosen: int,
     elapsed_ms: float,
+    shift_report: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The result of one sounding (DESIGN.md's REST shape, plus ``method``, ``n_layers``,
     ``candidates`` best BIC first, ``runner_up``, the ``smooth`` model and the layered model's
-    ``doi_m``; ``elapsed_ms`` includes the smooth model's time)."""
+    ``doi_m``, ``segment_shifts`` (:func:`segment_report`, or None); ``elapsed_ms`` includes the
+    smooth model's time)."""
     t0 = time.perf_counter()
     c = candidates[chosen]
     smooth, layered_doi, smooth_warnings = smooth_part(sounding, c.best.model, c.n_layers)
@@ -142,7 +187,8 @@ def result_dict(
             f"misfit above the noise level: chi {c.best.chi:.2f} > {CHI_LIMIT:.2f}; the bands "
             "are widened by chi and the model explains the data only in part"
         )
-    warnings = list(sounding.obs.warnings) + reasons + smooth_warnings
+    warnings = list(sounding.obs.warnings) + _shift_warnings(shift_report) + reasons
+    warnings += smooth_warnings
     if unbounded:
         warnings.append(
             f"the data do not bound {', '.join(unbounded)} (band reaches the search bounds)"
@@ -176,6 +222,7 @@ def result_dict(
         "runner_up": runner,
         "search": {"n_starts": c.best.n_starts, "winning_start": c.best.start},
         "doi_m": layered_doi,
+        "segment_shifts": shift_report,
         "smooth": smooth,
         "elapsed_ms": elapsed_ms + 1e3 * (time.perf_counter() - t0),
     }

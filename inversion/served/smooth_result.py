@@ -22,6 +22,7 @@ import forward_models
 from ..doi import doi_of_model, dois
 from ..misfit import rms_percent
 from ..results import finite
+from ..segments import shifted
 from ..smooth import OccamSettings, SmoothModelError, invert_smooth
 from ..smooth_stack import (
     average_layered,
@@ -109,7 +110,9 @@ def smooth_part(
         np.cumsum(stack_thickness_m(top, bottom, n_stack)), np.cumsum(model[n_layers:])
     )
     thk = np.diff(depth, prepend=0.0)
-    fwd = forward_models.create(spec.name, n_layers=n_stack, **obs.geometry)
+    fwd = shifted(
+        forward_models.create(spec.name, n_layers=n_stack, **obs.geometry), sounding.shifts
+    )
     start = np.vstack(
         [
             np.full(n_stack, 0.5 * np.log10(rho_lo * rho_hi)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -42,6 +42,12 @@ class ServedInvertRequest(schemas.SoundingsBody):
         default=None, description="a starting model {rho_ohmm: [...], thickness_m: [...]}"
     )
     max_layers: int | None = Field(default=None, ge=1, le=6, description="largest layer count")
+    segment_shifts: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Schlumberger soundings with overlapping MN/2 segments: fit one level factor "
+        "per segment (joined by overlaps to the segment with the most data) when BIC prefers "
+        "it, always, or never",
+    )
 
 
 def served_set(directory: Path) -> ServedSet:
@@ -112,7 +118,9 @@ def invert_served() -> ResponseReturnValue:
     refused = _not_ready(served, {p.spec.name for p in parsed})
     if refused is not None:
         return refused
-    results = served.invert_parsed(parsed, start=body.start, max_layers=body.max_layers)
+    results = served.invert_parsed(
+        parsed, start=body.start, max_layers=body.max_layers, segment_shifts=body.segment_shifts
+    )
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
     if body.soundings is None:
         return jsonify({**results[0], "elapsed_ms": elapsed_ms})

@@ -219,7 +219,11 @@ def invert_served(
     for sid, obs in soundings.items():
         try:
             result = served.invert(
-                obs, noise_floor=args.noise_floor, start=args.start, max_layers=args.max_layers
+                obs,
+                noise_floor=args.noise_floor,
+                start=args.start,
+                max_layers=args.max_layers,
+                segment_shifts=args.segment_shifts,
             )[0]
         except ValueError as exc:
             raise CliError(_with_sounding_id(exc, [sid])) from None

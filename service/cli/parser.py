@@ -223,6 +223,14 @@ def _add_invert(commands: argparse._SubParsersAction) -> None:
         help="largest layer count the served networks try (1 to 6, default 6)",
     )
     invert.add_argument(
+        "--segment-shifts",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="Schlumberger soundings with overlapping MN/2 segments: fit one level factor per "
+        "segment joined by overlaps to the one with the most data, when BIC prefers it (auto), "
+        "always, or never (default %(default)s)",
+    )
+    invert.add_argument(
         "--format",
         choices=("table", "json", "csv", "smooth-csv"),
         default="table",

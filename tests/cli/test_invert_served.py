@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from cli_helpers import one_line_error
 
 from inversion.served import TrainingSettings, save_set, train_set
 
+FIELD = Path(__file__).resolve().parents[1] / "data" / "field"
 TINY = TrainingSettings(
     n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
 )
@@ -96,6 +98,7 @@ def test_start_is_accepted(geobp_main, with_served, ves_csv):
         (("--noise-floor", "-1"), "must be positive"),
         (("--noise-floor", "0.1,1,2"), "REL or REL,DEG"),
         (("--fix", "h1=3"), "need --network"),
+        (("--segment-shifts", "maybe"), "invalid choice"),
     ],
 )
 def test_bad_served_options(geobp_main, with_served, ves_csv, args, text):
@@ -122,3 +125,20 @@ def test_old_two_argument_form_still_works(geobp_main, networks, ves_csv):
     run = geobp_main("invert", str(networks["ves3"]), str(ves_csv), "--format", "json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["network"]["name"] == networks["ves3"].stem
+
+
+def test_segment_factors_of_a_field_sounding_and_their_switch(geobp_main, with_served):
+    """semien SE1's overlapping MN/2 segments disagree by up to 48 %: the table names the
+    fitted factors and the fit with and without them; --segment-shifts never refits as measured."""
+    path = str(FIELD / "ves_schlumberger_semien_se1.csv")
+    common = ("--noise-floor", "0.05", "--max-layers", "3")
+    table = geobp_main("invert", path, *common)
+    assert table.returncode == 0, table.stderr
+    line = next(x for x in table.stdout.splitlines() if x.startswith("segment factors applied"))
+    assert "reference MN/2 = 1 m" in line and "chi without them" in line
+    doc = json.loads(geobp_main("invert", path, *common, "--format", "json").stdout)
+    never = geobp_main("invert", path, *common, "--segment-shifts", "never", "--format", "json")
+    plain = json.loads(never.stdout)
+    assert plain["segment_shifts"] is None
+    assert doc["misfit"]["chi"] < 0.75 * plain["misfit"]["chi"]
+    assert doc["segment_shifts"]["chi_without_shifts"] == pytest.approx(plain["misfit"]["chi"])

@@ -71,6 +71,11 @@ def test_served_inversion_and_readiness_per_method(client, settings, tiny_ves):
             400,
             "max_layers",
         ),
+        (
+            {"data": {"ab2_m": [1, 2, 3], "rho_a_ohmm": [1, 2, 3]}, "segment_shifts": "yes"},
+            400,
+            "segment_shifts",
+        ),
     ],
 )
 def test_bad_requests(client, body, status, field_text):

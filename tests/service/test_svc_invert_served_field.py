@@ -48,7 +48,7 @@ def test_every_field_sounding_reaches_the_reference(client, settings, tiny_set):
     soundings = _soundings()
     assert sorted(sid for sid, _ in soundings) == sorted(REFERENCE_CHI)
     for sid, obs in soundings:
-        body = {"data": obs, "noise_floor": FLOOR, "max_layers": 4}
+        body = {"data": obs, "noise_floor": FLOOR, "max_layers": 4, "segment_shifts": "never"}
         response = client.post("/api/v1/invert", json=body)
         assert response.status_code == 200, (sid, response.get_json())
         doc = response.get_json()
@@ -56,3 +56,30 @@ def test_every_field_sounding_reaches_the_reference(client, settings, tiny_set):
         for n, reference in REFERENCE_CHI[sid].items():
             assert chi[n] <= 1.10 * reference, (sid, n, chi[n], reference)
         assert doc["misfit"]["chi"] == chi[doc["n_layers"]]
+
+
+def test_every_field_sounding_fits_its_errors_out_of_the_box(client, settings, tiny_set):
+    """Defaults (segment factors where BIC prefers them): χ ≤ 1.5 for the layered and the smooth
+    model of every VES and MT field sounding; the three Schlumberger soundings whose overlapping
+    MN/2 segments disagree get factors, and are refit worse without them."""
+    save_set(tiny_set, settings.artifact_dir / "served")
+    shifted = {}
+    for sid, obs in _soundings():
+        response = client.post("/api/v1/invert", json={"data": obs, "noise_floor": FLOOR})
+        assert response.status_code == 200, (sid, response.get_json())
+        doc = response.get_json()
+        assert doc["misfit"]["chi"] <= 1.5, (sid, doc["misfit"], doc["segment_shifts"])
+        assert doc["smooth"]["misfit"]["chi"] <= 1.5, (sid, doc["smooth"]["misfit"])
+        report = doc["segment_shifts"]
+        if report is not None and report["applied"]:
+            shifted[sid] = report
+            assert report["chi_without_shifts"] > report["chi_with_shifts"]
+            assert any(s["beyond_errors"] for s in report["segments"]) == any(
+                "segments disagree" in w for w in doc["warnings"]
+            )
+    for sid in (
+        "ves_schlumberger_semien_se1",
+        "ves_schlumberger_mawlamyine_loc3",
+        "ves_schlumberger_mawlamyine_loc4",
+    ):
+        assert sid in shifted and shifted[sid]["chi_without_shifts"] > 1.5, sid

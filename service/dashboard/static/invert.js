@@ -132,6 +132,15 @@
       items.push(el("li", { id: "doi" }, el("strong", {}, "Depth of investigation: "),
         g.fmt(doi.standard, 3) + " m (standard), " + g.fmt(doi.conservative, 3) + " m (conservative); greyed below in the model plot"));
     }
+    const shifts = result.segment_shifts;
+    if (shifts && Array.isArray(shifts.segments) && shifts.segments.length) {
+      const factors = shifts.segments.map(s => g.fmt(s.mn2_m, 3) + " m ×" + g.fmt(s.factor, 3)).join(", ");
+      const without = typeof shifts.chi_without_shifts === "number" ? "; χ without them " + g.fmt(shifts.chi_without_shifts, 3) : "";
+      items.push(el("li", { id: "segment-shifts" }, el("strong", {}, "MN/2 segment factors: "),
+        (shifts.applied ? "applied" : "not applied (BIC prefers none)") + " — MN/2 = " + factors
+        + " (reference MN/2 = " + g.fmt(shifts.reference_mn2_m, 3) + " m)" + without
+        + (shifts.applied ? "; the predicted curve carries each segment's factor" : "")));
+    }
     const smooth = result.smooth;
     if (smooth && smooth.misfit) {
       items.push(el("li", { id: "smooth-fit" }, el("strong", {}, "Smooth model: "),
