@@ -7,6 +7,9 @@ For the chosen layer count the same problem (error-weighted residuals of log ρa
 the same forward model and observed geometry, within the same bounds, over log10 m) is solved
 from ``--n-starts`` random starts (log-uniform within the bounds) with
 ``scipy.optimize.least_squares``; the table shows both χ and their ratio (geobp / reference).
+Where the answer applied MN/2 segment factors (:mod:`inversion.segments`) the reference solves
+the same problem (the factors profiled out of its residuals too); "seg" is the number of factors
+and "chi w/o" the χ of geobp's best fit without them.
 
 Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200] [--tem]
 [--tem-starts 20]`` (without ``--networks`` the served set is trained first, with the starter
@@ -26,6 +29,7 @@ from scipy.optimize import least_squares
 import forward_models
 import inversion
 from inversion.misfit import weighted_residuals
+from inversion.segments import shifted
 from inversion.served import ServedSet, load_set, train_set
 from inversion.served.parse import parse_served
 from inversion.served.search import bounds_for
@@ -35,11 +39,15 @@ FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
 log = logging.getLogger("bench.field")
 
 
-def reference_chi(obs: dict, n_layers: int, n_starts: int, seed: int = 0) -> float:
-    """Best χ of ``n_starts`` bounded least-squares fits from random starts (log10 m)."""
+def reference_chi(
+    obs: dict, n_layers: int, n_starts: int, seed: int = 0, segment_factors: bool = False
+) -> float:
+    """Best χ of ``n_starts`` bounded least-squares fits from random starts (log10 m), with
+    the sounding's MN/2 segment factors profiled out when ``segment_factors``."""
     s = parse_served(obs, FLOOR)
     spec, o = s.spec, s.obs
     fwd = forward_models.create(spec.name, n_layers=n_layers, **o.geometry)
+    fwd = shifted(fwd, s.shifts if segment_factors else None)
     lower, upper = bounds_for(spec, n_layers, s.axis, s.rho_a)
     lo, hi = np.log10(lower), np.log10(upper)
     is_phase = np.arange(o.data.size) >= s.axis.size
@@ -86,19 +94,24 @@ def main() -> None:
     )
     log.info("served set ready in %.1f s", time.perf_counter() - t0)
     header = f"{'sounding':34s} {'method':17s} {'N':>2s} {'chi':>6s} {'RMS%':>6s} {'net chi':>8s}"
-    print(header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s}")
+    print(header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s} {'seg':>3s} {'chi w/o':>7s}")
     for sid, obs in soundings(args.tem):
         t = time.perf_counter()
         result = served.invert(obs, noise_floor=FLOOR)[0]
         elapsed = time.perf_counter() - t
         n = result["n_layers"]
-        ref = reference_chi(obs, n, args.tem_starts if "times_s" in obs else args.n_starts)
+        report = result.get("segment_shifts") or {}
+        applied = bool(report.get("applied"))
+        starts = args.tem_starts if "times_s" in obs else args.n_starts
+        ref = reference_chi(obs, n, starts, segment_factors=applied)
         chi, net = result["misfit"]["chi"], result["network_misfit"]["chi"]
         net_text = f"{net:8.2f}" if net is not None else f"{'-':>8s}"
+        seg = f"{len(report['segments']):3d}" if applied else f"{'-':>3s}"
+        without = f"{report['chi_without_shifts']:7.3f}" if applied else f"{'-':>7s}"
         print(
             f"{sid:34s} {result['method']:17s} {n:2d} {chi:6.3f} "
             f"{result['misfit']['rms_percent']:6.2f} {net_text} {ref:8.3f} {chi / ref:6.3f} "
-            f"{elapsed:7.2f}",
+            f"{elapsed:7.2f} {seg} {without}",
             flush=True,
         )
 

@@ -92,8 +92,9 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
     curves = dense_response(observation, result, axis_key)
     x_pred = optional_array(predicted, _axis_key(predicted) or axis_key)
     rho_pred = optional_array(predicted, "rho_a_ohmm")
+    shifted = bool((result.get("segment_shifts") or {}).get("applied"))
     for i, (x, data) in enumerate(curves):
-        label = "model response" if i == 0 else None
+        label = None if i else "model response" + (" × segment factor" if shifted else "")
         rho_ax.plot(x, data[:, 0], "-", color=PREDICTED, lw=1.5, label=label)
     if not curves and x_pred is not None and rho_pred is not None:
         order = np.argsort(x_pred)

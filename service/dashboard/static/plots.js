@@ -106,9 +106,11 @@ window.geobpPlots = (function () {
     const pred = (result && result.predicted) || {};
     const pkey = axisKey(pred) || key;
     const dense = denseXY((result && result.predicted_dense) || [], "rho_a_ohmm");
+    const factors = result && result.segment_shifts && result.segment_shifts.applied;
     if (dense) {
       traces.push({
-        x: dense.x, y: dense.y, mode: "lines", name: "predicted (model response)",
+        x: dense.x, y: dense.y, mode: "lines",
+        name: factors ? "predicted (model response × segment factor)" : "predicted (model response)",
         line: { color: PREDICTED, width: 2 }, connectgaps: false,
       });
     } else if (pkey && pred.rho_a_ohmm) {
