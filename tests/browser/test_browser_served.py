@@ -82,3 +82,24 @@ def test_field_sounding_through_the_served_networks(open_tab: Any, served_networ
     page.select_option("#depth-scale", "linear")
     page.wait_for_function("document.getElementById('plot-model').layout.yaxis.type === 'linear'")
     assert tab.errors == []
+
+
+def test_segment_factors_of_a_field_sounding_are_shown(
+    open_tab: Any, served_networks: Path
+) -> None:
+    """semien SE1's overlapping MN/2 segments disagree: the result names the fitted factors and
+    the predicted curve says it carries them."""
+    tab = open_tab("/invert")
+    page = tab.page
+    page.set_input_files("#data-file", str(FIELD_FILE.with_name("ves_schlumberger_semien_se1.csv")))
+    page.wait_for_function("document.getElementById('data-state').textContent.startsWith('Read 1')")
+    page.click("#invert-button")
+    page.wait_for_selector("#segment-shifts")
+    text = page.inner_text("#segment-shifts")
+    assert "applied" in text and "reference MN/2 = 1 m" in text and "χ without them" in text
+    page.wait_for_function("document.getElementById('plot-data').data !== undefined")
+    names = _js(page, "document.getElementById('plot-data').data.map(t => t.name)")
+    assert "predicted (model response × segment factor)" in names
+    assert "segments disagree" in page.inner_text("#results")
+    tab.screenshot("invert-served-segments")
+    assert tab.errors == []
