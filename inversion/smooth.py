@@ -34,6 +34,14 @@ already fits, such as the blocky layered model, keeps its sharp interfaces: Occa
 smoothness then miss the target and are cut short), then the chosen layered model mapped onto the
 stack. Uncertainty: the regularised posterior covariance
 C = (JᵀJ + λQ)⁻¹ of x at the final model, its standard deviations scaled by χ when χ > 1.
+
+Measured alternatives (``bench/smooth.py``, docs/methods.md "Accuracy and what limits it"): R as
+a derivative in log depth, with depth weights, or as second differences (Constable et al.'s R₂);
+4 λ per decade; fewer smoothing iterations; the layered start first — none changed the synthetic
+accuracy by more than a few of ~90 scored layers, nor did an IRLS L1 or minimum-gradient-support
+roughness (a blocky family, compared only). Most true layers it misses are not resolved by the
+data: a model with the true number of layers fits as well as the truth with that layer's ρ 0.31
+decades off (equivalence); on the resolved ones it is within 0.3 decades in 98–100 %.
 """
 
 from __future__ import annotations
