@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from . import _validate
 from .base import ForwardModel
@@ -202,6 +201,8 @@ class _UnitStream:
         return self._blocks(begin, end, self.n_total, self._lhs_block)
 
     def _sobol(self, begin: int, end: int) -> np.ndarray:
+        from scipy.stats import qmc  # here, not at the top: scipy.stats takes 1–2 s to import
+
         engine = qmc.Sobol(self.dim, scramble=True, rng=np.random.default_rng(self.seed))
         first = (begin // BLOCK_ROWS) * BLOCK_ROWS
         if first:
@@ -220,6 +221,8 @@ class _UnitStream:
         return rng.random((size, self.dim))
 
     def _lhs_block(self, index: int, size: int) -> np.ndarray:
+        from scipy.stats import qmc  # here, not at the top: scipy.stats takes 1–2 s to import
+
         rng = np.random.default_rng([self.seed, 0x6C6873, index])
         return qmc.LatinHypercube(self.dim, rng=rng).random(size)
 

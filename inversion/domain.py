@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2
 
 
 @dataclass
@@ -195,6 +194,8 @@ def bound_test_setup(
     full, step = _explained(jacobian[rows], r)
     without, _ = _explained(jacobian[rows] * ~sel[:, None, :], r)
     outward = (at_high[rows] & (step > 0)) | (at_low[rows] & (step < 0))
+    from scipy.stats import chi2  # here: scipy.stats takes 1–2 s to import (CLI start-up)
+
     limit = chi2.ppf(1.0 - alpha, sel.sum(axis=1))
     rows = rows[outward.any(axis=1) & (full - without > 0.5 * limit)]
     factor = 10.0**relax_log10
@@ -229,6 +230,8 @@ def bound_test_reasons(
     """
     out: list[list[str]] = []
     delta = n_data * (np.asarray(chi_inside) ** 2 - np.asarray(chi_relaxed) ** 2)
+    from scipy.stats import chi2
+
     limit = chi2.ppf(1.0 - alpha, np.maximum(test.n_relaxed, 1))
     for i in range(test.rows.size):
         beyond = np.flatnonzero(
