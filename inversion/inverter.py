@@ -229,6 +229,7 @@ class Inverter:
         fixed: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         noise_floor: Mapping[str, float] | None = None,
         synthetic: bool = False,
+        smooth: bool = False,
     ) -> list[dict[str, Any]]:
         """Invert a batch of observation dicts; returns one result dict per sounding.
 
@@ -238,7 +239,10 @@ class Inverter:
         with one such mapping per sounding; ``noise_floor``: ``{"rho_a_rel": 0.03,
         "phase_deg": 1.0}`` minimum standard errors used for χ and the refinement;
         ``synthetic``: the data are noisy forward responses (calibration, evaluation), not field
-        data, so phases past [0°, 90°] by noise are no error.
+        data, so phases past [0°, 90°] by noise are no error; ``smooth``: with ``refine``, add
+        the smooth (Occam) model and both depths of investigation as the served path does
+        (``smooth``, ``doi_m``; :func:`inversion.served.smooth_result.add_smooth`, 8–20 ms per
+        VES or MT sounding).
         Raises :class:`InversionInputError` (``.field``, ``.status``) for invalid input.
         """
         t_start = time.perf_counter()
@@ -268,9 +272,17 @@ class Inverter:
         batch = InversionBatch(parsed, fixes, geometries, answer, check, refined)
         ms = [1e3 * (t1 - t0) / n for t0, t1 in ((t_start, t_parsed), (t_parsed, t_network))]
         ms.append(1e3 * (t_check - t_network) / n)
-        return assemble_results(
+        results = assemble_results(
             batch, self._result_context(), list(self.forward_model.data_names), ms
         )
+        if smooth and refine:
+            from .served.smooth_result import add_smooth
+
+            for result, observation in zip(results, parsed, strict=True):
+                t0 = time.perf_counter()
+                add_smooth(result, self.forward_model.name, observation, self.n_layers)
+                result["elapsed_ms"] += 1e3 * (time.perf_counter() - t0)
+        return results
 
     def _network_answer(
         self, parsed: list[Observation], fixes: list[dict[str, float]]

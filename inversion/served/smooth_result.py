@@ -38,6 +38,7 @@ __all__ = [
     "MIN_CONTRAST_LOG10",
     "SHARE",
     "WINDOW",
+    "add_smooth",
     "disagreements",
     "smooth_part",
 ]
@@ -158,3 +159,23 @@ def smooth_part(
         "consistent": not bad,
     }
     return smooth, {name: finite(v) for name, v in layered_doi.items()}, warnings
+
+
+def add_smooth(result: dict[str, Any], method: str, obs: Any, n_layers: int) -> None:
+    """Add ``smooth``, the layered model's ``doi_m`` and their warnings to a result of the
+    registry path (:meth:`inversion.Inverter.invert`) for the observation ``obs``
+    (:class:`inversion.observations.Observation`) of a served ``method``; nothing for others."""
+    from .frame import METHODS
+    from .parse import ServedSounding
+
+    spec = METHODS.get(method)
+    if spec is None:
+        return
+    model = np.concatenate([result["model"]["rho_ohmm"], result["model"]["thickness_m"]])
+    log_axis = np.log10(np.asarray(obs.geometry[spec.axis], dtype=float))
+    k = log_axis.size
+    log_rho_a = np.log10(np.asarray(obs.data[:k], dtype=float))
+    sounding = ServedSounding(spec, obs, log_axis, log_rho_a, None)
+    smooth, layered_doi, warnings = smooth_part(sounding, model.astype(float), n_layers)
+    result["smooth"], result["doi_m"] = smooth, layered_doi
+    result["warnings"] = list(result.get("warnings", [])) + warnings

@@ -144,6 +144,8 @@ def invert(ref: str) -> ResponseReturnValue:
             options["fixed"] = body.fixed
         if body.noise_floor is not None:
             options["noise_floor"] = body.noise_floor
+        if body.smooth:
+            options["smooth"] = True
         invert_many = functools.partial(inverter.invert, **options)
         if body.soundings is None:
             observation = body.data.model_dump(exclude_none=True)

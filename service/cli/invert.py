@@ -84,11 +84,12 @@ def invert_soundings(
     refine: bool,
     fixed: dict[str, float],
     noise_floor: dict[str, float] | None = None,
+    smooth: bool = False,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Invert each sounding with the chosen network(s); with several candidates each result is
     refined on to its minimum χ and scored by BIC (n·χ² + k·ln n, k free parameters), and the
     simpler model is kept when it fits as well (``inversion.layers.score_candidates``,
-    ``choose_simplest``)."""
+    ``choose_simplest``); ``smooth`` adds the smooth model and the DOIs to each result."""
     first = next(iter(soundings.values()))
     chosen = _usable_candidates(candidates, layers, first)
     per_candidate: list[tuple[Candidate, list[dict[str, Any]]]] = []
@@ -101,7 +102,11 @@ def invert_soundings(
             continue
         try:
             results = candidate.inverter.invert(
-                observations, refine=refine, fixed=fixed or None, noise_floor=noise_floor
+                observations,
+                refine=refine,
+                fixed=fixed or None,
+                noise_floor=noise_floor,
+                smooth=smooth,
             )
         except ValueError as exc:
             raise CliError(_with_sounding_id(exc, list(soundings))) from None
@@ -157,7 +162,7 @@ def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
         if missing:
             raise CliError(
                 f"--format smooth-csv: no smooth model for sounding {', '.join(missing)} "
-                "(smooth models come with the served networks: leave out --network)",
+                "(smooth models come with the served networks, or with --network and --smooth)",
                 status=2,
             )
         if len(results) == 1:
@@ -242,10 +247,11 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"data file {data} does not exist")
     soundings = formats.read_soundings(data_path, mode=args.mode)
     if network is None:
-        if fixed or args.no_refine or args.layers is not None:
+        if fixed or args.no_refine or args.layers is not None or args.smooth:
             raise CliError(
-                "--fix, --no-refine and --layers need --network (the served networks always "
-                "refine and choose the layer count; use --max-layers)",
+                "--fix, --no-refine, --layers and --smooth need --network (the served networks "
+                "always refine, choose the layer count and add the smooth model; use "
+                "--max-layers)",
                 status=2,
             )
         results = invert_served(soundings, args)
@@ -261,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
             refine=not args.no_refine,
             fixed=fixed,
             noise_floor=args.noise_floor,
+            smooth=args.smooth,
         )
     _write_text(render(results, args.format), args.output)
     if args.figure:

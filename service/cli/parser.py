@@ -223,6 +223,12 @@ def _add_invert(commands: argparse._SubParsersAction) -> None:
         help="largest layer count the served networks try (1 to 6, default 6)",
     )
     invert.add_argument(
+        "--smooth",
+        action="store_true",
+        help="with --network: add the smooth (Occam) model and the depths of investigation, as "
+        "the served networks always do",
+    )
+    invert.add_argument(
         "--segment-shifts",
         choices=("auto", "always", "never"),
         default="auto",

@@ -24,6 +24,20 @@ def test_table_output_and_png_figure(geobp, networks, ves_csv, tmp_path) -> None
     assert figure.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and figure.stat().st_size > 5000
 
 
+def test_smooth_model_with_a_registry_network(geobp, networks, ves_csv) -> None:
+    run = geobp("invert", str(networks["ves3"]), str(ves_csv), "--smooth", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert len(result["smooth"]["rho_ohmm"]) >= 20 and result["smooth"]["misfit"]["chi"] < 1.5
+    assert result["doi_m"]["conservative"] <= result["doi_m"]["standard"]
+    table = geobp("invert", str(networks["ves3"]), str(ves_csv), "--smooth").stdout
+    assert "depth of investigation (smooth model):" in table and "smooth model:" in table
+    plain = json.loads(
+        geobp("invert", str(networks["ves3"]), str(ves_csv), "--format", "json").stdout
+    )
+    assert "smooth" not in plain
+
+
 def test_json_output_has_the_api_shape(geobp, networks, ves_csv) -> None:
     run = geobp("invert", str(networks["ves3"]), str(ves_csv), "--format", "json")
     assert run.returncode == 0, run.stderr

@@ -99,6 +99,7 @@ def test_start_is_accepted(geobp_main, with_served, ves_csv):
         (("--noise-floor", "0.1,1,2"), "REL or REL,DEG"),
         (("--fix", "h1=3"), "need --network"),
         (("--segment-shifts", "maybe"), "invalid choice"),
+        (("--smooth",), "need --network"),
     ],
 )
 def test_bad_served_options(geobp_main, with_served, ves_csv, args, text):

@@ -67,6 +67,13 @@ def test_invert_one_and_many(app, client, tiny_inverter) -> None:
     assert len(items) == 2 and all(item["network"]["id"] == network_id for item in items)
     # refined inversion of noise-free data fits it
     assert items[0]["misfit"]["rms_percent"] < 10
+    assert "smooth" not in items[0]  # opt-in on the registry path
+    smooth = client.post(
+        f"/api/v1/networks/{network_id}/invert", json={"data": sounding(), "smooth": True}
+    ).get_json()
+    assert len(smooth["smooth"]["rho_ohmm"]) >= 20
+    assert smooth["smooth"]["misfit"]["chi"] < 1.5
+    assert smooth["doi_m"]["conservative"] <= smooth["doi_m"]["standard"]
 
 
 def test_schedules_create_list_tick_delete(app, client, auth, tiny_inverter) -> None:
