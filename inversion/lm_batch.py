@@ -124,7 +124,11 @@ def _start(
 
 def _trial_models(b: _Batch) -> np.ndarray:
     """The damped Gauss–Newton trial models (k, p) log10 m of the rows still iterating:
-    (JᵀJ + P + λ·diag(JᵀJ + P)) δ = −g, shortened and clipped to the bounds (new rows: step 0)."""
+    (JᵀJ + P + λ·diag(JᵀJ + P)) δ = −g over the parameters that may move, shortened and
+    clipped to the bounds (new rows: step 0). A parameter at a bound whose descent direction
+    points outside is held for the step (active set): solved with it, its step would be clipped
+    away while the others moved as if it had gone on, and its (often insensitive, hence long)
+    component would shorten the whole step."""
     w, rows = b.work, b.rows
     p = w.x.shape[1]
     diag = (slice(None), np.arange(p), np.arange(p))
@@ -133,11 +137,15 @@ def _trial_models(b: _Batch) -> np.ndarray:
     a[diag] += rows.precision
     g = np.matmul(jt, w.residuals[:, :, None])[:, :, 0] + rows.precision * (w.x - rows.mean)
     g[b.new] = 0.0
-    a[diag] = (np.where(rows.free, a[diag], 1.0) + 1e-12) * (1.0 + b.lam[:, None])
+    held = ((w.x <= rows.lo) & (g > 0)) | ((w.x >= rows.hi) & (g < 0))
+    move = rows.free & ~held
+    a *= move[:, :, None] & move[:, None, :]
+    g = np.where(move, g, 0.0)
+    a[diag] = (np.where(move, a[diag], 1.0) + 1e-12) * (1.0 + b.lam[:, None])
     step = np.linalg.solve(a, -g[:, :, None])[:, :, 0]
     longest = np.max(np.abs(step), axis=1, keepdims=True)
     step *= np.minimum(1.0, b.max_step[b.ids][:, None] / np.maximum(longest, 1e-300))
-    return np.where(rows.free, np.clip(w.x + step, rows.lo, rows.hi), w.x)
+    return np.where(move, np.clip(w.x + step, rows.lo, rows.hi), w.x)
 
 
 def _iterate(b: _Batch, evaluate: Evaluator, settings: LMSettings) -> np.ndarray:
