@@ -7,15 +7,19 @@ operators built once per geometry (docs/methods.md, "Transient EM"):
     B(ω)   = Σ_i r_TE(λ_i, ω) W_i                              (T per A, secondary field)
     d(t_k) = Σ_m Im B(ω_m) A_im[m, k] + Re B(ω_m) A_re[m, k] + B_p c_k
 
-*Loops.* A central circular loop of radius a uses Key's (2009) 101-point J1 filter
-(``libdlf.hankel.key_101_2009``) directly: B_z = μ_0/(2a) Σ_i r_TE(b_i/a) b_i w1_i. Square loops
-and coincident (single-loop) receivers use the equivalence of a closed horizontal loop with a
-uniform sheet of vertical magnetic dipoles over its area: the received field is
-∫ B_vmd(r) q(r) dr, where B_vmd(r) is the surface field of a unit vertical dipole (J0 filter of the
-same set, evaluated on a lattice of radii with the filter's own step: lagged convolution) and q(r)
-the loop's radial density (arc length inside the loop for a central receiver; the area-normalised
-set covariogram for a coincident one). Gauss–Legendre nodes in ln r, Lagrange interpolation
-from the lattice.
+*Loops.* A central circular loop of radius a uses a J1 filter directly:
+B_z = μ_0/(2a) Σ_i r_TE(b_i/a) b_i w1_i — Guptasarma & Singh's (1997) 47-point filter
+(``libdlf.hankel.gupt_47_1997``; Geophys. Prospect. 45(5), 745) where it is accurate, i.e. where
+the diffusion distance √(2tρ/μ_0) at the earliest time and ρ = ``RHO_MIN_OHMM`` reaches
+``REACH_47`` of the radius, else Key's (2009) 101-point filter (``libdlf.hankel.key_101_2009``;
+its λ reach 314/a against 109/a). Where both apply they agree to a median 4·10⁻⁷
+(docs/benchmarks.md). Square loops and coincident (single-loop) receivers use the equivalence of
+a closed horizontal loop with a uniform sheet of vertical magnetic dipoles over its area: the
+received field is ∫ B_vmd(r) q(r) dr, where B_vmd(r) is the surface field of a unit vertical
+dipole (the J0 filter of Key's 101-point set, evaluated on a lattice of radii with the filter's own
+step: lagged convolution) and q(r) the loop's radial density (arc length inside the loop for a
+central receiver; the area-normalised set covariogram for a coincident one). Gauss–Legendre nodes
+in ln r, Lagrange interpolation from the lattice.
 
 *Time.* The step-off response −dB_z/dt is the impulse response g(t) = −(2/π) ∫ Im B(ω) sin ωt dω,
 evaluated with Werthmüller's 101-point sine filter designed for TEM (``libdlf.fourier.
@@ -49,6 +53,10 @@ N_RAMP, N_GATE, N_RADIAL = 12, 8, 24
 #: smallest radius of the radial quadrature, relative to the largest (below: constant field)
 R_MIN_REL = 1e-3
 TRIM_TOL = 1e-12
+#: the 47-point J1 filter serves a central circle of radius a when √(2 t_min ρ/μ_0) ≥ REACH_47·a
+#: for ρ = RHO_MIN_OHMM (half-space against Ward & Hohmann: ≤ 8.6e-4 there, 2.8e-3 at 1 %,
+#: 5.8e-2 at 0.2 %; Key's 101-point filter ≤ 5e-4 down to 0.2 %)
+REACH_47, RHO_MIN_OHMM = 0.02, 0.1
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +67,15 @@ def _hankel_filter() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     base, j0, j1 = libdlf.hankel.key_101_2009()
     step = float(np.log(base[1] / base[0]))
     return np.asarray(base, float), np.asarray(j0, float), np.asarray(j1, float), step
+
+
+@lru_cache(maxsize=1)
+def _short_j1_filter() -> tuple[np.ndarray, np.ndarray]:
+    """``(base, J1 weights)`` of Guptasarma & Singh's (1997) 47-point filter."""
+    import libdlf
+
+    base, j1 = libdlf.hankel.gupt_47_1997()
+    return np.asarray(base, float), np.asarray(j1, float)
 
 
 @lru_cache(maxsize=1)
@@ -136,18 +153,36 @@ def _radial_density(receiver: str, shape: str, size_m: float):
     )
 
 
-@lru_cache(maxsize=64)
-def loop_operator(receiver: str, shape: str, size_m: float) -> tuple[np.ndarray, np.ndarray]:
+def loop_operator(
+    receiver: str, shape: str, size_m: float, earliest_s: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """``(λ (n_λ,) 1/m, W (n_λ,) T/A)``: secondary B_z per A = Σ_i r_TE(λ_i, ω) W_i.
 
     ``receiver``: ``"central"`` (field at the loop centre) or ``"coincident"`` (mean over the loop
-    area); ``shape``: ``"circle"`` (``size_m`` = radius) or ``"square"`` (``size_m`` = side).
+    area); ``shape``: ``"circle"`` (``size_m`` = radius) or ``"square"`` (``size_m`` = side);
+    ``earliest_s``: the earliest time (s) the data need (a central circle then uses the 47-point
+    filter if it reaches, see ``REACH_47``; 0: always Key's 101-point filter).
     """
-    return _readonly(*_filter_weights(receiver, shape, size_m))
+    reach_m = np.sqrt(2 * earliest_s * RHO_MIN_OHMM / MU0)
+    short = receiver == "central" and shape == "circle" and reach_m >= REACH_47 * size_m
+    return _loop_operator(receiver, shape, size_m, bool(short))
 
 
-def _filter_weights(receiver: str, shape: str, size_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """λ weights on the filter's own (lagged) grid; see :func:`loop_operator`."""
+@lru_cache(maxsize=64)
+def _loop_operator(
+    receiver: str, shape: str, size_m: float, short: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    return _readonly(*_filter_weights(receiver, shape, size_m, short))
+
+
+def _filter_weights(
+    receiver: str, shape: str, size_m: float, short: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """λ weights on the filter's own (lagged) grid; ``short``: the 47-point J1 filter (central
+    circle only); see :func:`loop_operator`."""
+    if short:
+        base, w1 = _short_j1_filter()
+        return base / size_m, MU0 / (2 * size_m) * base * w1
     base, w0, w1, step = _hankel_filter()
     if receiver == "central" and shape == "circle":
         return base / size_m, MU0 / (2 * size_m) * base * w1

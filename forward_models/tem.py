@@ -161,8 +161,10 @@ class _TEMLoop(ForwardModel):
         """Geometry-only arrays: λ, W, ω, A_im, A_re (or empty), primary term (or empty)."""
         g = self._geometry
         shape, size = self._loop()
-        lam, weights = _tem_operator.loop_operator(self.receiver, shape, size)
         gates = (g["gate_open_s"], g["gate_close_s"])
+        starts = g["times_s"] if gates[0] is None else gates[0]
+        earliest = float(starts.min()) - g["ramp_off_s"]  # the ramp averages back to t − τ
+        lam, weights = _tem_operator.loop_operator(self.receiver, shape, size, earliest)
         omega, a_im, a_re, c = _tem_operator.time_operator(
             tuple(g["times_s"].tolist()),
             g["ramp_off_s"],
