@@ -88,5 +88,8 @@ def test_jacobian_of_a_large_batch_runs_in_chunks_with_the_same_rows():
     data, jac = fm.forward_and_jacobian(models)
     for i in (0, fm.chunk_rows - 1, fm.chunk_rows, n - 1):
         one_data, one_jac = fm.forward_and_jacobian(models[i])
-        np.testing.assert_allclose(data[i], one_data[0], rtol=1e-12)
-        np.testing.assert_allclose(jac[i], one_jac[0], rtol=1e-12, atol=1e-30)
+        # several models per block: BLAS sums the operator products in another order (≤ 1e-12
+        # relative seen); a misplaced row would differ by far more
+        np.testing.assert_allclose(data[i], one_data[0], rtol=1e-10)
+        scale = np.abs(one_jac[0]).max(axis=1, keepdims=True)  # per datum
+        assert np.all(np.abs(jac[i] - one_jac[0]) <= 1e-10 * scale), i
