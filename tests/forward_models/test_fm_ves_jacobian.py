@@ -65,10 +65,14 @@ def test_a_large_batch_equals_single_models_across_blocks_and_chunks() -> None:
     """Rows on both sides of the Jacobian's row blocks and the thread pool's chunks come out as
     for one model alone."""
     fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=np.geomspace(1, 1e3, 30))
-    models = random_models(3, 700, seed=7)
+    n = fm.chunk_rows + 188
+    models = random_models(3, n, seed=7)
     data, jac = fm.forward_and_jacobian(models)
-    edges = [0, fm.jacobian_block_rows - 1, fm.jacobian_block_rows, fm.chunk_rows, 699]
+    edges = [0, fm.jacobian_block_rows - 1, fm.jacobian_block_rows, fm.chunk_rows, n - 1]
     for row in edges:
         one_data, one_jac = fm.forward_and_jacobian(models[row])
-        np.testing.assert_allclose(data[row], one_data[0], rtol=1e-13)
-        np.testing.assert_allclose(jac[row], one_jac[0], rtol=1e-13, atol=1e-13 * data[row].max())
+        # BLAS sums a block's rows in another order than one row alone: on rows whose filter
+        # sum cancels strongly that moves the data by up to ~1e-10 (docs/benchmarks.md); a
+        # misplaced row would differ by far more
+        np.testing.assert_allclose(data[row], one_data[0], rtol=1e-9)
+        np.testing.assert_allclose(jac[row], one_jac[0], rtol=1e-9, atol=1e-9 * data[row].max())
