@@ -45,7 +45,8 @@ def normalise_mode(mode: str) -> str:
 def apparent_resistivity_ohmm(z_field: np.ndarray, frequencies_hz: np.ndarray) -> np.ndarray:
     """ρa (K,) in Ω·m from impedances (K,) in mV/km/nT at frequencies (K,) in Hz: |Z|²/(ωμ0)."""
     z_ohm = FIELD_UNITS_TO_OHM * np.abs(z_field)
-    return z_ohm**2 / (2.0 * math.pi * frequencies_hz * MU0_H_PER_M)
+    with np.errstate(over="ignore"):  # |Z| beyond ~1e154 Ω gives inf, refused downstream
+        return z_ohm**2 / (2.0 * math.pi * frequencies_hz * MU0_H_PER_M)
 
 
 def fold_phase_deg(phase_deg: np.ndarray) -> np.ndarray:
