@@ -149,18 +149,16 @@ class ServedSet:
         asks), one chosen: the result dict."""
         t0 = time.perf_counter()
         plain = replace(sounding, shifts=None)
-        with_shifts = sounding if sounding.shifts is not None and shift_mode != "never" else None
-        fit = None
-        if with_shifts is None or shift_mode != "always":
-            fit = self._search(plain, given, top)
-        shifted_fit = None if with_shifts is None else self._search(with_shifts, given, top)
+        try_shifts = sounding.shifts is not None and shift_mode != "never"
+        fit = None if try_shifts and shift_mode == "always" else self._search(plain, given, top)
+        shifted_fit = self._search(sounding, given, top) if try_shifts else None
         applied = shifted_fit is not None and (
             fit is None or shifted_fit.bic(len(sounding.shifts.groups)) < fit.bic()
         )
-        chosen_fit, used = (shifted_fit, with_shifts) if applied else (fit, plain)
+        chosen_fit, used = (shifted_fit, sounding) if applied else (fit, plain)
         shift_report = None
         if shifted_fit is not None:
-            shift_report = segment_report(with_shifts, shifted_fit.chosen_candidate, fit, applied)
+            shift_report = segment_report(sounding, shifted_fit.chosen_candidate, fit, applied)
         ms = 1e3 * (time.perf_counter() - t0)
         result = result_dict(
             used, chosen_fit.candidates, chosen_fit.scored, chosen_fit.chosen, ms, shift_report

@@ -32,6 +32,8 @@ from ..smooth_stack import (
     snap_interfaces,
     stack_thickness_m,
 )
+from .frame import METHODS
+from .parse import ServedSounding
 
 __all__ = [
     "BAND_INFLATION",
@@ -165,9 +167,6 @@ def add_smooth(result: dict[str, Any], method: str, obs: Any, n_layers: int) -> 
     """Add ``smooth``, the layered model's ``doi_m`` and their warnings to a result of the
     registry path (:meth:`inversion.Inverter.invert`) for the observation ``obs``
     (:class:`inversion.observations.Observation`) of a served ``method``; nothing for others."""
-    from .frame import METHODS
-    from .parse import ServedSounding
-
     spec = METHODS.get(method)
     if spec is None:
         return
@@ -176,6 +175,6 @@ def add_smooth(result: dict[str, Any], method: str, obs: Any, n_layers: int) -> 
     k = log_axis.size
     log_rho_a = np.log10(np.asarray(obs.data[:k], dtype=float))
     sounding = ServedSounding(spec, obs, log_axis, log_rho_a, None)
-    smooth, layered_doi, warnings = smooth_part(sounding, model.astype(float), n_layers)
+    smooth, layered_doi, warnings = smooth_part(sounding, model, n_layers)
     result["smooth"], result["doi_m"] = smooth, layered_doi
     result["warnings"] = list(result.get("warnings", [])) + warnings
