@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,33 @@ from service.serve import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hardening-token"
+
+
+def wait_until(
+    what: str,
+    check: Callable[[], Any],
+    timeout_s: float,
+    interval_s: float = 0.25,
+    context: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``check()`` every ``interval_s`` until it returns something truthy; that value.
+    AssertionError after ``timeout_s``, with ``context()`` (e.g. a log tail) appended."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval_s)
+    detail = f"\n{context()}" if context else ""
+    raise AssertionError(f"not seen within {timeout_s} s: {what}{detail}")
+
+
+def assert_not_ready(server: Served) -> None:
+    """A Schlumberger sounding posted to ``/invert`` before any served network: 503 not_ready."""
+    field = {"ab2_m": [1, 2, 5, 10, 20, 50], "rho_a_ohmm": [50, 48, 40, 35, 40, 60]}
+    status, body = server.request("POST", "/invert", {"data": field})
+    assert status == 503, body[:300]
+    assert json.loads(body)["error"]["code"] == "not_ready"
 
 
 def free_port() -> int:

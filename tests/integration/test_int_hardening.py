@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from served import TOKEN, Served
+from served import TOKEN, Served, wait_until
 
 from service import registry
 from service.app import create_app
@@ -209,17 +209,6 @@ def embedded_server(tmp_path_factory):
     server.stop()
 
 
-def _until(what, check, timeout_s: float):
-    """Poll ``check()`` every 0.25 s until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"not seen within {timeout_s} s: {what}")
-
-
 def _json(server, method, path, body=None, auth=False):
     status, raw = server.request(method, path, body, auth=auth)
     return status, json.loads(raw) if raw else None
@@ -238,7 +227,7 @@ def _submit_and_wait_for_epochs(server) -> str:
     status, job = _json(server, "POST", "/training-jobs", TRAINING_SPEC, auth=True)
     assert status == 202, job
     path = f"/training-jobs/{job['id']}"
-    _until(
+    wait_until(
         "training under way",
         lambda: (_json(server, "GET", path)[1]["progress"].get("epoch") or 0) >= 2,
         120,
@@ -263,7 +252,7 @@ def _busiest_child(pid: int) -> int:
 
 def test_the_embedded_worker_is_restarted_and_reported_and_its_job_finishes(embedded_server):
     server = embedded_server
-    health = _until(
+    health = wait_until(
         "embedded worker running",
         lambda: (
             (h := _json(server, "GET", "/health")[1])["broker"].get("worker", {}).get("ok") and h
@@ -275,7 +264,7 @@ def test_the_embedded_worker_is_restarted_and_reported_and_its_job_finishes(embe
     path = _submit_and_wait_for_epochs(server)
     os.killpg(worker["pid"], signal.SIGKILL)  # the worker's whole process group
 
-    restarted = _until(
+    restarted = wait_until(
         "a restarted worker in /health",
         lambda: (
             (w := _json(server, "GET", "/health")[1]["broker"]["worker"])["restarts"] == 1
@@ -285,7 +274,7 @@ def test_the_embedded_worker_is_restarted_and_reported_and_its_job_finishes(embe
         60,
     )
     assert restarted["pid"] != worker["pid"]
-    final = _until(
+    final = wait_until(
         "the job finished",
         lambda: (j := _json(server, "GET", path)[1])["status"] in ("succeeded", "failed") and j,
         180,
@@ -295,14 +284,14 @@ def test_the_embedded_worker_is_restarted_and_reported_and_its_job_finishes(embe
 
 def test_a_killed_training_process_is_counted_with_its_reason(embedded_server):
     server = embedded_server
-    worker = _until(
+    worker = wait_until(
         "embedded worker running",
         lambda: (w := _json(server, "GET", "/health")[1]["broker"]["worker"])["ok"] and w,
         60,
     )
     path = _submit_and_wait_for_epochs(server)
     os.kill(_busiest_child(worker["pid"]), signal.SIGKILL)  # Celery redelivers the task
-    final = _until(
+    final = wait_until(
         "the job finished",
         lambda: (j := _json(server, "GET", path)[1])["status"] in ("succeeded", "failed") and j,
         180,

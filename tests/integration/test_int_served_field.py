@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from served import Served
+from served import Served, assert_not_ready
 
 import inversion
 from inversion.served import TrainingSettings, save_set, train_set
@@ -80,10 +80,7 @@ def test_first_start_queues_the_starter_set_through_the_worker(tmp_path):
     server = Served(tmp_path / "var", {})
     server.start()
     try:
-        field = {"ab2_m": [1, 2, 5, 10, 20, 50], "rho_a_ohmm": [50, 48, 40, 35, 40, 60]}
-        status, body = server.request("POST", "/invert", {"data": field})
-        assert status == 503, body[:300]
-        assert json.loads(body)["error"]["code"] == "not_ready"
+        assert_not_ready(server)
         deadline = time.monotonic() + 90
         training = None
         while time.monotonic() < deadline:

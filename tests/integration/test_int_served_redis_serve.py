@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import redis
-from served import Served
+from served import Served, assert_not_ready
 
 from worker.queues import TRAIN_QUEUE
 
@@ -20,10 +20,7 @@ def test_serve_on_redis_queues_the_starter_set(tmp_path, postgres_url, redis_url
     )
     server.start()
     try:
-        field = {"ab2_m": [1, 2, 5, 10, 20, 50], "rho_a_ohmm": [50, 48, 40, 35, 40, 60]}
-        status, body = server.request("POST", "/invert", {"data": field})
-        assert status == 503, body[:300]
-        assert json.loads(body)["error"]["code"] == "not_ready"
+        assert_not_ready(server)
         messages = [json.loads(raw) for raw in client.lrange(TRAIN_QUEUE, 0, -1)]
         tasks = [m["headers"]["task"] for m in messages]
         assert tasks == ["geobp.train_served"], server.log_tail()

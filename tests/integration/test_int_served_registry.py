@@ -5,10 +5,10 @@ and a champion/challenger retraining through the same worker."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from served import wait_until
 
 from inversion.served import TrainingSettings, served_name
 from service.starter import queue_starter_set
@@ -26,13 +26,7 @@ NAME = served_name("mt-1d", 3)
 
 
 def _wait(predicate, timeout_s: float, stack, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not reached in {timeout_s} s\n{stack.log_tail()}")
+    return wait_until(what, predicate, timeout_s, interval_s=0.5, context=stack.log_tail)
 
 
 def _versions(stack) -> dict[int, dict]:
