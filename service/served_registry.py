@@ -34,6 +34,7 @@ from service import registry
 from service.artifacts import ArtifactStore, sha256_file
 from service.db import Database
 from service.models import Network, NetworkAlias
+from service.starter import CHALLENGER_SETTINGS
 from service.version import VERSION
 
 __all__ = [
@@ -54,13 +55,14 @@ _lock = threading.Lock()
 
 def check_served_retrain(body: dict[str, Any]) -> dict[str, Any]:
     """A served-retraining schedule's spec (:class:`service.schemas.ServedRetrain` fields) as
-    stored, with the training settings filled in; ValueError naming the field otherwise."""
+    stored, with the training settings filled in (keys not given from
+    :data:`service.starter.CHALLENGER_SETTINGS`); ValueError naming the field otherwise."""
     method = body["method"]
     if method not in METHODS or METHODS[method].is_tem:
         served = sorted(m for m, spec in METHODS.items() if not spec.is_tem)
         raise ValueError(f"served.method: {method!r} is not one of {served}")
     try:
-        settings = TrainingSettings(**body.get("settings", {}))
+        settings = TrainingSettings(**{**CHALLENGER_SETTINGS.to_dict(), **body.get("settings", {})})
     except TypeError as exc:
         raise ValueError(f"served.settings: {exc}") from None
     return {**body, "settings": settings.to_dict()}

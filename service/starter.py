@@ -22,7 +22,14 @@ from inversion.served import MAX_LAYERS, TrainingSettings, served_name
 from worker.queues import TRAIN_QUEUE
 from worker.served import read_progress
 
-__all__ = ["STARTER_METHODS", "STARTER_SETTINGS", "missing", "plan", "queue_starter_set"]
+__all__ = [
+    "CHALLENGER_SETTINGS",
+    "STARTER_METHODS",
+    "STARTER_SETTINGS",
+    "missing",
+    "plan",
+    "queue_starter_set",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,14 @@ STARTER_METHODS = (
     "tem-central-loop",
 )
 STARTER_SETTINGS = TrainingSettings()  # 40,000 soundings, 3 × 64 hidden, 60 epochs
+#: the default of a scheduled champion/challenger retraining: physics-guided (the data misfit of
+#: the network's own answer in the loss, weight 0.3), wider and longer; VES and MT only
+#: (docs/benchmarks.md, "Physics-guided served networks")
+CHALLENGER_SETTINGS = TrainingSettings(
+    n_samples=60000,
+    data_misfit_weight=0.3,
+    network={"hidden": 256, "max_epochs": 100, "learning_rate": 3e-3, "schedule": "cosine"},
+)
 STALE_S = 600.0  # a training silent for this long is taken as lost
 
 

@@ -229,18 +229,23 @@ class ServedSet:
         bounds: tuple[np.ndarray, np.ndarray],
         is_phase: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """``(members (k, p), model (p,), χ)`` of the network serving ``n_layers``: the
-        ensemble's geometric mean within ``bounds``; None without that network. ``frame`` from
-        :func:`_frame`, ``fwd`` the forward model of ``n_layers`` on the observed geometry."""
+        """``(members (k, p), model (p,), χ)`` of the network serving ``n_layers``: of the
+        ensemble's geometric mean and its members (each within ``bounds``), the one whose
+        response fits the data best (one forward call); None without that network. ``frame``
+        from :func:`_frame`, ``fwd`` the forward model of ``n_layers`` on the observed
+        geometry."""
         net = self.networks.get((sounding.spec.name, n_layers))
         if net is None:
             return None
         x, log_rho_ref, log_len_ref = frame
         members = to_physical(net.predict(x)[:, 0, :], n_layers, log_rho_ref, log_len_ref)
-        model = np.clip(10.0 ** np.log10(members).mean(axis=0), *bounds)
-        pred = np.asarray(fwd.forward(model, precision="double"), dtype=float)
+        mean = 10.0 ** np.log10(members).mean(axis=0, keepdims=True)
+        answers = np.clip(np.vstack([mean, members]), *bounds)
+        pred = np.asarray(fwd.forward(answers, precision="double"), dtype=float)
         obs = sounding.obs
-        return members, model, float(chi_of(obs.data, pred[0], is_phase, obs.sigma))
+        chis = np.nan_to_num(chi_of(obs.data, pred, is_phase, obs.sigma), nan=np.inf)
+        best = int(np.argmin(chis))
+        return members, answers[best], float(chis[best])
 
     def info_of(self, method: str, n_layers: int) -> dict[str, Any]:
         """Registry info of the network serving ``method`` with ``n_layers`` (or its name)."""

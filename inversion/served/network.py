@@ -28,6 +28,7 @@ from .frame import (
     grid_log10,
     to_canonical,
 )
+from .physics import CanonicalMisfitLoss
 from .tem import prior_depth_range, synthetic_tem
 
 __all__ = [
@@ -50,7 +51,10 @@ LOG_RHO_CONTRAST = 4.0  # canonical layer resistivities: log10 ρ uniform in [0,
 class TrainingSettings:
     """How a served network is trained: ``n_samples`` synthetic soundings (at most
     ``method_samples`` for the methods listed there), ``noise`` (ρa and TEM −dBz/dt relative,
-    phase degrees), ensemble size and ``BPNetwork`` keywords, one ``seed``."""
+    phase degrees), ensemble size and ``BPNetwork`` keywords, one ``seed``;
+    ``data_misfit_weight``: weight of the masked data misfit of the network's own answer
+    (:class:`inversion.served.physics.CanonicalMisfitLoss`) beside the parameter MSE, VES and
+    MT only (0: parameter MSE alone)."""
 
     n_samples: int = 40000
     rho_a_rel: float = 0.03
@@ -61,6 +65,7 @@ class TrainingSettings:
     )
     seed: int = 0
     method_samples: dict[str, int] = field(default_factory=lambda: dict(SAMPLES_BY_METHOD))
+    data_misfit_weight: float = 0.0
 
     def samples_for(self, method: str) -> int:
         """Number of synthetic soundings for ``method``."""
@@ -76,6 +81,7 @@ class TrainingSettings:
             "n_members": self.n_members,
             "network": dict(self.network),
             "seed": self.seed,
+            "data_misfit_weight": self.data_misfit_weight,
         }
 
 
@@ -196,7 +202,8 @@ def train_served(
     should_stop: Callable[[], bool] | None = None,
 ) -> ServedNetwork:
     """Train the served network of ``method`` with ``n_layers`` (2…6) on synthetic canonical
-    soundings; 10 % of them are held out for ``metrics["val_rmse_log10"]``."""
+    soundings (with the data-misfit term when ``settings.data_misfit_weight`` > 0, VES and
+    MT); 10 % of them are held out for ``metrics["val_rmse_log10"]``."""
     if method not in METHODS:
         raise ValueError(f"method: {method!r} is not served; choose one of {sorted(METHODS)}")
     if not 2 <= int(n_layers) <= 6:
@@ -207,8 +214,24 @@ def train_served(
     n_val = max(int(0.1 * x.shape[0]), 10)
     x_mean, x_std = x[n_val:].mean(axis=0), x[n_val:].std(axis=0) + 1e-6
     y_mean, y_std = y[n_val:].mean(axis=0), y[n_val:].std(axis=0) + 1e-6
+    physics = None
+    if settings.data_misfit_weight > 0 and not METHODS[method].is_tem:
+        physics = CanonicalMisfitLoss(
+            METHODS[method],
+            int(n_layers),
+            x_mean,
+            x_std,
+            y_mean,
+            y_std,
+            y[n_val:].min(axis=0),
+            y[n_val:].max(axis=0),
+            settings.rho_a_rel,
+            settings.phase_deg,
+            settings.data_misfit_weight,
+        )
     ensemble = BPEnsemble(n_members=settings.n_members, seed=settings.seed, **settings.network)
-    ensemble.fit((x[n_val:] - x_mean) / x_std, (y[n_val:] - y_mean) / y_std, callback, should_stop)
+    xs, ys = (x[n_val:] - x_mean) / x_std, (y[n_val:] - y_mean) / y_std
+    ensemble.fit(xs, ys, callback, should_stop, physics)
     net = ServedNetwork(
         method, int(n_layers), ensemble, x_mean, x_std, y_mean, y_std, settings.to_dict(), {}
     )

@@ -220,7 +220,11 @@ def result_dict(
         "network": network,
         "candidates": listed,
         "runner_up": runner,
-        "search": {"n_starts": c.best.n_starts, "winning_start": c.best.start},
+        "search": {
+            "n_starts": c.best.n_starts,
+            "winning_start": c.best.start,
+            "iterations": c.best.iterations,
+        },
         "doi_m": layered_doi,
         "segment_shifts": shift_report,
         "smooth": smooth,

@@ -70,7 +70,8 @@ class SearchSettings:
 class Best:
     """The best refined model of one layer count: ``model`` (p,), ``predicted`` (n_data,),
     ``chi``, ``log10_cov`` (p, p), ``n_starts`` refined, ``start`` which start won
-    (``network``, ``member``, ``split``, ``given`` or ``prior``)."""
+    (``network``, ``member``, ``split``, ``given`` or ``prior``), ``iterations``: the
+    Levenberg–Marquardt iterations of the winning row (the start's evaluation counts as one)."""
 
     model: np.ndarray
     predicted: np.ndarray
@@ -78,6 +79,7 @@ class Best:
     log10_cov: np.ndarray
     n_starts: int
     start: str
+    iterations: int
 
 
 def bounds_for(
@@ -171,13 +173,24 @@ def refine_starts(
         )
 
     cull = 0 < settings.cull_after < settings.max_iterations and settings.n_kept < k
+    before = np.zeros(k, dtype=int)
     if cull:  # every start a few iterations, then only the best n_kept to the minimum
         first = refine(start, settings.cull_after, covariance=False)
         go_on = np.argsort(np.where(np.isfinite(first.chi), first.chi, np.inf))[: settings.n_kept]
         labels = [labels[j] for j in go_on]
+        before = np.asarray(first.n_iterations)[go_on]
         out = refine(first.models[go_on], settings.max_iterations - settings.cull_after, True)
     else:
         out = refine(start, settings.max_iterations, True)
     chis = np.where(np.isfinite(out.chi), out.chi, np.inf)
     i = int(np.argmin(chis))
-    return Best(out.models[i], out.predicted[i], float(out.chi[i]), out.log10_cov[i], k, labels[i])
+    iterations = int(before[i] + np.asarray(out.n_iterations)[i])
+    return Best(
+        out.models[i],
+        out.predicted[i],
+        float(out.chi[i]),
+        out.log10_cov[i],
+        k,
+        labels[i],
+        iterations,
+    )

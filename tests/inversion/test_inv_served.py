@@ -8,6 +8,7 @@ import pytest
 import forward_models
 from inversion import InversionInputError
 from inversion.layers import choose_simplest
+from inversion.misfit import chi as chi_of
 from inversion.served import (
     METHODS,
     SearchSettings,
@@ -20,7 +21,7 @@ from inversion.served import (
 )
 from inversion.served.frame import features_batch, frame_batch, resample, to_canonical, to_physical
 from inversion.served.parse import method_of
-from inversion.served.search import split_layers
+from inversion.served.search import bounds_for, split_layers
 
 TINY = TrainingSettings(
     n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
@@ -164,6 +165,29 @@ def test_each_layer_count_is_refined_to_its_minimum(served):
     assert two["chi"] < 1e-2
     assert result["n_layers"] == 2
     np.testing.assert_allclose(result["model"]["rho_ohmm"], [20.0, 400.0], rtol=1e-3)
+
+
+def test_the_network_answer_is_the_best_fitting_of_mean_and_members(served):
+    """network_misfit is the χ of the best of the ensemble mean and its members on the data;
+    the search reports the winning row's Levenberg–Marquardt iterations."""
+    fm = forward_models.create("mt-1d", n_layers=3, periods_s=np.logspace(-2, 3, 21))
+    data = fm.forward(np.array([30.0, 300.0, 3.0, 400.0, 2000.0]), precision="double")[0]
+    obs = {"periods_s": list(fm.axis_values), "rho_a_ohmm": data[:21].tolist()}
+    obs["phase_deg"] = data[21:].tolist()
+    result = served.invert(obs, max_layers=3)[0]
+    (sounding,) = served.parse(obs)
+    net = served.networks[("mt-1d", 3)]
+    x = _features("mt-1d", fm.axis_values, data)
+    members = to_physical(net.predict(x[0][None])[:, 0, :], 3, x[1], x[2])
+    answers = np.vstack([10.0 ** np.log10(members).mean(axis=0), members])
+    fm_obs = forward_models.create("mt-1d", n_layers=3, periods_s=sounding.obs.axis_values)
+    lower, upper = bounds_for(METHODS["mt-1d"], 3, sounding.axis, sounding.rho_a)
+    pred = fm_obs.forward(np.clip(answers, lower, upper), precision="double")
+    is_phase = np.arange(42) >= 21
+    chis = chi_of(sounding.obs.data, pred, is_phase, sounding.obs.sigma)
+    three = next(c for c in result["candidates"] if c["n_layers"] == 3)
+    assert three["network_chi"] == pytest.approx(chis.min(), rel=1e-9)
+    assert result["search"]["iterations"] >= 1
 
 
 def test_a_given_start_is_refined(served):

@@ -13,7 +13,13 @@ import pytest
 from inversion.served import TrainingSettings, served_name, train_served
 from service.artifacts import sha256_file
 from service.models import Schedule
-from service.served_registry import production_of, production_set, register_served_file
+from service.served_registry import (
+    check_served_retrain,
+    production_of,
+    production_set,
+    register_served_file,
+)
+from service.starter import CHALLENGER_SETTINGS
 
 NAME = served_name("mt-1d", 2)
 WEAK = TrainingSettings(n_samples=600, n_members=1, network={"hidden": 4, "max_epochs": 1})
@@ -192,3 +198,16 @@ def test_beat_tick_sends_the_due_served_retraining(app, client, auth):
     _, kwargs, _ = json.loads(base64.b64decode(sent[0]["body"]))
     assert kwargs["n_eval"] == 7 and kwargs["schedule_id"] == schedule_id
     assert kwargs["method"] == "ves-wenner" and kwargs["folder"].endswith("served")
+    # no settings given: the physics-guided challenger defaults
+    assert kwargs["settings"]["data_misfit_weight"] == 0.3
+    assert kwargs["settings"]["network"]["hidden"] == 256
+
+
+def test_served_retraining_settings_fill_from_the_challenger_defaults():
+    spec = check_served_retrain(
+        {"method": "mt-1d", "n_layers": 3, "settings": {"n_samples": 500, "data_misfit_weight": 0}}
+    )
+    assert spec["settings"]["n_samples"] == 500 and spec["settings"]["data_misfit_weight"] == 0
+    assert spec["settings"]["network"] == CHALLENGER_SETTINGS.network
+    with pytest.raises(ValueError, match="served.settings"):
+        check_served_retrain({"method": "mt-1d", "n_layers": 3, "settings": {"hiden": 3}})
