@@ -9,7 +9,10 @@ from ``--n-starts`` random starts (log-uniform within the bounds) with
 ``scipy.optimize.least_squares``; the table shows both χ and their ratio (geobp / reference).
 Where the answer applied MN/2 segment factors (:mod:`inversion.segments`) the reference solves
 the same problem (the factors profiled out of its residuals too); "seg" is the number of factors
-and "chi w/o" the χ of geobp's best fit without them.
+and "chi w/o" the χ of geobp's best fit without them. "net chi" is the network-only χ of the
+chosen layer count; "net BIC" the network-only answer a network-only inverter would give: of
+every layer count's network answer (no refinement), the one with the lowest BIC
+(n·χ² + (2N − 1)·ln n), as χ/N.
 
 Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200] [--tem]
 [--tem-starts 20]`` (without ``--networks`` the served set is trained first, with the starter
@@ -94,7 +97,10 @@ def main() -> None:
     )
     log.info("served set ready in %.1f s", time.perf_counter() - t0)
     header = f"{'sounding':34s} {'method':17s} {'N':>2s} {'chi':>6s} {'RMS%':>6s} {'net chi':>8s}"
-    print(header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s} {'seg':>3s} {'chi w/o':>7s}")
+    print(
+        header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s} {'seg':>3s} {'chi w/o':>7s}"
+        f" {'net BIC':>8s}"
+    )
     for sid, obs in soundings(args.tem):
         t = time.perf_counter()
         result = served.invert(obs, noise_floor=FLOOR)[0]
@@ -111,9 +117,24 @@ def main() -> None:
         print(
             f"{sid:34s} {result['method']:17s} {n:2d} {chi:6.3f} "
             f"{result['misfit']['rms_percent']:6.2f} {net_text} {ref:8.3f} {chi / ref:6.3f} "
-            f"{elapsed:7.2f} {seg} {without}",
+            f"{elapsed:7.2f} {seg} {without} {network_only(result)}",
             flush=True,
         )
+
+
+def network_only(result: dict) -> str:
+    """``χ/N`` of the network answer with the lowest BIC over the layer counts ("-": none)."""
+    predicted = result["predicted"]
+    n_data = len(next(iter(predicted.values()))) * (2 if "phase_deg" in predicted else 1)
+    scored = [
+        (n_data * c["network_chi"] ** 2 + (2 * c["n_layers"] - 1) * np.log(n_data), c)
+        for c in result["candidates"]
+        if c.get("network_chi") is not None
+    ]
+    if not scored:
+        return f"{'-':>8s}"
+    _, best = min(scored, key=lambda item: item[0])
+    return f"{best['network_chi']:6.2f}/{best['n_layers']}"
 
 
 if __name__ == "__main__":

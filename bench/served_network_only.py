@@ -1,0 +1,87 @@
+"""Network-only quality of served sets: each VES/MT network on its fixed held-out soundings.
+
+For every method and layer count (2–6) present in each ``--networks`` folder: the network-only χ
+(the best-fitting of the ensemble mean and its members, no refinement) on the fixed held-out
+set of :mod:`inversion.served.champion` (``--n`` soundings with that many true layers, random
+geometries inside the served range, 3 % / 1° noise) — median, share at χ ≤ 2 and χ ≤ 1.2 — and
+the training settings that made the network. With two folders the second's row follows the
+first's, with the ratio of medians.
+
+Run: ``.venv/bin/python bench/served_network_only.py --networks DIR [DIR2] [--n 200]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from inversion.input_checks import InversionInputError
+from inversion.served import METHODS, ServedNetwork, ServedSet, served_name
+from inversion.served.champion import held_out_soundings
+
+
+def network_chis(net: ServedNetwork, soundings: list[dict]) -> np.ndarray:
+    """Network-only χ (m,) of ``net`` on the soundings the served parser accepts."""
+    served = ServedSet([net], max_layers=net.n_layers)
+    chis = []
+    for obs in soundings:
+        try:
+            (sounding,) = served.parse(obs)
+        except InversionInputError:
+            continue
+        value = served.network_chi(sounding, net.n_layers)
+        chis.append(math.inf if value is None or not math.isfinite(value) else value)
+    return np.asarray(chis)
+
+
+def describe(settings: dict) -> str:
+    """Short text of a network's training settings."""
+    net = settings.get("network", {})
+    return (
+        f"{settings.get('n_samples')} x {settings.get('n_members')}m h{net.get('hidden')} "
+        f"e{net.get('max_epochs')} w{settings.get('data_misfit_weight', 0.0)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", nargs="+", required=True, help="folders of served-*.npz")
+    parser.add_argument("--n", type=int, default=200, help="held-out soundings per network")
+    args = parser.parse_args()
+    print(f"{'network':26s} {'set':>4s} {'median':>7s} {'<=2':>6s} {'<=1.2':>6s}  settings")
+    summary: dict[tuple[str, int], list[np.ndarray]] = {}
+    for method, spec in METHODS.items():
+        if spec.is_tem:
+            continue
+        for n_layers in range(2, 7):
+            name = served_name(method, n_layers)
+            soundings = None
+            medians = []
+            for k, folder in enumerate(args.networks):
+                path = Path(folder) / f"{name}.npz"
+                if not path.exists():
+                    continue
+                soundings = soundings or held_out_soundings(method, n_layers, args.n)
+                net = ServedNetwork.load(str(path))
+                chis = network_chis(net, soundings)
+                summary.setdefault((method, k), []).append(chis)
+                medians.append(float(np.median(chis)))
+                ratio = f"  x{medians[-1] / medians[0]:.2f}" if k and medians[0] > 0 else ""
+                print(
+                    f"{name:26s} {k:4d} {medians[-1]:7.2f} {100 * np.mean(chis <= 2):5.1f}% "
+                    f"{100 * np.mean(chis <= 1.2):5.1f}%  {describe(net.settings)}{ratio}",
+                    flush=True,
+                )
+    for (method, k), parts in summary.items():
+        chis = np.concatenate(parts)
+        print(
+            f"{method + ' (2-6 layers)':26s} {k:4d} {np.median(chis):7.2f} "
+            f"{100 * np.mean(chis <= 2):5.1f}% {100 * np.mean(chis <= 1.2):5.1f}%"
+        )
+
+
+if __name__ == "__main__":
+    main()
