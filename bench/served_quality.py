@@ -16,18 +16,23 @@ ceiling an answer that does not overfit can reach (with 3 % noise and 6–15 dat
 itself often lands above 1.2); last, the median Levenberg–Marquardt iterations of the chosen
 fit's winning start.
 
-Run: ``.venv/bin/python bench/served_quality.py --networks DIR [--n 200]`` (DIR: served-*.npz).
+With ``--draws 0`` the search refines only the network's answers, their members and the split
+models (no prior draws): how far the networks alone carry the refinement.
+
+Run: ``.venv/bin/python bench/served_quality.py --networks DIR [--n 200] [--draws 1024]``
+(DIR: served-*.npz).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from inversion.misfit import chi
-from inversion.served import METHODS, load_set
+from inversion.served import METHODS, SearchSettings, load_set
 from inversion.served.champion import noisy_observation, random_truth
 
 
@@ -46,8 +51,16 @@ def main() -> None:
     parser.add_argument("--networks", required=True, help="directory of served-*.npz")
     parser.add_argument("--n", type=int, default=200, help="soundings per method")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=SearchSettings.n_draws,
+        help="prior draws screened per layer count (0: the network's answers, its members and "
+        "the split models are the only starts)",
+    )
     args = parser.parse_args()
     served = load_set(args.networks)
+    served.search = replace(served.search, n_draws=args.draws)
     print(
         f"{'method':17s} {'n':>4s} {'chi<=1.2':>9s} {'net chi med':>11s} "
         f"{'net<=2':>7s} {'N right':>8s} {'ms med':>7s} {'min found':>9s} {'chi<=1.2, K>=15':>15s} "
