@@ -6,7 +6,8 @@ For each method, ``--n`` soundings: a random first abscissa and span inside the 
 interfaces inside the depth range the data see), 3 % Gaussian noise on ρa and 1° on phase,
 errors stated as 3 % / 1°. Each is inverted by ``inversion.served.ServedSet`` (every layer
 count, automatic choice); printed per method: the share at χ ≤ 1.2 after refinement, the median
-network-only χ of the chosen layer count and its share at χ ≤ 2, how often the true layer count
+network-only χ of the chosen layer count and its share at χ ≤ 2 (both over the soundings
+whose chosen layer count has a network: a half-space has none), how often the true layer count
 was chosen, the median time per sounding, and "min found": the share whose chosen χ ≤ 1.2 or
 whose true layer count's fit reaches χ at or below the true model's (the search found the
 minimum; what remains above 1.2 is the noise of soundings with few data, where the honest choice
@@ -88,10 +89,10 @@ def main() -> None:
             right.append(result["n_layers"] == n_true)
             at_truth = next(c["chi"] for c in result["candidates"] if c["n_layers"] == n_true)
             found.append(result["misfit"]["chi"] <= 1.2 or at_truth <= true_chi * (1 + 1e-6))
-        chis_a, sizes_a = np.asarray(chis), np.asarray(sizes)
+        chis_a, sizes_a, nets_a = np.asarray(chis), np.asarray(sizes), np.asarray(nets)
         print(
             f"{method:17s} {args.n:4d} {100 * np.mean(chis_a <= 1.2):8.1f}% "
-            f"{np.nanmedian(nets):11.2f} {100 * np.mean(np.asarray(nets) <= 2):6.1f}% "
+            f"{np.nanmedian(nets):11.2f} {100 * np.mean(nets_a[np.isfinite(nets_a)] <= 2):6.1f}% "
             f"{100 * np.mean(right):7.1f}% {np.median(times):7.0f} "
             f"{100 * np.mean(found):8.1f}% "
             f"{100 * np.mean(chis_a[sizes_a >= 15] <= 1.2):14.1f}% "
