@@ -374,7 +374,7 @@ class ServedRetrain(Strict):
         default_factory=dict,
         description="TrainingSettings keywords: n_samples, n_members, network {hidden, "
         "max_epochs, learning_rate, schedule}, seed, rho_a_rel, phase_deg, data_misfit_weight; "
-        "keys not given take the physics-guided challenger defaults (60,000 soundings, "
+        "keys not given take the physics-guided challenger defaults (120,000 soundings, "
         "3 × 256 hidden, 100 epochs, cosine schedule from 3e-3, data_misfit_weight 0.3)",
     )
     margin: float = Field(default=0.0, ge=0.0, lt=1.0)

@@ -45,7 +45,7 @@ STARTER_SETTINGS = TrainingSettings()  # 40,000 soundings, 3 × 64 hidden, 60 ep
 #: the network's own answer in the loss, weight 0.3), wider and longer; VES and MT only
 #: (docs/benchmarks.md, "Physics-guided served networks")
 CHALLENGER_SETTINGS = TrainingSettings(
-    n_samples=60000,
+    n_samples=120000,
     data_misfit_weight=0.3,
     network={"hidden": 256, "max_epochs": 100, "learning_rate": 3e-3, "schedule": "cosine"},
 )
