@@ -77,7 +77,11 @@ def served_record(net: ServedNetwork, name: str, metrics: dict[str, Any] | None)
         "forward_model": {"name": net.method, "n_layers": net.n_layers, "served": True},
         "domain": {"rho_ohmm": list(spec.rho_range_ohmm), spec.axis: list(spec.axis_range)},
         "noise": {k: settings[k] for k in ("rho_a_rel", "phase_deg") if k in settings},
-        "network_config": {**settings.get("network", {}), "n_members": settings.get("n_members")},
+        "network_config": {
+            **settings.get("network", {}),
+            "n_members": settings.get("n_members"),
+            "data_misfit_weight": settings.get("data_misfit_weight", 0.0),
+        },
         "metrics": {**net.metrics, **(metrics or {})},
         "job_id": None,
         "seed": settings.get("seed"),

@@ -16,7 +16,13 @@ from worker.queues import TRAIN_QUEUE
 
 TINY = TrainingSettings(n_samples=2000, n_members=1, network={"hidden": 8, "max_epochs": 3})
 PLAN = [["mt-1d", n] for n in range(2, 7)]
-STRONG = {"n_samples": 4000, "n_members": 2, "network": {"hidden": 32, "max_epochs": 25}}
+#: a physics-guided challenger (the data misfit of its own answer in the loss), as scheduled ones
+STRONG = {
+    "n_samples": 4000,
+    "n_members": 2,
+    "network": {"hidden": 32, "max_epochs": 25},
+    "data_misfit_weight": 0.3,
+}
 FIELD = {
     "periods_s": [0.001, 0.01, 0.1, 1.0, 10.0, 100.0],
     "rho_a_ohmm": [100.0, 99.0, 80.0, 35.0, 14.0, 11.0],
@@ -72,6 +78,7 @@ def test_starter_set_through_the_worker_registers_versions_and_champion_challeng
     versions = _wait(lambda: len(_versions(stack)) == 2 and _versions(stack), 240, stack, "v2")
     challenger = stack.client.get(f"/api/v1/networks/{versions[2]['id']}").get_json()
     record = challenger["metrics"]["champion_challenger"]
+    assert challenger["network"]["data_misfit_weight"] == 0.3  # trained physics-guided
     assert record["champion_id"] == champion_id and record["champion_version"] == 1
     # the larger challenger is better on the held-out set, so it becomes production
     assert record["challenger"]["median_network_chi"] < record["champion"]["median_network_chi"]
