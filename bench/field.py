@@ -31,6 +31,7 @@ from scipy.optimize import least_squares
 
 import forward_models
 import inversion
+from inversion.layers import bic
 from inversion.misfit import weighted_residuals
 from inversion.segments import shifted
 from inversion.served import ServedSet, load_set, train_set
@@ -127,7 +128,7 @@ def network_only(result: dict) -> str:
     predicted = result["predicted"]
     n_data = len(next(iter(predicted.values()))) * (2 if "phase_deg" in predicted else 1)
     scored = [
-        (n_data * c["network_chi"] ** 2 + (2 * c["n_layers"] - 1) * np.log(n_data), c)
+        (bic(c["network_chi"], n_data, 2 * c["n_layers"] - 1), c)
         for c in result["candidates"]
         if c.get("network_chi") is not None
     ]

@@ -73,15 +73,32 @@ class DataMisfitLoss:
         inside = (log_m > self.log_low) & (log_m < self.log_high)
         models = 10.0 ** np.clip(log_m, self.log_low, self.log_high)
         predicted, jac = self.forward_model.forward_and_jacobian(models)
-        r = weighted_residuals(observed, predicted, self.is_phase, self.sigma)
-        # ∂r/∂ln m: ∂ln ρa/∂ln m / σ for apparent resistivities, ∂φ/∂ln m / σ for phases
-        scale = np.where(self.is_phase, 1.0, 1.0 / predicted) / self.sigma
-        n_data = r.shape[1]
-        factor = 2.0 * self.weight / n_data
-        grad_lnm = factor * np.einsum("kd,kdp->kp", r * scale, jac)
+        weights = self.weight / self.is_phase.size
+        values, grad_lnm = weighted_misfit(
+            observed, predicted, jac, self.is_phase, self.sigma, weights
+        )
         grad = np.where(inside, grad_lnm * self.dlnm_doutput, 0.0)
-        value = self.weight * float(np.sum(r * r)) / n_data
+        value = float(values.sum())
         return value, grad
+
+
+def weighted_misfit(
+    observed: np.ndarray,
+    predicted: np.ndarray,
+    jacobian: np.ndarray,
+    is_phase: np.ndarray,
+    sigma: np.ndarray,
+    weights: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row Σ_d w_d r_d² (k,) and its gradient with respect to ln m (k, p): r the
+    error-weighted residuals (:func:`inversion.misfit.weighted_residuals`) of ``predicted``
+    (k, n_data) against ``observed`` (physical units), ``jacobian`` (k, n_data, p) = ∂data/∂ln m,
+    ``weights`` w (scalar or broadcast to (k, n_data))."""
+    r = weighted_residuals(observed, predicted, is_phase, sigma)
+    # ∂r/∂ln m: ∂ln ρa/∂ln m / σ for apparent resistivities, ∂φ/∂ln m / σ for phases
+    scale = np.where(is_phase, 1.0, 1.0 / predicted) / sigma
+    wr = np.asarray(weights) * r
+    return np.einsum("kd,kd->k", wr, r), 2.0 * np.einsum("kd,kdp->kp", wr * scale, jacobian)
 
 
 def data_misfit_loss(inverter: Any) -> DataMisfitLoss | None:

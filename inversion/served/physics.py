@@ -20,6 +20,7 @@ import numpy as np
 
 import forward_models
 
+from ..physics_loss import weighted_misfit
 from .frame import SKIN_M, MethodSpec, grid_log10
 
 __all__ = ["CanonicalMisfitLoss"]
@@ -67,7 +68,8 @@ class CanonicalMisfitLoss:
         self.log_high = np.asarray(y_high, float) + CLIP_DECADES
         # canonical thickness log10(h / L_ref); in the unit frame L_ref = 1 m (VES), 503 m (MT)
         self.log_length_unit = np.log10(SKIN_M) if spec.has_phase else 0.0
-        self.sigma_rho, self.sigma_phase = float(rho_a_rel), float(phase_deg)
+        self.is_phase = np.arange(self.forward_model.n_data) >= self.n_grid
+        self.sigma = np.where(self.is_phase, float(phase_deg), float(rho_a_rel))
         self.weight = float(weight)
         self.dlnm_doutput = math.log(10.0) * self.y_std
 
@@ -87,17 +89,13 @@ class CanonicalMisfitLoss:
         log_m = np.clip(log_m, self.log_low, self.log_high)
         log_m[:, n:] += self.log_length_unit
         predicted, jac = self.forward_model.forward_and_jacobian(10.0**log_m)
-        # residuals (k, G or 2G) and ∂r/∂ln m: ln(ρa_pred/ρa_obs)/σ, (φ_pred − φ_obs)/σ
-        r = (np.log(predicted[:, :g]) - math.log(10.0) * raw[:, :g]) / self.sigma_rho
-        dr = jac[:, :g, :] / (predicted[:, :g, None] * self.sigma_rho)
+        observed = 10.0 ** raw[:, :g]  # ρa / ρ_ref on the grid
         mask = inside
         if self.has_phase:
-            phase_obs = 45.0 + 45.0 * raw[:, g : 2 * g]
-            r = np.hstack([r, (predicted[:, g:] - phase_obs) / self.sigma_phase])
-            dr = np.concatenate([dr, jac[:, g:, :] / self.sigma_phase], axis=1)
+            observed = np.hstack([observed, 45.0 + 45.0 * raw[:, g : 2 * g]])
             mask = np.hstack([inside, inside])
-        r = np.where(mask, r, 0.0)
-        per_row = self.weight / np.maximum(mask.sum(axis=1), 1)
-        values = per_row * np.einsum("kd,kd->k", r, r)
-        grad_lnm = 2.0 * per_row[:, None] * np.einsum("kd,kdp->kp", r, dr)
+        weights = mask * (self.weight / np.maximum(mask.sum(axis=1, keepdims=True), 1))
+        values, grad_lnm = weighted_misfit(
+            observed, predicted, jac, self.is_phase, self.sigma, weights
+        )
         return values, np.where(free, grad_lnm * self.dlnm_doutput, 0.0)
