@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from inversion.formats.figures_tem import is_tem, tem_data_panels
-from inversion.formats.response import dense_response, optional_array
+from inversion.formats.response import dense_response, fit_title, optional_array
 from inversion.formats.results import doi_value, layer_rows
 
 # the dashboard's colours (service/dashboard/static/plots.js)
@@ -107,9 +107,7 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
     rho_ax.set_ylabel("apparent resistivity (Ω·m)")
     rho_ax.grid(True, which="both", alpha=0.3)
     rho_ax.legend(loc="best", fontsize="small")
-    misfit = (result.get("misfit") or {}).get("rms_percent")
-    title = "data fit" + (f" (rms {misfit:.2g} %)" if isinstance(misfit, int | float) else "")
-    rho_ax.set_title(title)
+    rho_ax.set_title(fit_title(result))
     if not is_mt:
         rho_ax.set_xlabel(_AXIS_LABELS[axis_key])
         return
@@ -143,30 +141,62 @@ def _depth_limits(rows: list[dict[str, Any]], depth_scale: str) -> tuple[float, 
     return 10.0 ** np.floor(np.log10(first / 5.0)), 10.0 ** np.ceil(np.log10(deepest))
 
 
+#: Vertical room one S/T label takes, in axes fractions (two lines of 7 pt on the ~3.3 in high model axes).
+LABEL_GAP = 0.085
+
+
+def label_positions(wanted: np.ndarray, gap: float = LABEL_GAP) -> np.ndarray:
+    """Heights (k,) in axes fractions for labels that want ``wanted`` (k,), top to bottom
+    (descending), moved apart by at least ``gap`` (less when k labels cannot fit), kept inside
+    [gap/2, 1 − gap/2]: pushed down from the top, then up from the bottom where they ran out."""
+    wanted = np.asarray(wanted, dtype=float)
+    if not wanted.size:
+        return wanted
+    gap = min(gap, 1.0 / wanted.size)
+    placed = np.clip(wanted, gap / 2, 1.0 - gap / 2)
+    for i in range(1, placed.size):
+        placed[i] = min(placed[i], placed[i - 1] - gap)
+    placed[-1] = max(placed[-1], gap / 2)
+    for i in range(placed.size - 2, -1, -1):
+        placed[i] = max(placed[i], placed[i + 1] + gap)
+    return placed
+
+
 def _label_layers(ax: Any, rows: list[dict[str, Any]], tops: np.ndarray, bottoms: np.ndarray):
-    """Write S and T beside each layer above the half-space (the resolved one starred)."""
+    """Write S and T beside each layer above the half-space (the resolved one starred); labels
+    of thin layers that would overlap are moved apart and joined to their layer by a line."""
     log_mid = ax.get_yscale() == "log"
+    to_axes = ax.transAxes.inverted()
+    labels, wanted = [], []
     for row, top, bottom in zip(rows, tops, bottoms, strict=True):
         if row["conductance_s"] is None:
             continue
+        mid = np.sqrt(top * bottom) if log_mid else 0.5 * (top + bottom)
+        height = float(to_axes.transform(ax.transData.transform((1.0, mid)))[1])
+        if not 0.0 <= height <= 1.0:
+            continue  # the layer is off the axis
         best = row.get("resolved")
         s_mark = "*" if best == "conductance" else ""
         t_mark = "*" if best == "transverse_resistance" else ""
-        mid = np.sqrt(top * bottom) if log_mid else 0.5 * (top + bottom)
-        text = (
+        labels.append(
             f"S{s_mark} {row['conductance_s']:.3g} S\n"
             f"T{t_mark} {row['transverse_resistance_ohmm2']:.3g} Ω·m²"
         )
+        wanted.append(height)
+    placed = label_positions(np.array(wanted))
+    for text, want, at in zip(labels, wanted, placed, strict=True):
+        moved = abs(at - want) > 1e-3
         ax.annotate(
             text,
-            xy=(1.0, mid),
-            xycoords=("axes fraction", "data"),
-            xytext=(-4, 0),
-            textcoords="offset points",
+            xy=(1.0, want),
+            xycoords="axes fraction",
+            xytext=(0.985 if not moved else 0.96, at),
+            textcoords="axes fraction",
             ha="right",
             va="center",
             fontsize=7,
             color="#444444",
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "#888888"} if moved else None,
         )
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
 
 import forward_models
-from inversion.formats.response import POINTS_PER_DECADE, optional_array
+from inversion.formats.response import POINTS_PER_DECADE, fit_title, optional_array
 
 __all__ = ["is_tem", "late_time_rho_a", "tem_data_panels", "tem_dense_response"]
 
@@ -116,10 +116,7 @@ def tem_data_panels(
         series.append((t_pred, d_pred, "x", PREDICTED))
     _log_axes(top)
     top.set_ylabel("−dBz/dt per A (V/(A·m²))")
-    misfit = (result.get("misfit") or {}).get("rms_percent")
-    top.set_title(
-        "data fit" + (f" (rms {misfit:.2g} %)" if isinstance(misfit, int | float) else "")
-    )
+    top.set_title(fit_title(result))
     top.legend(loc="best", fontsize="small")
     if area is not None:
         for t, d, marker, colour in series:

@@ -75,3 +75,15 @@ def _segment_factors(result: Mapping[str, Any]) -> dict[float, float]:
     if not report.get("applied"):
         return {}
     return {float(s["mn2_m"]): float(s["factor"]) for s in report.get("segments", [])}
+
+
+def fit_title(result: Mapping[str, Any]) -> str:
+    """Title of a data-fit panel: χ (the fit against the data's errors) and the RMS relative
+    misfit, e.g. ``"data fit (χ 1.05, rms 3.2 %)"``; either left out when the result lacks it."""
+    misfit = result.get("misfit") or {}
+    parts = []
+    if isinstance(misfit.get("chi"), int | float):
+        parts.append(f"χ {misfit['chi']:.3g}")
+    if isinstance(misfit.get("rms_percent"), int | float):
+        parts.append(f"rms {misfit['rms_percent']:.2g} %")
+    return "data fit" + (f" ({', '.join(parts)})" if parts else "")

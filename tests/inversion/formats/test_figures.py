@@ -74,3 +74,53 @@ def test_error_bars_are_symmetric_in_log_space(ves_observation, ves_result) -> N
 def test_unknown_figure_type(tmp_path, ves_observation, ves_result) -> None:
     with pytest.raises(ValueError, match="use .png or .svg"):
         write_figure(ves_observation, ves_result, tmp_path / "fit.jpg")
+
+
+def test_label_positions_keep_their_order_apart_and_inside() -> None:
+    import numpy as np
+
+    from inversion.formats.figures import LABEL_GAP, label_positions
+
+    wanted = np.array([0.9, 0.5, 0.49, 0.48, 0.05])
+    placed = label_positions(wanted)
+    assert placed[0] == 0.9 and placed[1] == 0.5  # labels with room stay at their layer
+    assert np.all(-np.diff(placed) >= LABEL_GAP - 1e-12)
+    assert placed.min() >= LABEL_GAP / 2 and placed.max() <= 1 - LABEL_GAP / 2
+    crowded = label_positions(np.full(30, 0.5))  # more labels than fit: spread evenly
+    assert np.all(-np.diff(crowded) >= 1 / 30 - 1e-12) and crowded.min() >= 0
+
+
+def test_s_and_t_labels_of_thin_layers_do_not_overlap(ves_observation, ves_result) -> None:
+    """A 5-layer model with two thin layers at 43–47 m (a real sounding's answer): the S/T
+    labels of neighbouring layers are moved apart, each joined to its layer by a line."""
+    result = dict(ves_result)
+    result["model"] = {
+        "rho_ohmm": [403.0, 74.0, 4286.0, 1.49, 202.0],
+        "thickness_m": [5.07, 37.9, 0.94, 2.73],
+        "depth_m": [5.07, 43.0, 43.9, 46.7],
+    }
+    result.pop("uncertainty")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = make_figure(ves_observation, result)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    model_ax = fig.axes[1]
+    from matplotlib.text import Text
+
+    labels = [t for t in model_ax.texts if "S " in t.get_text()]
+    boxes = [Text.get_window_extent(t, renderer) for t in labels]  # the text, not its line
+    assert len(boxes) == 4
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        assert not a.overlaps(b), (a, b)
+    assert sum(t.arrow_patch is not None for t in model_ax.texts) >= 1  # a leader line
+
+
+def test_the_data_fit_title_gives_chi_and_rms(ves_observation, ves_result) -> None:
+    from inversion.formats.response import fit_title
+
+    assert make_figure(ves_observation, ves_result).axes[0].get_title() == (
+        "data fit (χ 0.9, rms 2.4 %)"
+    )
+    assert fit_title({"misfit": {"chi": None, "rms_percent": 197.4}}) == "data fit (rms 2e+02 %)"
+    assert fit_title({}) == "data fit"
