@@ -141,7 +141,7 @@ def _depth_limits(rows: list[dict[str, Any]], depth_scale: str) -> tuple[float, 
     return 10.0 ** np.floor(np.log10(first / 5.0)), 10.0 ** np.ceil(np.log10(deepest))
 
 
-#: Vertical room one S/T label takes, in axes fractions (two lines of 7 pt on the ~3.3 in high model axes).
+#: Vertical room of one S/T label in axes fractions (two 7 pt lines, ~3.3 in high model axes).
 LABEL_GAP = 0.085
 
 
