@@ -27,7 +27,7 @@ from .frame import METHODS, features_batch, frame_batch, resample, to_physical
 from .network import ServedNetwork, prior_draws
 from .parse import ServedSounding, parse_served
 from .results import Candidate, result_dict, segment_report
-from .search import SearchSettings, bounds_for, refine_starts, split_layers
+from .search import SearchSettings, bounds_for, merge_layers, refine_starts, split_layers
 
 __all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet"]
 
@@ -206,8 +206,46 @@ class ServedSet:
             previous = best.model
             info = self.info_of(spec.name, n_layers)
             candidates.append(Candidate(n_layers, best, bounds, network_model, network_chi, info))
+        self._merge_pass(sounding, candidates, is_phase, search)
         scored = [c.scored(obs.data.size) for c in candidates]
         return LayerFits(candidates, scored, choose_simplest(scored), obs.data.size)
+
+    @staticmethod
+    def _merge_pass(
+        sounding: ServedSounding,
+        candidates: list[Candidate],
+        is_phase: np.ndarray,
+        search: SearchSettings,
+    ) -> None:
+        """Where a layer count's fit has neighbouring layers of equal ρ (:func:`merge_layers`),
+        it is a fit with fewer layers: when that merged model fits better than the smaller
+        layer count's own fit, the smaller count is refined again from it (start ``merged``)
+        and keeps the better of the two, so that the layer choice never compares a layer count
+        with a disguised copy of a smaller one that beats the smaller one's search."""
+        obs = sounding.obs
+        by_count = {c.n_layers: i for i, c in enumerate(candidates)}
+        for cand in sorted(candidates, key=lambda c: -c.n_layers):
+            merged = merge_layers(cand.best.model, cand.n_layers)
+            n_merged = (merged.size + 1) // 2
+            if n_merged == cand.n_layers or n_merged not in by_count:
+                continue
+            target = candidates[by_count[n_merged]]
+            if not cand.best.chi < target.best.chi:
+                continue
+            fwd = _forward(sounding, n_merged)
+            again = refine_starts(
+                fwd,
+                obs.data,
+                obs.sigma,
+                is_phase,
+                target.bounds,
+                [("merged", merged)],
+                np.empty((0, merged.size)),
+                search,
+            )
+            if again.chi < target.best.chi:
+                again = replace(again, n_starts=target.best.n_starts + again.n_starts)
+                candidates[by_count[n_merged]] = replace(target, best=again)
 
     def network_chi(self, sounding: ServedSounding, n_layers: int) -> float | None:
         """χ of the answer of the network serving ``n_layers`` alone (no search) on a sounding

@@ -22,7 +22,18 @@ from ..lm_batch import refine_batch
 from ..misfit import chi as chi_of
 from .frame import MU0, SKIN_M, MethodSpec
 
-__all__ = ["Best", "SearchSettings", "bounds_for", "refine_starts", "split_layers"]
+__all__ = [
+    "MERGE_WITHIN_LOG10",
+    "Best",
+    "SearchSettings",
+    "bounds_for",
+    "merge_layers",
+    "refine_starts",
+    "split_layers",
+]
+
+#: neighbouring layers whose resistivities differ by less than this (decades, ~2.3 %) are one
+MERGE_WITHIN_LOG10 = 0.01
 
 
 @dataclass
@@ -70,7 +81,8 @@ class SearchSettings:
 class Best:
     """The best refined model of one layer count: ``model`` (p,), ``predicted`` (n_data,),
     ``chi``, ``log10_cov`` (p, p), ``n_starts`` refined, ``start`` which start won
-    (``network``, ``member``, ``split``, ``given`` or ``prior``), ``iterations``: the
+    (``network``, ``member``, ``split``, ``given``, ``prior``, ``frame`` or ``merged``),
+    ``iterations``: the
     Levenberg–Marquardt iterations of the winning row (the start's evaluation counts as one)."""
 
     model: np.ndarray
@@ -122,6 +134,32 @@ def split_layers(model: np.ndarray, n_layers: int) -> np.ndarray:
         new_rho[i + 1] = new_rho[i + 1] * (3.0 if i % 2 == 0 else 1 / 3.0)
         out.append(np.concatenate([new_rho, new_thk]))
     return np.asarray(out)
+
+
+def merge_layers(model: np.ndarray, n_layers: int) -> np.ndarray:
+    """The model (2N'−1,) with each run of neighbouring layers whose ρ differ by less than
+    ``MERGE_WITHIN_LOG10`` decades merged into one (thicknesses summed, ρ their thickness-
+    weighted geometric mean; a run that reaches the half-space takes the half-space's ρ): an
+    N-layer fit with two equal layers is an N'-layer model, N' < N. Unchanged if none merge."""
+    rho, thk = np.asarray(model[:n_layers], float), np.asarray(model[n_layers:], float)
+    log_rho = np.log10(rho)
+    runs: list[list[int]] = [[0]]
+    for i in range(1, n_layers):
+        if abs(log_rho[i] - log_rho[runs[-1][-1]]) < MERGE_WITHIN_LOG10:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    if len(runs) == n_layers:
+        return np.asarray(model, dtype=float)
+    new_rho, new_thk = [], []
+    for run in runs:
+        if run[-1] == n_layers - 1:  # the run ends in the half-space
+            new_rho.append(rho[-1])
+            continue
+        h = thk[run]
+        new_rho.append(10.0 ** float(np.sum(h * log_rho[run]) / np.sum(h)))
+        new_thk.append(float(np.sum(h)))
+    return np.concatenate([new_rho, new_thk])
 
 
 def refine_starts(

@@ -21,7 +21,7 @@ from inversion.served import (
 )
 from inversion.served.frame import features_batch, frame_batch, resample, to_canonical, to_physical
 from inversion.served.parse import method_of
-from inversion.served.search import bounds_for, split_layers
+from inversion.served.search import bounds_for, merge_layers, split_layers
 
 TINY = TrainingSettings(
     n_samples=3000, n_members=2, network={"hidden": 16, "max_epochs": 8, "learning_rate": 3e-3}
@@ -90,6 +90,61 @@ def test_split_layers_keeps_every_interface():
     assert splits.shape == (2, 5)
     assert splits[0, 3] + splits[0, 4] == pytest.approx(4.0)  # top layer halved
     assert splits[1, 3] == pytest.approx(4.0)  # the half-space gains an interface below
+
+
+def test_merge_layers_joins_neighbours_of_equal_resistivity():
+    # layers 2 and 3 equal: thicknesses add, ρ stays
+    merged = merge_layers(np.array([5.0, 1e5, 1e5, 13.0, 0.8, 0.7, 6.0, 6.0, 38.0]), 5)
+    np.testing.assert_allclose(merged, [5.0, 1e5, 13.0, 0.8, 0.7, 12.0, 38.0])
+    # a run reaching the half-space keeps the half-space's ρ and loses its interfaces
+    merged = merge_layers(np.array([10.0, 100.0, 100.5, 4.0, 9.0]), 3)
+    np.testing.assert_allclose(merged, [10.0, 100.5, 4.0])
+    # within 0.01 decades: thickness-weighted geometric mean
+    merged = merge_layers(np.array([100.0, 102.0, 10.0, 1.0, 3.0]), 3)
+    np.testing.assert_allclose(merged, [10 ** ((2 + 3 * np.log10(102.0)) / 4), 10.0, 4.0])
+    distinct = np.array([10.0, 11.0, 4.0])  # 0.04 decades apart: two layers
+    np.testing.assert_array_equal(merge_layers(distinct, 2), distinct)
+
+
+def test_a_layer_count_is_refined_again_from_a_larger_count_with_equal_layers():
+    """A 3-layer fit whose two lower layers are equal is a 2-layer model: when it beats the
+    2-layer search's own fit, the 2-layer fit is refined again from it and keeps the better."""
+    from dataclasses import replace
+
+    from inversion.served import ServedSet
+    from inversion.served.results import Candidate
+    from inversion.served.search import Best, SearchSettings
+
+    ab2 = np.geomspace(1.0, 300.0, 25)
+    truth = np.array([30.0, 300.0, 8.0])
+    fm = forward_models.create("ves-schlumberger", n_layers=2, ab2_m=ab2)
+    obs = {"ab2_m": ab2.tolist(), "rho_a_ohmm": _noisy(fm, truth, np.random.default_rng(3))}
+    (sounding,) = ServedSet().parse(obs)
+    is_phase = np.zeros(ab2.size, dtype=bool)
+    split = np.array([30.0, 300.0, 300.0, 5.0, 3.0])  # the truth with its half-space split
+
+    def candidate(n_layers, model):
+        fwd = forward_models.create("ves-schlumberger", n_layers=n_layers, ab2_m=ab2)
+        pred = fwd.forward(model, precision="double")[0]
+        chi = float(np.sqrt(np.mean((np.log(pred / sounding.obs.data) / 0.03) ** 2)))
+        p = model.size
+        best = Best(model, pred, chi, np.eye(p) * 0.01, 10, "prior", 5)
+        bounds = bounds_for(METHODS["ves-schlumberger"], n_layers, ab2, sounding.rho_a)
+        return Candidate(n_layers, best, bounds, None, None, {})
+
+    stuck = candidate(2, np.array([300.0, 30.0, 50.0]))  # a search that missed the minimum
+    candidates = [stuck, candidate(3, split)]
+    assert candidates[1].best.chi < stuck.best.chi
+    ServedSet._merge_pass(sounding, candidates, is_phase, SearchSettings())
+    fixed = candidates[0]
+    assert fixed.best.start == "merged" and fixed.best.n_starts == 11
+    assert fixed.best.chi <= candidates[1].best.chi * (1 + 1e-6)
+    np.testing.assert_allclose(fixed.best.model, truth, rtol=0.2)
+    # nothing to merge, or a merged model no better than the smaller count's fit: unchanged
+    good = replace(stuck, best=replace(stuck.best, chi=0.0))
+    kept = [good, candidate(3, split)]
+    ServedSet._merge_pass(sounding, kept, is_phase, SearchSettings())
+    assert kept[0] is good
 
 
 def _noisy(fm, model, rng, rel=0.03, phase=1.0):
