@@ -14,7 +14,7 @@ chosen layer count; "net BIC" the network-only answer a network-only inverter wo
 every layer count's network answer (no refinement), the one with the lowest BIC
 (n·χ² + (2N − 1)·ln n), as χ/N.
 
-Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200] [--tem]
+Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200] [--tem] [--field DIR ...]
 [--tem-starts 20]`` (without ``--networks`` the served set is trained first, with the starter
 settings; TEM forward models cost ~100× a VES one, hence fewer reference starts for TEM).
 """
@@ -47,7 +47,8 @@ def reference_chi(
     obs: dict, n_layers: int, n_starts: int, seed: int = 0, segment_factors: bool = False
 ) -> float:
     """Best χ of ``n_starts`` bounded least-squares fits from random starts (log10 m), with
-    the sounding's MN/2 segment factors profiled out when ``segment_factors``."""
+    the sounding's MN/2 segment factors profiled out when ``segment_factors``; a start whose
+    response is not finite (extreme TEM models) is drawn again, up to 20 times."""
     s = parse_served(obs, FLOOR)
     spec, o = s.spec, s.obs
     fwd = forward_models.create(spec.name, n_layers=n_layers, **o.geometry)
@@ -63,16 +64,23 @@ def reference_chi(
     rng = np.random.default_rng(seed)
     best = np.inf
     for _ in range(n_starts):
-        x0 = lo + rng.uniform(size=lo.size) * (hi - lo)
+        for _draw in range(20):  # a start whose response is not finite (TEM) is drawn again
+            x0 = lo + rng.uniform(size=lo.size) * (hi - lo)
+            if np.all(np.isfinite(residuals(x0))):
+                break
+        else:
+            continue
         fit = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale=1.0)
         best = min(best, float(np.sqrt(np.mean(fit.fun**2))))
     return best
 
 
-def soundings(tem: bool = False) -> list[tuple[str, dict]]:
-    """(id, observation dict) of every VES and MT field sounding (and TEM with ``tem``)."""
+def soundings(tem: bool = False, folders: list[Path] | None = None) -> list[tuple[str, dict]]:
+    """(id, observation dict) of every VES and MT field sounding (and TEM with ``tem``) in
+    ``folders`` (default: the shared fixtures)."""
     out = []
-    for path in sorted(FIELD.iterdir()):
+    paths = [p for folder in folders or [FIELD] for p in sorted(Path(folder).iterdir())]
+    for path in paths:
         if path.suffix not in (".csv", ".edi") or (path.name.startswith("tem_") and not tem):
             continue
         try:
@@ -88,6 +96,12 @@ def main() -> None:
     parser.add_argument("--n-starts", type=int, default=200)
     parser.add_argument("--tem", action="store_true", help="include the TEM field files")
     parser.add_argument("--tem-starts", type=int, default=20, help="reference starts for TEM")
+    parser.add_argument(
+        "--field",
+        action="append",
+        type=Path,
+        help=f"a folder of field files (repeatable; default {FIELD})",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.perf_counter()
@@ -102,7 +116,7 @@ def main() -> None:
         header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s} {'seg':>3s} {'chi w/o':>7s}"
         f" {'net BIC':>8s}"
     )
-    for sid, obs in soundings(args.tem):
+    for sid, obs in soundings(args.tem, args.field):
         t = time.perf_counter()
         result = served.invert(obs, noise_floor=FLOOR)[0]
         elapsed = time.perf_counter() - t

@@ -22,7 +22,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from inversion.formats.figures_tem import is_tem, tem_data_panels
-from inversion.formats.response import dense_response, fit_title, optional_array
+from inversion.formats.response import (
+    dense_response,
+    fit_title,
+    log_error_bars,
+    optional_array,
+)
 from inversion.formats.results import doi_value, layer_rows
 
 # the dashboard's colours (service/dashboard/static/plots.js)
@@ -66,13 +71,6 @@ def _plot_curve(ax: Any, x: np.ndarray, y: np.ndarray, err: Any | None, **style:
         ax.errorbar(x, y, yerr=err, fmt="o", capsize=2, elinewidth=0.8, **style)
 
 
-def _log_error_bars(rho: np.ndarray, percent: np.ndarray) -> np.ndarray:
-    """Asymmetric bars (2, K) ρa·(1 − e^{−σ}), ρa·(e^{σ} − 1) for relative errors σ = %/100,
-    symmetric on a log axis (the misfit weighs ln ρa)."""
-    sigma = np.broadcast_to(percent / 100.0, rho.shape)
-    return np.vstack([rho * (1.0 - np.exp(-sigma)), rho * (np.exp(sigma) - 1.0)])
-
-
 def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result: Mapping[str, Any]):
     if is_tem(observation, result):
         tem_data_panels(fig, grid, observation, result)
@@ -87,7 +85,7 @@ def _data_panels(fig: Figure, grid: Any, observation: Mapping[str, Any], result:
     rho_obs = optional_array(observation, "rho_a_ohmm")
     if x_obs is not None and rho_obs is not None:
         err = optional_array(observation, "rho_a_error_percent")
-        yerr = None if err is None else _log_error_bars(rho_obs, err)
+        yerr = None if err is None else log_error_bars(rho_obs, err)
         _plot_curve(rho_ax, x_obs, rho_obs, yerr, color=OBSERVED, ms=4, label="observed")
     curves = dense_response(observation, result, axis_key)
     x_pred = optional_array(predicted, _axis_key(predicted) or axis_key)

@@ -18,7 +18,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
 
 import forward_models
-from inversion.formats.response import POINTS_PER_DECADE, fit_title, optional_array
+from inversion.formats.response import (
+    POINTS_PER_DECADE,
+    fit_title,
+    log_error_bars,
+    optional_array,
+)
 
 __all__ = ["is_tem", "late_time_rho_a", "tem_data_panels", "tem_dense_response"]
 
@@ -83,10 +88,7 @@ def _log_axes(ax: Any) -> None:
 
 
 def _bars(values: np.ndarray, percent: np.ndarray | None) -> np.ndarray | None:
-    if percent is None:
-        return None
-    sigma = np.broadcast_to(percent / 100.0, values.shape)
-    return np.vstack([values * (1.0 - np.exp(-sigma)), values * (np.exp(sigma) - 1.0)])
+    return None if percent is None else log_error_bars(values, percent)
 
 
 def tem_data_panels(
@@ -115,6 +117,9 @@ def tem_data_panels(
         top.plot(t_pred, d_pred, "x", color=PREDICTED, ms=5, label="fitted at the gates")
         series.append((t_pred, d_pred, "x", PREDICTED))
     _log_axes(top)
+    values = np.concatenate([d[d > 0] for _, d, _, _ in series]) if series else np.empty(0)
+    if values.size:  # the data and the model decide the axis, not the noise gates' bars
+        top.set_ylim(values.min() / 10.0, values.max() * 10.0)
     top.set_ylabel("−dBz/dt per A (V/(A·m²))")
     top.set_title(fit_title(result))
     top.legend(loc="best", fontsize="small")

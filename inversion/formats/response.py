@@ -87,3 +87,15 @@ def fit_title(result: Mapping[str, Any]) -> str:
     if isinstance(misfit.get("rms_percent"), int | float):
         parts.append(f"rms {misfit['rms_percent']:.2g} %")
     return "data fit" + (f" ({', '.join(parts)})" if parts else "")
+
+
+#: error bars wider than e^this (errors 10⁶ times the datum: late noise gates of real TEM files)
+#: leave a log axis either way; capping them keeps e^σ finite
+MAX_BAR_LN = 20.0
+
+
+def log_error_bars(values: np.ndarray, percent: np.ndarray) -> np.ndarray:
+    """Asymmetric bars (2, K) v·(1 − e^{−σ}), v·(e^{σ} − 1) for relative errors σ = %/100 (at
+    most ``MAX_BAR_LN``), symmetric on a log axis (the misfit weighs ln v)."""
+    sigma = np.minimum(np.broadcast_to(percent / 100.0, values.shape), MAX_BAR_LN)
+    return np.vstack([values * (1.0 - np.exp(-sigma)), values * (np.exp(sigma) - 1.0)])

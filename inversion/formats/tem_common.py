@@ -13,7 +13,9 @@ A TEM observation dict (docs/usage.md, "TEM soundings") holds lists in file orde
   ``current_a`` (A, for the record) and ``warnings`` (gates dropped and why).
 
 Gates whose value is zero or negative (noise: −dB/dt of a non-polarisable layered earth is
-positive) or that the file masks are dropped with a warning.
+positive), that the file masks, or that open before the end of the turn-off ramp (the forward
+models gates after the ramp; such early gates are also the ones saturated receivers corrupt) are
+dropped with a warning.
 """
 
 from __future__ import annotations
@@ -137,19 +139,29 @@ def build_observation(
             )
         previous = row["time_s"]
     warnings = []
+    ramp = float(geometry.get("ramp_off_s") or 0.0)
+    in_ramp = [r["line"] for r in rows if not r.get("masked") and _opens(r) <= ramp]
     masked = [r["line"] for r in rows if r.get("masked")]
-    negative = [r["line"] for r in rows if not r.get("masked") and r["value"] <= 0]
+    negative = [
+        r["line"] for r in rows if not r.get("masked") and _opens(r) > ramp and r["value"] <= 0
+    ]
     if masked:
         warnings.append(f"{len(masked)} gates masked in the file dropped (lines {_lines(masked)})")
+    if in_ramp:
+        warnings.append(
+            f"{len(in_ramp)} gates that open before the end of the turn-off ramp "
+            f"({ramp:g} s after its start) dropped (lines {_lines(in_ramp)})"
+        )
     if negative:
         warnings.append(
             f"{len(negative)} gates with zero or negative values (noise) dropped "
             f"(lines {_lines(negative)})"
         )
-    kept = [r for r in rows if not r.get("masked") and r["value"] > 0]
+    kept = [r for r in rows if not r.get("masked") and _opens(r) > ramp and r["value"] > 0]
     if len(kept) < 3:
         raise FormatError(
-            f"only {len(kept)} usable gates (positive, not masked); at least 3 are needed",
+            f"only {len(kept)} usable gates (positive, not masked, after the turn-off ramp); "
+            "at least 3 are needed",
             path=path,
         )
     obs: dict[str, Any] = {
@@ -167,6 +179,12 @@ def build_observation(
     if warnings:
         obs["warnings"] = warnings
     return obs
+
+
+def _opens(row: dict[str, Any]) -> float:
+    """When a gate opens (s after the start of the turn-off ramp): its centre less half its
+    width, or its centre when the file gives no width."""
+    return row["time_s"] - (row.get("width_s") or 0.0) / 2
 
 
 def _lines(numbers: list[int]) -> str:

@@ -62,13 +62,29 @@ def test_the_model_response_is_drawn_densely_between_the_data(ves_observation, v
 def test_error_bars_are_symmetric_in_log_space(ves_observation, ves_result) -> None:
     import numpy as np
 
-    from inversion.formats.figures import _log_error_bars
+    from inversion.formats.response import log_error_bars
 
-    bars = _log_error_bars(np.array([100.0]), np.array([5.0]))
+    bars = log_error_bars(np.array([100.0]), np.array([5.0]))
     low, high = 100.0 - bars[0, 0], 100.0 + bars[1, 0]
     assert np.log(100.0 / low) == pytest.approx(0.05) and np.log(high / 100.0) == pytest.approx(
         0.05
     )
+
+
+def test_error_bars_of_noise_gates_stay_finite() -> None:
+    """A real terraTEM gate (VIV1) has an error 830 times its value: e^σ would overflow."""
+    import warnings
+
+    import numpy as np
+
+    from inversion.formats.response import MAX_BAR_LN, log_error_bars
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bars = log_error_bars(np.array([3.1e-9, 1e-6]), np.array([83_000.0, 5.0]))
+    assert np.all(np.isfinite(bars))
+    assert bars[1, 0] == pytest.approx(3.1e-9 * np.expm1(MAX_BAR_LN))
+    assert bars[1, 1] == pytest.approx(1e-6 * np.expm1(0.05))
 
 
 def test_unknown_figure_type(tmp_path, ves_observation, ves_result) -> None:
@@ -124,3 +140,41 @@ def test_the_data_fit_title_gives_chi_and_rms(ves_observation, ves_result) -> No
     )
     assert fit_title({"misfit": {"chi": None, "rms_percent": 197.4}}) == "data fit (rms 2e+02 %)"
     assert fit_title({}) == "data fit"
+
+
+def test_tem_figure_axis_follows_the_data_not_the_noise_gates_bars() -> None:
+    """−dBz/dt and late-time ρa panels; a late gate whose error bar spans 10⁶ decades (as on
+    the real terraTEM VIV1 file) neither overflows nor stretches the axis."""
+    import warnings
+
+    import numpy as np
+
+    import forward_models
+
+    times = np.geomspace(1e-5, 1e-2, 20)
+    fm = forward_models.create("tem-coincident-loop", n_layers=2, times_s=times, loop_side_m=50.0)
+    data = fm.forward([30.0, 300.0, 20.0], precision="double")[0]
+    errors = np.full(times.size, 5.0)
+    errors[-1] = 83_000.0
+    observation = {
+        "times_s": times.tolist(),
+        "dbzdt_v_per_am2": data.tolist(),
+        "dbzdt_error_percent": errors.tolist(),
+        "receiver": "coincident",
+        "loop_side_m": 50.0,
+    }
+    result = {
+        "method": "tem-coincident-loop",
+        "model": {"rho_ohmm": [30.0, 300.0], "thickness_m": [20.0], "depth_m": [20.0]},
+        "predicted": {"times_s": times.tolist(), "dbzdt_v_per_am2": data.tolist()},
+        "misfit": {"chi": 0.4, "rms_percent": 2.0},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = make_figure(observation, result)
+    top, rho_ax = fig.axes[0], fig.axes[1]
+    assert top.get_title() == "data fit (χ 0.4, rms 2 %)"
+    assert "late-time" in rho_ax.get_ylabel()
+    low, high = top.get_ylim()
+    assert low == pytest.approx(data.min() / 10, rel=1e-6)
+    assert high == pytest.approx(data.max() * 10, rel=1e-6)

@@ -34,6 +34,25 @@ def test_usf_terratem_single_loop(caplog):
     assert obs["gate_close_s"][5] == pytest.approx(4.95e-4)
 
 
+def test_gates_that_open_during_the_turn_off_ramp_are_dropped_with_a_warning(tmp_path):
+    """terraTEM VIV1 (300 m single loop, 167 µs ramp): gate 1 (168 ± 3 µs) opens 2 µs before
+    the end of the ramp, which the forward model does not describe: it is dropped, not the
+    whole sounding refused."""
+    viv1 = DATA / "field_more" / "tem_terratem_viveros_VIV1_loop300m.csv"
+    obs = read_observation(viv1)
+    assert obs["ramp_off_s"] == pytest.approx(1.6695e-4)
+    assert min(obs["gate_open_s"]) > obs["ramp_off_s"] and obs["times_s"][0] == 1.74e-4
+    assert any(
+        "1 gates that open before the end of the turn-off ramp" in w for w in obs["warnings"]
+    )
+    # without gate widths the centre time decides; too few gates after the ramp: a clear refusal
+    text = CSV_TEXT.replace("# receiver: central\n", "# receiver: central\n# ramp_off_s: 3e-5\n")
+    with pytest.raises(FormatError, match="only 1 usable gates .*after the turn-off ramp"):
+        read_soundings(_write(tmp_path, "ramp.csv", text))
+    early = read_observation(_write(tmp_path, "ok.csv", text.replace("3e-5", "5e-6")))
+    assert len(early["times_s"]) == 3 and "warnings" not in early
+
+
 def test_temfast_export_two_sets():
     soundings = read_soundings(TEMFAST)
     assert list(soundings) == ["TEM_P2_21", "TEM_P2_35"]
