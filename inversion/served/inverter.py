@@ -23,6 +23,7 @@ from ..layers import choose_simplest
 from ..misfit import chi as chi_of
 from ..observations import phase_mask
 from ..segments import shifted
+from ..window import window_observation
 from .frame import METHODS, features_batch, frame_batch, resample, to_physical
 from .network import ServedNetwork, prior_draws
 from .parse import ServedSounding, parse_served
@@ -95,6 +96,7 @@ class ServedSet:
         start: Mapping[str, Any] | None = None,
         max_layers: int | None = None,
         segment_shifts: str = "auto",
+        window: tuple[float | None, float | None] | None = None,
     ) -> list[dict[str, Any]]:
         """Invert each observation dict (REST layout) with the method its fields name.
 
@@ -103,23 +105,35 @@ class ServedSet:
         others at its layer count; ``max_layers``: the largest layer count tried (≤ 6);
         ``segment_shifts``: for a Schlumberger sounding with overlapping MN/2 segments, fit one
         factor per segment (:mod:`inversion.segments`) ``"auto"`` when BIC prefers the fit with
-        them (their count added to the parameters), ``"always"``, or ``"never"``.
+        them (their count added to the parameters), ``"always"``, or ``"never"``; ``window``:
+        ``(min, max)`` of the abscissa (m or s, None open) outside which data are dropped
+        (:func:`inversion.window.window_observation`).
         Raises :class:`InversionInputError` (400 malformed, 422 outside the served range).
         """
-        parsed = self.parse(observations, noise_floor)
+        parsed = self.parse(observations, noise_floor, window)
         return self.invert_parsed(parsed, start, max_layers, segment_shifts)
 
     def parse(
         self,
         observations: Sequence[Mapping[str, Any]] | Mapping[str, Any],
         noise_floor: Mapping[str, float] | None = None,
+        window: tuple[float | None, float | None] | None = None,
     ) -> list[ServedSounding]:
-        """Each observation dict checked and read for the method its fields name
+        """Each observation dict cut to ``window`` (:func:`inversion.window.window_observation`)
+        and checked and read for the method its fields name
         (:func:`inversion.served.parse.parse_served`: 400 malformed, 422 outside the range)."""
         observations = as_batch(observations)
         floor = validate_noise_floor(noise_floor)
         n = len(observations)
-        return [parse_served(o, floor, i if n > 1 else None) for i, o in enumerate(observations)]
+        lower, upper = window or (None, None)
+        return [
+            parse_served(
+                window_observation(o, lower, upper, i if n > 1 else None),
+                floor,
+                i if n > 1 else None,
+            )
+            for i, o in enumerate(observations)
+        ]
 
     def invert_parsed(
         self,

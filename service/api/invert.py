@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from inversion.served import ServedSet
 from service import schemas
@@ -31,6 +31,14 @@ bp = Blueprint("invert", __name__, url_prefix="/api/v1")
 RETRY_AFTER_S = 30
 
 
+class Window(BaseModel):
+    """An abscissa window: ``min`` and/or ``max`` (m or s, positive)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+
 class ServedInvertRequest(schemas.SoundingsBody):
     """``data`` (one sounding) or ``soundings`` (many), with the served search's options."""
 
@@ -42,6 +50,11 @@ class ServedInvertRequest(schemas.SoundingsBody):
         default=None, description="a starting model {rho_ohmm: [...], thickness_m: [...]}"
     )
     max_layers: int | None = Field(default=None, ge=1, le=6, description="largest layer count")
+    window: Window | None = Field(
+        default=None,
+        description="use only the data whose abscissa (AB/2 or a in m, period or gate time in "
+        "s) lies in [min, max]; either may be left out; the result warns how many were dropped",
+    )
     segment_shifts: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Schlumberger soundings with overlapping MN/2 segments: fit one level factor "
@@ -114,7 +127,8 @@ def invert_served() -> ResponseReturnValue:
     t0 = time.perf_counter()
     body = parse_body(ServedInvertRequest)
     served = served_set(get_settings().artifact_dir / "served")
-    parsed = served.parse(body.observations(), body.noise_floor)
+    window = None if body.window is None else (body.window.min, body.window.max)
+    parsed = served.parse(body.observations(), body.noise_floor, window)
     refused = _not_ready(served, {p.spec.name for p in parsed})
     if refused is not None:
         return refused

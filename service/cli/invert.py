@@ -12,6 +12,7 @@ from typing import Any
 
 from inversion import formats
 from inversion.layers import choose_simplest, score_candidates
+from inversion.window import window_observation
 from service.cli.errors import CliError
 from service.cli.networks import Candidate, load_candidates, load_served
 
@@ -63,6 +64,16 @@ def _usable_candidates(
             raise CliError(f"--layers {layers}: no network with {layers} layers (have {offered})")
         return chosen[:1]
     return usable
+
+
+def _windowed(
+    sid: str, obs: dict[str, Any], window: tuple[float | None, float | None]
+) -> dict[str, Any]:
+    """The sounding cut to ``--window`` (:func:`inversion.window.window_observation`)."""
+    try:
+        return window_observation(obs, *window)
+    except ValueError as exc:
+        raise CliError(f"sounding {sid}: {exc}") from None
 
 
 def _with_sounding_id(exc: ValueError, ids: list[str]) -> str:
@@ -246,6 +257,8 @@ def run(args: argparse.Namespace) -> int:
     if not data_path.is_file():
         raise CliError(f"data file {data} does not exist")
     soundings = formats.read_soundings(data_path, mode=args.mode)
+    if args.window is not None:
+        soundings = {sid: _windowed(sid, obs, args.window) for sid, obs in soundings.items()}
     if network is None:
         if fixed or args.no_refine or args.layers is not None or args.smooth:
             raise CliError(

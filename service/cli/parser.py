@@ -80,6 +80,17 @@ def _noise_floor(text: str) -> dict[str, float]:
     return floor
 
 
+def _window(text: str) -> tuple[float | None, float | None]:
+    """``MIN,MAX`` with either side left empty (open)."""
+    parts = text.split(",")
+    if len(parts) != 2 or not any(p.strip() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give MIN,MAX, MIN, or ,MAX")
+    lower, upper = (_numbers(p, "window bounds")[0] if p.strip() else None for p in parts)
+    if lower is not None and upper is not None and not lower < upper:
+        raise argparse.ArgumentTypeError(f"{text!r}: MIN must be below MAX")
+    return lower, upper
+
+
 def _start(text: str) -> dict[str, list[float]]:
     rho_text, _, thk_text = text.partition(":")
     rho = _numbers(rho_text, "resistivities")
@@ -206,6 +217,16 @@ def _add_invert(commands: argparse._SubParsersAction) -> None:
         help="smallest standard errors used: relative for rho_a (0.05 = 5 %%) and, for MT, "
         "degrees for phase, e.g. --noise-floor 0.05,1.5 (default 0.03,1.0; the data's own "
         "errors are used where larger)",
+    )
+    invert.add_argument(
+        "--window",
+        type=_window,
+        default=None,
+        metavar="MIN,MAX",
+        help="use only the data whose AB/2 or a (m), period (s) or gate time (s) lies in "
+        "[MIN, MAX]; either side may be left empty, e.g. --window 2e-4, drops TEM gates "
+        "before 0.2 ms (saturated or ramp-affected) and --window ,1000 MT periods above "
+        "1000 s; the result warns how many were dropped",
     )
     invert.add_argument(
         "--start",

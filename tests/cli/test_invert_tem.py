@@ -30,3 +30,18 @@ def test_invert_a_tem_file_with_a_figure(geobp_main, with_tem, tmp_path):
     assert doc["method"] == "tem-coincident-loop" and doc["n_layers"] == 1
     assert doc["predicted"]["times_s"] and doc["misfit"]["chi"] > 0
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_window_drops_the_early_gates_and_says_so(geobp_main, with_tem):
+    data = FIELD / "tem_temfast_salzlacken_P2_21_loop50m.csv"
+    args = ("--noise-floor", "0.05", "--max-layers", "1", "--format", "json")
+    run = geobp_main("invert", str(data), "--window", "2e-5,", *args)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert min(doc["predicted"]["times_s"]) >= 2e-5
+    assert any("outside the window [2e-05, inf] s of times_s dropped" in w for w in doc["warnings"])
+    bad = geobp_main("invert", str(data), "--window", "1e-2,1e-3", *args)
+    assert bad.returncode == 2 and "MIN must be below MAX" in bad.stderr
+    few = geobp_main("invert", str(data), "--window", "3e-3,", *args)
+    assert few.returncode != 0 and "at least 3 are needed" in few.stderr
+    assert "Traceback" not in bad.stderr + few.stderr

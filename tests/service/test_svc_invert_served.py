@@ -112,3 +112,25 @@ def test_starter_set_is_queued_once_through_the_broker(app, settings, tmp_path):
     folder.mkdir()
     (folder / "progress.json").write_text('{"state": "training", "updated_at": 1e12}')
     assert queue_starter_set(app.extensions["geobp_celery"], folder) is None
+
+
+def test_window_keeps_the_data_inside_and_bad_windows_are_400(client, settings, tiny_ves):
+    save_set(tiny_ves, settings.artifact_dir / "served")
+    body = {"data": _ves(), "max_layers": 2, "window": {"min": 2.0, "max": 100.0}}
+    response = client.post("/api/v1/invert", json=body)
+    assert response.status_code == 200, response.get_json()
+    doc = response.get_json()
+    kept = AB2[(AB2 >= 2.0) & (AB2 <= 100.0)]
+    np.testing.assert_allclose(doc["predicted"]["ab2_m"], kept)
+    dropped = AB2.size - kept.size
+    assert f"{dropped} of 15 data outside the window [2, 100] m of ab2_m dropped" in doc["warnings"]
+    for window, field in [
+        ({"min": 50.0, "max": 5.0}, "window"),
+        ({"min": 200.0}, "window"),
+        ({"min": -1.0}, "window.min"),
+        ({"max": 3.0, "unknown": 1}, "window.unknown"),
+    ]:
+        bad = client.post("/api/v1/invert", json={"data": _ves(), "window": window})
+        assert bad.status_code == 400, (window, bad.get_json())
+        error = bad.get_json()["error"]
+        assert field in str(error), (window, error)
