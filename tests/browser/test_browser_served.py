@@ -103,3 +103,26 @@ def test_segment_factors_of_a_field_sounding_are_shown(
     assert "segments disagree" in page.inner_text("#results")
     tab.screenshot("invert-served-segments")
     assert tab.errors == []
+
+
+def test_a_data_window_drops_the_spacings_outside_it(open_tab: Any, served_networks: Path) -> None:
+    """Section 2's window (5–50 m of AB/2) reaches the API: only those spacings are fitted and
+    the result warns how many were dropped."""
+    tab = open_tab("/invert")
+    page = tab.page
+    page.set_input_files("#data-file", str(FIELD_FILE))
+    page.wait_for_function("document.getElementById('data-state').textContent.startsWith('Read 1')")
+    page.fill("#window-min", "5")
+    page.fill("#window-max", "50")
+    page.click("#invert-button")
+    page.wait_for_selector("#results:not([hidden])")
+    flags = page.inner_text("#flags")
+    assert "outside the window [5, 50] m of ab2_m dropped" in flags, flags
+    page.wait_for_function("document.getElementById('plot-data').data !== undefined")
+    # the plot shows the data that were fitted, the model response over their range only
+    observed = _js(page, "document.getElementById('plot-data').data[0].x")
+    assert observed and min(observed) >= 5 and max(observed) <= 50
+    dense = _js(page, "document.getElementById('plot-data').data[1].x.filter(v => v !== null)")
+    assert min(dense) >= 5 * 0.999 and max(dense) <= 50 * 1.001
+    tab.screenshot("invert-served-window")
+    assert tab.errors == []

@@ -215,6 +215,35 @@
     renderLayers(result);
   }
 
+  const AXES = ["ab2_m", "a_m", "periods_s", "times_s"];
+
+  /** The observation cut to the window as the API cuts it (every array as long as the
+   *  abscissa), so that the plots and exports show the data that were fitted. */
+  function windowed(observation, range) {
+    const key = AXES.find(k => Array.isArray(observation[k]));
+    if (!key) { return observation; }
+    const axis = observation[key];
+    const lo = range.min === undefined ? -Infinity : range.min;
+    const hi = range.max === undefined ? Infinity : range.max;
+    const keep = axis.map(v => v >= lo && v <= hi);
+    const out = {};
+    for (const [name, value] of Object.entries(observation)) {
+      const perDatum = Array.isArray(value) && value.length === axis.length && name !== "warnings";
+      out[name] = perDatum ? value.filter((_, i) => keep[i]) : value;
+    }
+    return out;
+  }
+
+  /** The abscissa window {min, max} typed in section 2 (either may be absent), or null. */
+  function dataWindow() {
+    const out = {};
+    for (const side of ["min", "max"]) {
+      const text = document.getElementById("window-" + side).value.trim();
+      if (text !== "") { out[side] = Number(text); }
+    }
+    return Object.keys(out).length ? out : null;
+  }
+
   async function invert() {
     g.clearAlert();
     const sounding = selectedObservation();
@@ -226,8 +255,13 @@
     button.textContent = "Inverting…";
     try {
       let result;
+      let observation = sounding.observation;
       if (choice === "served") {
-        result = await g.api("/invert", { method: "POST", body: { data: sounding.observation } });
+        const body = { data: sounding.observation };
+        const range = dataWindow();
+        if (range) { body.window = range; }
+        result = await g.api("/invert", { method: "POST", body: body });
+        if (range) { observation = windowed(observation, range); }
         renderServed(result);
       } else if (choice === "auto") {
         const picked = await S.chooseLayers(networks, sounding.observation, refine);
@@ -237,9 +271,9 @@
         renderAuto(null);
         result = await S.invertOne(choice, sounding.observation, refine);
       }
-      const dense = await denseResponse(sounding.observation, result);
-      current = { observation: sounding.observation, result: result, id: sounding.id, dense: dense };
-      render(sounding.observation, result, dense);
+      const dense = await denseResponse(observation, result);
+      current = { observation: observation, result: result, id: sounding.id, dense: dense };
+      render(observation, result, dense);
     } catch (err) {
       g.showAlert("Inversion failed: " + err.message);
     } finally {
