@@ -227,15 +227,25 @@ def _draw_smooth(ax: Any, smooth: Mapping[str, Any], shallow: float, deep: float
     return [rho] + [b for b in (p10, p90) if b is not None]
 
 
-def _grey_below_doi(ax: Any, result: Mapping[str, Any], deep: float) -> None:
-    """Grey the model below the conservative DOI, darker below the standard one."""
+#: the two DOI labels' distance, as a share of the depth axis, below which they share one label
+DOI_LABEL_GAP = 0.045
+
+
+def _grey_below_doi(
+    ax: Any, result: Mapping[str, Any], shown: tuple[float, float], depth_scale: str
+) -> None:
+    """Grey the model below the conservative DOI, darker below the standard one; ``shown``
+    (shallowest, deepest) depth of the axis in m."""
     cons, std = _dois(result)
     if cons is None or std is None:
         return
+    shallow, deep = shown
     ax.axhspan(cons, deep, color="#888888", alpha=0.15, lw=0, label="below DOI")
     ax.axhspan(std, deep, color="#888888", alpha=0.25, lw=0)
+    at = np.log10 if depth_scale == "log" else float
+    apart = (at(std) - at(cons)) / (at(deep) - at(shallow))
     labels = [(std, f"DOI {std:.3g} m (standard)")]
-    if std / cons > 1.15:  # two labels only where they do not overlap
+    if apart > DOI_LABEL_GAP:  # two labels only where they do not overlap
         labels.append((cons, f"DOI {cons:.3g} m (conservative)"))
     else:
         labels = [(std, f"DOI {std:.3g} m (standard), {cons:.3g} m (conservative)")]
@@ -288,7 +298,7 @@ def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any], depth_scale:
     smooth = result.get("smooth")
     if isinstance(smooth, Mapping) and smooth.get("rho_ohmm"):
         drawn += _draw_smooth(ax, smooth, shallow, deep)
-    _grey_below_doi(ax, result, deep)
+    _grey_below_doi(ax, result, (shallow, deep), depth_scale)
     _decade_axis(ax, "x", drawn)
     ax.xaxis.set_major_formatter(_PLAIN)
     if depth_scale == "log":

@@ -124,5 +124,11 @@ def test_a_data_window_drops_the_spacings_outside_it(open_tab: Any, served_netwo
     assert observed and min(observed) >= 5 and max(observed) <= 50
     dense = _js(page, "document.getElementById('plot-data').data[1].x.filter(v => v !== null)")
     assert min(dense) >= 5 * 0.999 and max(dense) <= 50 * 1.001
+    # DOI labels: two only where they are at least 6 % of the depth axis apart
+    labels = _js(page, "document.getElementById('plot-model').layout.annotations.map(a => a.y)")
+    span = _js(page, "document.getElementById('plot-model').layout.yaxis.range")
+    assert 1 <= len(labels) <= 2
+    if len(labels) == 2:
+        assert abs(labels[1] - labels[0]) > 0.06 * abs(span[0] - span[1])
     tab.screenshot("invert-served-window")
     assert tab.errors == []

@@ -254,7 +254,7 @@ window.geobpPlots = (function () {
       xaxis: logAxis("resistivity (Ω·m)"),
       yaxis: yaxis,
       shapes: shapes,
-      annotations: doiLabels(result, scale),
+      annotations: doiLabels(result, scale, [shallow, deep]),
     });
     return draw(div, traces, layout);
   }
@@ -280,15 +280,20 @@ window.geobpPlots = (function () {
   }
 
   /** DOI labels; annotations on a log axis take log10 positions (shapes take data values). */
-  function doiLabels(result, scale) {
+  const DOI_LABEL_GAP = 0.06;  // a 10 px label on a ~300 px high depth axis, with room
+
+  function doiLabels(result, scale, shown) {
     const d = dois(result);
     if (!d) { return []; }
+    // the two labels' distance as a share of the depth axis: one label where they would overlap
+    const at = v => (scale === "log" ? Math.log10(v) : v);
+    const apart = (at(d.standard) - at(d.conservative)) / (at(shown[1]) - at(shown[0]));
     const label = (depth, text) => ({
       xref: "paper", x: 0.01, xanchor: "left", yref: "y", y: scale === "log" ? Math.log10(depth) : depth, yanchor: "bottom",
       text: text, showarrow: false, font: { size: 10, color: "#444" },
     });
     const std = "DOI " + d.standard.toPrecision(3) + " m (standard)";
-    if (d.standard / d.conservative <= 1.15) {  // one label where two would overlap
+    if (!(apart > DOI_LABEL_GAP)) {
       return [label(d.standard, std + ", " + d.conservative.toPrecision(3) + " m (conservative)")];
     }
     return [label(d.conservative, "DOI " + d.conservative.toPrecision(3) + " m (conservative)"), label(d.standard, std)];

@@ -178,3 +178,21 @@ def test_tem_figure_axis_follows_the_data_not_the_noise_gates_bars() -> None:
     low, high = top.get_ylim()
     assert low == pytest.approx(data.min() / 10, rel=1e-6)
     assert high == pytest.approx(data.max() * 10, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("standard", "conservative", "n_labels"),
+    [(32.1, 25.5, 1), (60.0, 12.0, 2), (20.0, 20.0, 1)],
+)
+def test_doi_labels_share_one_line_when_they_would_overlap(
+    ves_observation, ves_result, standard, conservative, n_labels
+) -> None:
+    """The depth axis spans 0.1–100 m: 32.1 and 25.5 m are 3 % of it apart (one label), 60 and
+    12 m 23 % (two)."""
+    result = dict(ves_result, doi_m={"standard": standard, "conservative": conservative})
+    model_ax = make_figure(ves_observation, result).axes[1]
+    assert model_ax.get_ylim() == (100.0, 0.1)
+    labels = [t.get_text() for t in model_ax.texts if t.get_text().startswith("DOI")]
+    assert len(labels) == n_labels, labels
+    assert any(f"{standard:.3g} m (standard)" in t for t in labels)
+    assert any(f"{conservative:.3g} m (conservative)" in t for t in labels)
