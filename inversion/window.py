@@ -94,8 +94,10 @@ def window_observation(
     bounds = (
         f"[{lower if lower is not None else 0:g}, {upper if upper is not None else math.inf:g}]"
     )
-    out["warnings"] = [
-        *(obs.get("warnings") or []),
-        f"{dropped} of {axis.size} data outside the window {bounds} {AXES[name]} of {name} dropped",
-    ]
+    note = (
+        f"{dropped} of {axis.size} data outside the window {bounds} {AXES[name]} of {name} dropped"
+    )
+    notes = obs.get("warnings")
+    if notes is None or isinstance(notes, list):  # anything else is refused by the parser
+        out["warnings"] = [*(notes or []), note]
     return out

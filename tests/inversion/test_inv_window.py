@@ -65,3 +65,13 @@ def test_refusals_are_clear_400s(lower, upper, field, words):
 def test_an_observation_without_one_abscissa_is_refused():
     with pytest.raises(InversionInputError, match="exactly one of"):
         window_observation({"rho_a_ohmm": [1.0, 2.0, 3.0]}, 1.0, 2.0)
+
+
+def test_malformed_reader_notes_are_left_for_the_parser_to_refuse():
+    from inversion.served.parse import parse_served
+
+    obs = dict(MT, warnings="not a list")
+    out = window_observation(obs, 0.1, None)
+    assert out["warnings"] == "not a list"
+    with pytest.raises(InversionInputError, match="warnings must be a list"):
+        parse_served(out, {"rho_a_rel": 0.05, "phase_deg": 1.5})
