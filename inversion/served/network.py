@@ -203,7 +203,8 @@ def train_served(
 ) -> ServedNetwork:
     """Train the served network of ``method`` with ``n_layers`` (2…6) on synthetic canonical
     soundings (with the data-misfit term when ``settings.data_misfit_weight`` > 0, VES and
-    MT); 10 % of them are held out for ``metrics["val_rmse_log10"]``."""
+    MT); 10 % of them are held out for ``metrics["val_rmse_log10"]``; ``metrics`` also give
+    each member's epochs and stop reason (``max_epochs``, ``early_stopping``, …)."""
     if method not in METHODS:
         raise ValueError(f"method: {method!r} is not served; choose one of {sorted(METHODS)}")
     if not 2 <= int(n_layers) <= 6:
@@ -236,10 +237,15 @@ def train_served(
         method, int(n_layers), ensemble, x_mean, x_std, y_mean, y_std, settings.to_dict(), {}
     )
     err = net.predict(x[:n_val]).mean(axis=0) - y[:n_val]
+    members = getattr(ensemble, "members_", [])
     net.metrics = {
         "val_rmse_log10": float(np.sqrt(np.mean(err**2))),
         "n_validation": int(n_val),
         "stop_reason": str(getattr(ensemble, "stop_reason_", "completed")),
+        # per member: epochs run and why they ended (early stopping at a tenth of max_epochs
+        # is visible here, not only in the logs)
+        "member_epochs": [len(m.history_) for m in members],
+        "member_stop_reasons": [str(m.stop_reason_) for m in members],
     }
     return net
 

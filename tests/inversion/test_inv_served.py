@@ -343,3 +343,24 @@ def test_a_tem_sounding_is_served_and_one_outside_the_range_gets_a_clear_422() -
     with pytest.raises(InversionInputError, match=r"served range \[1e-06, 1\] s") as caught:
         ServedSet().parse(far)
     assert caught.value.status == 422 and caught.value.field == "times_s[2]"
+
+
+def test_metrics_give_each_members_epochs_and_stop_reason():
+    """A noisy validation loss (learning rate 3·10⁻², patience 2) stops members early; the
+    metrics say so instead of only "completed"."""
+    from inversion.served.network import train_served
+
+    quick = TrainingSettings(
+        n_samples=600,
+        n_members=2,
+        network={"hidden": 8, "max_epochs": 60, "learning_rate": 3e-2, "patience": 2},
+    )
+    net = train_served("ves-schlumberger", 2, quick)
+    assert net.metrics["member_epochs"] and len(net.metrics["member_epochs"]) == 2
+    for epochs, reason in zip(
+        net.metrics["member_epochs"], net.metrics["member_stop_reasons"], strict=True
+    ):
+        assert 1 <= epochs <= 60
+        assert reason in ("max_epochs", "early_stopping", "converged")
+        assert (reason == "max_epochs") == (epochs == 60)
+    assert "early_stopping" in net.metrics["member_stop_reasons"]
