@@ -170,6 +170,39 @@ def _readings(
     return times, data, err
 
 
+#: z-score beyond which ln −dB/dt bends the wrong way between three gates (see below)
+CONCAVE_Z = 3.0
+#: the smallest relative error used in that test (instrument gain and timing precision)
+CONCAVE_MIN_REL = 0.002
+
+
+def concave_early_gates(times_s: np.ndarray, data: np.ndarray, rel_err: np.ndarray) -> int:
+    """How many of the earliest gates (K,) a coincident-loop layered earth cannot give.
+
+    A coincident (single) loop's step-off response is its self-coupling, Σ c_k² λ_k e^{−λ_k t}
+    with c_k² ≥ 0, completely monotone in t — and so are its ramp, gate and low-pass versions
+    (averages of it with positive weights). Completely monotone functions are log-convex: the
+    slope of ln −dB/dt between neighbouring gates can only rise. Where it falls between gates
+    i−1, i, i+1 by more than ``CONCAVE_Z`` standard deviations of that difference (from the
+    relative errors, at least ``CONCAVE_MIN_REL``), gate i or a neighbour is not a layered
+    earth's response: receiver saturation or the turn-off ramp at early times. Returns the
+    count of gates up to and including the last such middle gate within the first third of
+    the gates (0 when none): after a clipped plateau that is the first true gate, so one good
+    gate is named with the clipped ones rather than a clipped one missed."""
+    ln, dt = np.log(data), np.diff(times_s)
+    sig = np.maximum(rel_err, CONCAVE_MIN_REL)
+    slope = np.diff(ln) / dt
+    drop = slope[:-1] - slope[1:]
+    var = (
+        (sig[:-2] / dt[:-1]) ** 2
+        + (sig[1:-1] * (1 / dt[:-1] + 1 / dt[1:])) ** 2
+        + (sig[2:] / dt[1:]) ** 2
+    )
+    middle = np.flatnonzero(drop > CONCAVE_Z * np.sqrt(var)) + 1
+    early = middle[middle < times_s.size // 3]
+    return int(early.max()) + 1 if early.size else 0
+
+
 def parse_tem(
     spec: MethodSpec, obs: Mapping[str, Any], rel_floor: float, index: int | None
 ) -> tuple[Observation, float]:
@@ -208,6 +241,16 @@ def parse_tem(
         raise InversionInputError(
             "fewer than 3 gates remain after the rising early gates", field="times_s", index=index
         )
+    if spec.name == "tem-coincident-loop":
+        rel = np.full(keep.size, rel_floor) if err is None else err[keep] / 100.0
+        n_bad = concave_early_gates(times[keep], data[keep], rel)
+        if n_bad and n_bad + 3 <= keep.size:
+            warnings.append(
+                f"the first {n_bad} gate(s) (t ≤ {times[keep[n_bad - 1]]:g} s) decay in a way "
+                "no layered earth gives (ln −dB/dt bends the wrong way beyond their errors): "
+                "receiver saturation or the turn-off ramp? window.min = "
+                f"{times[keep[n_bad]]:g} s (CLI --window {times[keep[n_bad]]:g},) leaves them out"
+            )
     check_served_range(spec.name, "times_s", times[keep], spec.axis_range, "s", index)
     geometry: dict[str, Any] = {"times_s": times[keep], **loop}
     for key, value in extra.items():

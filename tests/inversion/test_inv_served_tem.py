@@ -101,6 +101,36 @@ def test_rising_early_gates_are_dropped_with_a_warning():
     assert any("rise with time" in w for w in sounding.obs.warnings)
 
 
+@pytest.mark.parametrize("n_layers, model", [(1, [30.0]), (3, [300.0, 5.0, 80.0, 8.0, 40.0])])
+def test_saturated_early_gates_of_a_coincident_loop_are_named(n_layers, model):
+    """A layered earth's coincident-loop response (here with a ramp) is log-convex in time, and
+    no gate is flagged; three early gates clipped flat (a saturated receiver) are, with the
+    window that leaves them out. A central loop (not log-convex at early times) is never
+    tested."""
+    times = np.geomspace(2e-5, 5e-3, 30)
+    geometry = {"loop_side_m": 50.0, "ramp_off_s": 1e-5}
+    clean = _tem("tem-coincident-loop", model, times, **geometry)
+    base = {
+        "times_s": times.tolist(),
+        "receiver": "coincident",
+        "dbzdt_error_percent": 1.0,
+        **geometry,
+    }
+    sounding = parse_served({**base, "dbzdt_v_per_am2": clean.tolist()}, FLOOR)
+    assert not any("bends the wrong way" in w for w in sounding.obs.warnings)
+    saturated = clean.copy()
+    saturated[:3] = clean[3] * np.array([1.03, 1.02, 1.01])  # flat, then the true decay
+    sounding = parse_served({**base, "dbzdt_v_per_am2": saturated.tolist()}, FLOOR)
+    (warning,) = [w for w in sounding.obs.warnings if "bends the wrong way" in w]
+    # the last bent triple is centred on the first true gate after the plateau: it is named
+    # too (one good gate left out, rather than a clipped one kept)
+    assert warning.startswith("the first 4 gate(s)") and f"--window {times[4]:g}," in warning
+    central = parse_served(
+        {**base, "receiver": "central", "dbzdt_v_per_am2": saturated.tolist()}, FLOOR
+    )
+    assert not any("bends the wrong way" in w for w in central.obs.warnings)
+
+
 def _body(**extra) -> dict:
     times = np.geomspace(1e-5, 1e-3, 12)
     body = {
