@@ -84,7 +84,9 @@ def _window(text: str) -> tuple[float | None, float | None]:
     """``MIN,MAX`` with either side left empty (open)."""
     parts = text.split(",")
     if len(parts) != 2 or not any(p.strip() for p in parts):
-        raise argparse.ArgumentTypeError(f"{text!r}: give MIN,MAX, MIN, or ,MAX")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give MIN,MAX — or 'MIN,' for no upper bound, ',MAX' for no lower one"
+        )
     lower, upper = (_numbers(p, "window bounds")[0] if p.strip() else None for p in parts)
     if lower is not None and upper is not None and not lower < upper:
         raise argparse.ArgumentTypeError(f"{text!r}: MIN must be below MAX")

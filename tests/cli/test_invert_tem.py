@@ -40,6 +40,8 @@ def test_window_drops_the_early_gates_and_says_so(geobp_main, with_tem):
     doc = json.loads(run.stdout)
     assert min(doc["predicted"]["times_s"]) >= 2e-5
     assert any("outside the window [2e-05, inf] s of times_s dropped" in w for w in doc["warnings"])
+    one = geobp_main("invert", str(data), "--window", "2e-5", *args)
+    assert one.returncode == 2 and "'MIN,' for no upper bound" in one.stderr
     bad = geobp_main("invert", str(data), "--window", "1e-2,1e-3", *args)
     assert bad.returncode == 2 and "MIN must be below MAX" in bad.stderr
     few = geobp_main("invert", str(data), "--window", "3e-3,", *args)
