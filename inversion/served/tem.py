@@ -180,8 +180,9 @@ def concave_early_gates(times_s: np.ndarray, data: np.ndarray, rel_err: np.ndarr
     """How many of the earliest gates (K,) a coincident-loop layered earth cannot give.
 
     A coincident (single) loop's step-off response is its self-coupling, Σ c_k² λ_k e^{−λ_k t}
-    with c_k² ≥ 0, completely monotone in t — and so are its ramp, gate and low-pass versions
-    (averages of it with positive weights). Completely monotone functions are log-convex: the
+    with c_k² ≥ 0, completely monotone in t — and so are its ramp and low-pass versions (the
+    same positive average at every gate; gate windows short against their times change this
+    only in second order). Completely monotone functions are log-convex: the
     slope of ln −dB/dt between neighbouring gates can only rise. Where it falls between gates
     i−1, i, i+1 by more than ``CONCAVE_Z`` standard deviations of that difference (from the
     relative errors, at least ``CONCAVE_MIN_REL``), gate i or a neighbour is not a layered
@@ -210,8 +211,9 @@ def parse_tem(
     −dBz/dt per ampere on the observed gates, σ relative = max(error, ``rel_floor``), geometry
     keywords of the forward model) and the loop area (m²). Gates are sorted by time; gates
     before the largest value (a rising start: ramp or receiver transient, which no step-off
-    layered earth gives) are dropped with a warning. InversionInputError: 400 malformed, 422
-    outside the served times or loops."""
+    layered earth gives) are dropped with a warning; early coincident-loop gates that bend the
+    wrong way (:func:`concave_early_gates`) are named in a warning, not dropped.
+    InversionInputError: 400 malformed, 422 outside the served times or loops."""
     for key in _NORMALISED:
         if obs.get(key) is not None:
             raise InversionInputError(
