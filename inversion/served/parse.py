@@ -28,6 +28,7 @@ from ..spacings import (  # RANGE_RTOL: abscissae within 1 % of the served range
     segment_mn2,
     sort_order,
 )
+from ..ves_checks import steep_warning, steeper_than_45
 from .frame import METHODS, MethodSpec
 from .tem import late_time_rho_a, log_tau_first, parse_tem, tem_method
 
@@ -132,4 +133,10 @@ def parse_served(
     if spec.axis == "ab2_m":
         mn2 = parsed.geometry.get("mn2_m")
         shifts = SegmentShifts.detect(parsed.axis_values, mn2, parsed.data, parsed.sigma)
+    if not spec.has_phase:
+        steep = steeper_than_45(
+            parsed.axis_values, parsed.data[:k], parsed.sigma[:k], parsed.geometry.get("mn2_m")
+        )
+        if steep:
+            parsed.warnings.append(steep_warning(steep, spec.axis))
     return ServedSounding(spec, parsed, log_axis, log_rho, phase, shifts=shifts)
