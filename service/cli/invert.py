@@ -216,14 +216,51 @@ def _figure_paths(figure: str, ids: list[str]) -> list[Path]:
     return [path.with_name(f"{path.stem}_{s}{path.suffix}") for s in safe]
 
 
-def _data_and_network(args: argparse.Namespace) -> tuple[str, str | None]:
-    """``(DATA_FILE, NETWORK or None)`` from ``geobp invert DATA_FILE [--network NETWORK]`` or
-    the older ``geobp invert NETWORK DATA_FILE``."""
-    if len(args.paths) == 1:
-        return args.paths[0], args.network
-    if len(args.paths) == 2 and args.network is None:
-        return args.paths[1], args.paths[0]
-    raise CliError("give one DATA_FILE (and the network with --network NETWORK)", status=2)
+#: file name endings that are field data, never networks
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".edi", ".json", ".usf", ".tem")
+
+
+def _is_network(path: str) -> bool:
+    """Whether a first positional argument names networks (the older ``geobp invert NETWORK
+    DATA_FILE``): a saved ``.npz``, a folder of them, or anything that is not a file (a
+    registry id or name)."""
+    candidate = Path(path)
+    if candidate.suffix.lower() in DATA_SUFFIXES:
+        return False  # a data file, even a missing one (its error names it as such)
+    return candidate.suffix.lower() == ".npz" or candidate.is_dir() or not candidate.is_file()
+
+
+def _data_and_network(args: argparse.Namespace) -> tuple[list[str], str | None]:
+    """``([DATA_FILE, …], NETWORK or None)`` from ``geobp invert DATA_FILE … [--network
+    NETWORK]`` or the older ``geobp invert NETWORK DATA_FILE``."""
+    paths = list(args.paths)
+    if len(paths) == 2 and args.network is None and _is_network(paths[0]):
+        return [paths[1]], paths[0]
+    for path in paths:
+        if Path(path).suffix.lower() == ".npz" or Path(path).is_dir():
+            raise CliError(
+                f"{path} is networks, not data: give the networks once, with --network "
+                "(DATA_FILE … are field data files)",
+                status=2,
+            )
+    return paths, args.network
+
+
+def _read_all(paths: list[str], mode: str | None) -> dict[str, dict[str, Any]]:
+    """Every sounding of every file, keyed by its id (``PATH:id``, the path as given, where two
+    files share an id)."""
+    per_file = []
+    for data in paths:
+        if not Path(data).is_file():
+            raise CliError(f"data file {data} does not exist")
+        per_file.append((data, formats.read_soundings(Path(data), mode=mode)))
+    ids = [sid for _, soundings in per_file for sid in soundings]
+    clash = {sid for sid in ids if ids.count(sid) > 1}
+    return {
+        (f"{data}:{sid}" if sid in clash else sid): obs
+        for data, soundings in per_file
+        for sid, obs in soundings.items()
+    }
 
 
 def invert_served(
@@ -253,10 +290,7 @@ def run(args: argparse.Namespace) -> int:
     fixed = parse_fixes(args.fix)
     if args.figure:
         _figure_paths(args.figure, ["check"])  # a bad suffix fails before any work
-    data_path = Path(data)
-    if not data_path.is_file():
-        raise CliError(f"data file {data} does not exist")
-    soundings = formats.read_soundings(data_path, mode=args.mode)
+    soundings = _read_all(data, args.mode)
     if args.window is not None:
         soundings = {sid: _windowed(sid, obs, args.window) for sid, obs in soundings.items()}
     if network is None:

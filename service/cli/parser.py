@@ -200,7 +200,8 @@ def _add_invert(commands: argparse._SubParsersAction) -> None:
         "paths",
         nargs="+",
         metavar="DATA_FILE",
-        help="field data: .csv, .tsv, .txt/.dat, .edi or .json (the older form "
+        help="field data: .csv, .tsv, .txt/.dat, .edi, .json or a TEM export; several files "
+        "are inverted one sounding after the other (the older form "
         "'geobp invert NETWORK DATA_FILE' is still read)",
     )
     invert.add_argument(

@@ -66,7 +66,7 @@ def test_missing_arguments(geobp_main) -> None:
 
 def test_too_many_paths(geobp_main) -> None:
     run = geobp_main("invert", "a.npz", "b.csv", "--network", "c.npz")
-    assert run.returncode == 2 and "one DATA_FILE" in one_line_error(run)
+    assert run.returncode == 2 and "give the networks once" in one_line_error(run)
 
 
 def test_invalid_choice(geobp_main) -> None:

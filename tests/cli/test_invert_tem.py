@@ -47,3 +47,21 @@ def test_window_drops_the_early_gates_and_says_so(geobp_main, with_tem):
     few = geobp_main("invert", str(data), "--window", "3e-3,", *args)
     assert few.returncode != 0 and "at least 3 are needed" in few.stderr
     assert "Traceback" not in bad.stderr + few.stderr
+
+
+def test_several_data_files_are_inverted_one_after_the_other(geobp_main, with_tem, tmp_path):
+    """Two files (one with two soundings of the same ids as a copy of it): every sounding is
+    inverted, ids that two files share get the file name; a missing file is named as data."""
+    big = FIELD / "tem_temfast_salzlacken_P2_21_loop50m.csv"
+    copy = tmp_path / big.name  # the same sounding id as the original
+    copy.write_bytes(big.read_bytes())
+    args = ("--noise-floor", "0.05", "--max-layers", "1", "--format", "json")
+    run = geobp_main("invert", str(big), str(copy), *args)
+    assert run.returncode == 0, run.stderr
+    docs = json.loads(run.stdout)
+    ids = [d["sounding"] for d in docs]
+    assert ids == [f"{big}:{big.stem}", f"{copy}:{big.stem}"]
+    missing = geobp_main("invert", str(tmp_path / "typo.csv"), str(big), *args)
+    assert (
+        missing.returncode != 0 and "data file" in missing.stderr and "typo.csv" in missing.stderr
+    )
