@@ -87,10 +87,6 @@ def _log_axes(ax: Any) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _bars(values: np.ndarray, percent: np.ndarray | None) -> np.ndarray | None:
-    return None if percent is None else log_error_bars(values, percent)
-
-
 def tem_data_panels(
     fig: Figure, grid: Any, observation: Mapping[str, Any], result: Mapping[str, Any]
 ) -> None:
@@ -104,7 +100,7 @@ def tem_data_panels(
     if t_obs is not None and d_obs is not None:
         err = optional_array(observation, "dbzdt_error_percent")
         keep = d_obs > 0
-        bars = _bars(d_obs[keep], None if err is None else err[keep])
+        bars = None if err is None else log_error_bars(d_obs[keep], err[keep])
         style = {"fmt": "o", "ms": 4, "color": OBSERVED, "capsize": 2, "elinewidth": 0.8}
         top.errorbar(t_obs[keep], d_obs[keep], yerr=bars, label="observed", **style)
         series.append((t_obs[keep], d_obs[keep], "o", OBSERVED))

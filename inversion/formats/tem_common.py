@@ -140,11 +140,15 @@ def build_observation(
         previous = row["time_s"]
     warnings = []
     ramp = float(geometry.get("ramp_off_s") or 0.0)
-    in_ramp = [r["line"] for r in rows if not r.get("masked") and _opens(r) <= ramp]
-    masked = [r["line"] for r in rows if r.get("masked")]
-    negative = [
-        r["line"] for r in rows if not r.get("masked") and _opens(r) > ramp and r["value"] <= 0
-    ]
+    dropped: dict[str, list[int]] = {"masked": [], "in_ramp": [], "negative": []}
+    kept = []
+    for r in rows:
+        reason = _drop_reason(r, ramp)
+        if reason is None:
+            kept.append(r)
+        else:
+            dropped[reason].append(r["line"])
+    masked, in_ramp, negative = dropped["masked"], dropped["in_ramp"], dropped["negative"]
     if masked:
         warnings.append(f"{len(masked)} gates masked in the file dropped (lines {_lines(masked)})")
     if in_ramp:
@@ -157,7 +161,6 @@ def build_observation(
             f"{len(negative)} gates with zero or negative values (noise) dropped "
             f"(lines {_lines(negative)})"
         )
-    kept = [r for r in rows if not r.get("masked") and _opens(r) > ramp and r["value"] > 0]
     if len(kept) < 3:
         raise FormatError(
             f"only {len(kept)} usable gates (positive, not masked, after the turn-off ramp); "
@@ -181,10 +184,14 @@ def build_observation(
     return obs
 
 
-def _opens(row: dict[str, Any]) -> float:
-    """When a gate opens (s after the start of the turn-off ramp): its centre less half its
-    width, or its centre when the file gives no width."""
-    return row["time_s"] - (row.get("width_s") or 0.0) / 2
+def _drop_reason(row: dict[str, Any], ramp_off_s: float) -> str | None:
+    """Why a gate row is dropped (``masked``, ``in_ramp``: it opens — its centre less half its
+    width — before the end of the turn-off ramp, ``negative``), or None when it is kept."""
+    if row.get("masked"):
+        return "masked"
+    if row["time_s"] - (row.get("width_s") or 0.0) / 2 <= ramp_off_s:
+        return "in_ramp"
+    return "negative" if row["value"] <= 0 else None
 
 
 def _lines(numbers: list[int]) -> str:

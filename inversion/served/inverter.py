@@ -96,7 +96,6 @@ class ServedSet:
         start: Mapping[str, Any] | None = None,
         max_layers: int | None = None,
         segment_shifts: str = "auto",
-        window: tuple[float | None, float | None] | None = None,
     ) -> list[dict[str, Any]]:
         """Invert each observation dict (REST layout) with the method its fields name.
 
@@ -105,12 +104,10 @@ class ServedSet:
         others at its layer count; ``max_layers``: the largest layer count tried (≤ 6);
         ``segment_shifts``: for a Schlumberger sounding with overlapping MN/2 segments, fit one
         factor per segment (:mod:`inversion.segments`) ``"auto"`` when BIC prefers the fit with
-        them (their count added to the parameters), ``"always"``, or ``"never"``; ``window``:
-        ``(min, max)`` of the abscissa (m or s, None open) outside which data are dropped
-        (:func:`inversion.window.window_observation`).
+        them (their count added to the parameters), ``"always"``, or ``"never"``.
         Raises :class:`InversionInputError` (400 malformed, 422 outside the served range).
         """
-        parsed = self.parse(observations, noise_floor, window)
+        parsed = self.parse(observations, noise_floor)
         return self.invert_parsed(parsed, start, max_layers, segment_shifts)
 
     def parse(
@@ -119,21 +116,20 @@ class ServedSet:
         noise_floor: Mapping[str, float] | None = None,
         window: tuple[float | None, float | None] | None = None,
     ) -> list[ServedSounding]:
-        """Each observation dict cut to ``window`` (:func:`inversion.window.window_observation`)
-        and checked and read for the method its fields name
-        (:func:`inversion.served.parse.parse_served`: 400 malformed, 422 outside the range)."""
+        """Each observation dict cut to ``window`` ``(min, max)`` of its abscissa when given
+        (:func:`inversion.window.window_observation`), then checked and read for the method its
+        fields name (:func:`inversion.served.parse.parse_served`: 400 malformed, 422 outside
+        the range)."""
         observations = as_batch(observations)
         floor = validate_noise_floor(noise_floor)
         n = len(observations)
-        lower, upper = window or (None, None)
-        return [
-            parse_served(
-                window_observation(o, lower, upper, i if n > 1 else None),
-                floor,
-                i if n > 1 else None,
-            )
-            for i, o in enumerate(observations)
-        ]
+        out = []
+        for i, obs in enumerate(observations):
+            index = i if n > 1 else None
+            if window is not None:
+                obs = window_observation(obs, *window, index)
+            out.append(parse_served(obs, floor, index))
+        return out
 
     def invert_parsed(
         self,

@@ -220,14 +220,17 @@ def _figure_paths(figure: str, ids: list[str]) -> list[Path]:
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".edi", ".json", ".usf", ".tem")
 
 
+def _network_files(path: str) -> bool:
+    """Whether ``path`` is networks on disk: a saved ``.npz`` or a folder of them."""
+    return Path(path).suffix.lower() == ".npz" or Path(path).is_dir()
+
+
 def _is_network(path: str) -> bool:
     """Whether a first positional argument names networks (the older ``geobp invert NETWORK
-    DATA_FILE``): a saved ``.npz``, a folder of them, or anything that is not a file (a
-    registry id or name)."""
-    candidate = Path(path)
-    if candidate.suffix.lower() in DATA_SUFFIXES:
+    DATA_FILE``): networks on disk, or anything that is not a file (a registry id or name)."""
+    if Path(path).suffix.lower() in DATA_SUFFIXES:
         return False  # a data file, even a missing one (its error names it as such)
-    return candidate.suffix.lower() == ".npz" or candidate.is_dir() or not candidate.is_file()
+    return _network_files(path) or not Path(path).is_file()
 
 
 def _data_and_network(args: argparse.Namespace) -> tuple[list[str], str | None]:
@@ -237,7 +240,7 @@ def _data_and_network(args: argparse.Namespace) -> tuple[list[str], str | None]:
     if len(paths) == 2 and args.network is None and _is_network(paths[0]):
         return [paths[1]], paths[0]
     for path in paths:
-        if Path(path).suffix.lower() == ".npz" or Path(path).is_dir():
+        if _network_files(path):
             raise CliError(
                 f"{path} is networks, not data: give the networks once, with --network "
                 "(DATA_FILE … are field data files)",
