@@ -37,7 +37,10 @@ Field part: every VES and MT file in ``/work/shared/fixtures/field/`` with error
 on the same stack reaches (``scipy.optimize.least_squares`` without regularisation, started from
 the smooth model), which bounds what the smooth model can reach.
 
-Run: ``.venv/bin/python bench/smooth.py [--n 40] [--seed 0] [--no-field]``.
+``--geometry field`` draws the synthetic geometries with spans and densities like the real
+soundings' (``inversion.served.champion.FIELD_SPANS_DECADES``) instead of the wide default.
+
+Run: ``.venv/bin/python bench/smooth.py [--n 40] [--seed 0] [--no-field] [--geometry field]``.
 """
 
 from __future__ import annotations
@@ -65,9 +68,12 @@ FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
 SYNTHETIC_ERRORS = {"rho_a_rel": 0.03, "phase_deg": 1.0}
 
 
-def random_sounding(method: str, rng: np.random.Generator) -> tuple[dict, np.ndarray, int]:
-    """A noisy synthetic observation dict, its true model and layer count (2–5 layers)."""
-    axis, model, data = random_truth(method, (2, 6), rng)
+def random_sounding(
+    method: str, rng: np.random.Generator, geometry: str = "wide"
+) -> tuple[dict, np.ndarray, int]:
+    """A noisy synthetic observation dict, its true model and layer count (2–5 layers);
+    ``geometry`` as :func:`inversion.served.champion.random_truth`."""
+    axis, model, data = random_truth(method, (2, 6), rng, geometry)
     return noisy_observation(method, axis, data, rng), model, (model.size + 1) // 2
 
 
@@ -167,7 +173,7 @@ def score(
     }
 
 
-def synthetic(n: int, seed: int) -> None:
+def synthetic(n: int, seed: int, geometry: str = "wide") -> None:
     """Print the synthetic table."""
     served = ServedSet(search=SearchSettings(n_draws=256, n_refined=16))
     print(
@@ -179,7 +185,7 @@ def synthetic(n: int, seed: int) -> None:
         rng = np.random.default_rng(seed)
         rows, times, shares = [], [], []
         for _ in range(n):
-            obs, truth, n_true = random_sounding(method, rng)
+            obs, truth, n_true = random_sounding(method, rng, geometry)
             t = time.perf_counter()
             result = served.invert(obs, noise_floor=SYNTHETIC_ERRORS)[0]
             total_ms = 1e3 * (time.perf_counter() - t)
@@ -263,8 +269,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-field", action="store_true")
+    parser.add_argument(
+        "--geometry",
+        choices=("wide", "field"),
+        default="wide",
+        help="synthetic geometries: wide (spans from one decade, 4–12 points per decade) or "
+        "field (spans and densities like the real soundings')",
+    )
     args = parser.parse_args()
-    synthetic(args.n, args.seed)
+    synthetic(args.n, args.seed, args.geometry)
     if not args.no_field:
         field()
 

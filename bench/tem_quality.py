@@ -21,7 +21,11 @@ noisy data to χ ≤ 1.2: with 3 % noise and few gates the truth itself often la
 median time per sounding. Each sounding above χ 1.2 is listed with its candidates and the true
 model's χ.
 
-Run: ``.venv/bin/python bench/tem_quality.py --networks DIR [--train] [--n 50]``.
+``--geometry field`` draws spans of 1.8–3.0 decades and 8–16 gates per decade, like the real
+TEM soundings (``GEOMETRIES``), instead of the wide default.
+
+Run: ``.venv/bin/python bench/tem_quality.py --networks DIR [--train] [--n 50]
+[--geometry field]``.
 """
 
 from __future__ import annotations
@@ -40,16 +44,25 @@ from service.starter import STARTER_SETTINGS
 TEM = ("tem-coincident-loop", "tem-central-loop")
 
 
-def random_sounding(method: str, rng: np.random.Generator) -> tuple[dict, int, float]:
+#: ``--geometry``: (span in decades, gates per decade) ranges; "field" spans and densities of the
+#: 19 real TEM soundings in the field fixtures and tests/data/field_more (1.84–3.04 decades,
+#: 8.9–19.1 gates per decade, 27–47 gates), kept below their densest
+GEOMETRIES = {"wide": ((1.5, 3.5), (5.0, 12.0)), "field": ((1.8, 3.0), (8.0, 16.0))}
+
+
+def random_sounding(
+    method: str, rng: np.random.Generator, geometry: str = "wide"
+) -> tuple[dict, int, float]:
     """One noisy synthetic TEM observation dict, its true layer count and the true model's χ
-    on the noisy data (3 % errors)."""
+    on the noisy data (3 % errors); ``geometry`` names the ``GEOMETRIES`` ranges."""
+    spans, densities = GEOMETRIES[geometry]
     while True:
         side = 10.0 ** rng.uniform(np.log10(5.0), np.log10(500.0))
         circle = rng.uniform() < 0.3
         area = side**2
-        span = rng.uniform(1.5, 3.5)
+        span = rng.uniform(*spans)
         first = rng.uniform(-6.0, -span)  # the last gate at most 1 s
-        k = int(span * rng.uniform(5, 12)) + 1
+        k = int(span * rng.uniform(*densities)) + 1
         log_t = np.sort(first + span * np.concatenate([[0, 1], rng.uniform(size=k - 2)]))
         times = 10.0**log_t
         n_layers = int(rng.integers(1, 5))
@@ -111,6 +124,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50, help="soundings per method")
     parser.add_argument("--max-layers", type=int, default=6)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--geometry",
+        choices=tuple(GEOMETRIES),
+        default="wide",
+        help="wide: 1.5–3.5 decades, 5–12 gates per decade; field: 1.8–3.0 decades, 8–16 "
+        "gates per decade, like the real soundings",
+    )
     args = parser.parse_args()
     if args.train:
         train(Path(args.networks))
@@ -126,7 +146,7 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         chis, nets, right, times, found, truths = [], [], [], [], [], []
         for _ in range(args.n):
-            obs, n_true, true_chi = random_sounding(method, rng)
+            obs, n_true, true_chi = random_sounding(method, rng, args.geometry)
             t0 = time.perf_counter()
             (result,) = served.invert(obs, max_layers=args.max_layers)
             times.append(time.perf_counter() - t0)

@@ -33,6 +33,8 @@ from .network import ServedNetwork
 __all__ = [
     "EVAL_N",
     "EVAL_SEED",
+    "FIELD_POINTS_PER_DECADE",
+    "FIELD_SPANS_DECADES",
     "challenger_wins",
     "evaluate",
     "held_out_soundings",
@@ -45,19 +47,40 @@ EVAL_SEED = 20261206
 RHO_A_REL, PHASE_DEG = 0.03, 1.0
 
 
+#: ``geometry="field"`` of :func:`random_truth`: spans (decades) and densities (points per
+#: decade) like those of the 31 real soundings in the field fixtures and tests/data/field_more
+#: (VES 1.85–2.04 decades, MT 3.8–7.0; 8.4–19.1 points per decade, 26–90 points), the VES spans
+#: widened to the deeper soundings the served range allows, the densities kept below the densest
+FIELD_SPANS_DECADES = {"ves": (1.8, 3.5), "mt": (3.5, 6.0)}
+FIELD_POINTS_PER_DECADE = (8.0, 16.0)
+_WIDE_SPANS_DECADES = {"ves": (1.0, 3.5), "mt": (1.5, 6.0)}
+_WIDE_POINTS_PER_DECADE = (4.0, 12.0)
+
+
 def random_truth(
-    method: str, n_layers: int | tuple[int, int], rng: np.random.Generator
+    method: str,
+    n_layers: int | tuple[int, int],
+    rng: np.random.Generator,
+    geometry: str = "wide",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A random VES or MT sounding inside the served range: ``(axis (K,), model (2N−1,),
-    noise-free data)``. First abscissa and span random (4–12 points per decade), ρ log-uniform
-    in 1–10⁴ Ω·m, interfaces inside the depths the data see; ``n_layers`` fixed, or
-    ``(low, high)`` drawn with ``rng.integers`` after the geometry."""
+    noise-free data)``. First abscissa random; ``geometry`` "wide": span from 1 (VES) or 1.5
+    (MT) decades to 3.5 or 6, 4–12 points per decade; "field": spans and densities like the real
+    soundings' (``FIELD_SPANS_DECADES``, ``FIELD_POINTS_PER_DECADE``). ρ log-uniform in
+    1–10⁴ Ω·m, interfaces inside the depths the data see; ``n_layers`` fixed, or ``(low, high)``
+    drawn with ``rng.integers`` after the geometry."""
     spec = METHODS[method]
+    kind = "mt" if spec.has_phase else "ves"
+    if geometry == "field":
+        spans, densities = FIELD_SPANS_DECADES[kind], FIELD_POINTS_PER_DECADE
+    elif geometry == "wide":
+        spans, densities = _WIDE_SPANS_DECADES[kind], _WIDE_POINTS_PER_DECADE
+    else:
+        raise ValueError(f"geometry: {geometry!r} is not 'wide' or 'field'")
     lo, hi = np.log10(spec.axis_range)
-    min_span = 1.5 if spec.has_phase else 1.0
-    span = rng.uniform(min_span, min(hi - lo, 6.0 if spec.has_phase else 3.5))
+    span = rng.uniform(spans[0], min(hi - lo, spans[1]))
     first = rng.uniform(lo, hi - span)
-    k = int(span * rng.uniform(4, 12)) + 1
+    k = int(span * rng.uniform(*densities)) + 1
     log_axis = np.sort(first + span * np.concatenate([[0.0, 1.0], rng.uniform(size=k - 2)]))
     axis = 10.0**log_axis
     if not isinstance(n_layers, int):

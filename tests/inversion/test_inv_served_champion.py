@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from inversion.served import ServedSet, TrainingSettings, train_served
-from inversion.served.champion import challenger_wins, evaluate, held_out_soundings
+from inversion.served.champion import (
+    FIELD_POINTS_PER_DECADE,
+    FIELD_SPANS_DECADES,
+    challenger_wins,
+    evaluate,
+    held_out_soundings,
+    random_truth,
+)
 
 WEAK = TrainingSettings(n_samples=600, n_members=1, network={"hidden": 4, "max_epochs": 1})
 STRONG = TrainingSettings(
@@ -31,6 +38,23 @@ def test_the_held_out_set_is_fixed_by_method_layers_and_seed() -> None:
     assert all(0.5 <= min(o["ab2_m"]) and max(o["ab2_m"]) <= 3e4 for o in ves)
     with pytest.raises(ValueError, match="method"):
         held_out_soundings("no-such-method", 3, 5)
+
+
+@pytest.mark.parametrize(("method", "kind"), [("ves-schlumberger", "ves"), ("mt-1d", "mt")])
+def test_field_geometries_have_the_spans_and_densities_of_real_soundings(method, kind) -> None:
+    rng = np.random.default_rng(3)
+    low, high = FIELD_SPANS_DECADES[kind]
+    for _ in range(50):
+        axis, model, data = random_truth(method, (1, 5), rng, "field")
+        span = np.log10(axis[-1] / axis[0])
+        assert low - 1e-9 <= span <= high + 1e-9
+        assert int(span * FIELD_POINTS_PER_DECADE[0]) + 1 <= axis.size
+        assert axis.size <= int(span * FIELD_POINTS_PER_DECADE[1]) + 1
+        assert np.all(np.diff(axis) >= 0) and np.all(np.isfinite(data)) and model.size % 2 == 1
+    wide = [random_truth(method, 2, rng)[0] for _ in range(200)]
+    assert min(np.log10(a[-1] / a[0]) for a in wide) < low  # the wide default is wider
+    with pytest.raises(ValueError, match="geometry"):
+        random_truth(method, 2, rng, "sparse")
 
 
 def test_metric_is_the_network_only_chi_of_the_full_served_path(nets) -> None:
