@@ -12,7 +12,8 @@ sum of squared residuals, i.e. −2 ln L up to a constant) and ``k`` the number 
 candidate is first refined on to its minimum (:func:`minimum_chi`); a BIC on χ values that were
 never minimised would favour whichever model happened to stop lower. :func:`choose_simplest`
 then prefers the simpler model when it fits as well, or when the better-scoring one has
-unresolved parameters. All candidates are returned, lowest BIC first, so the runners-up and how
+unresolved parameters — but never one whose χ² the data errors reject while the better one's
+they do not. All candidates are returned, lowest BIC first, so the runners-up and how
 close they came are visible.
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.special import chdtrc
 
 from .lm_batch import LMSettings, refine_batch
 from .observations import InversionInputError, parse_observation, phase_mask
@@ -80,29 +82,47 @@ def rank_by_bic(
 SIMPLER_WITHIN_BIC = 2.0
 UNRESOLVED_WITHIN_BIC = 6.0
 UNRESOLVED_STD = 0.5  # σ(log10 m) above half a decade: the data do not resolve the parameter
+#: a fit is within its errors when its χ² = n·χ² is not rejected at this level (χ² distribution
+#: of n − k degrees of freedom); a simpler model that is not, where the best-scoring one is,
+#: does not fit as well
+ADEQUATE_P = 0.05
 #: the refinement to the minimum: no target χ, a tight relative cost tolerance
 TO_MINIMUM = LMSettings(
     max_iterations=60, target_chi=0.0, ftol=1e-6, cost_tol=1e-6, accept_chi=0.0, max_step_log10=1.0
 )
 
 
+def within_errors(candidate: Mapping[str, Any]) -> bool:
+    """Whether a fit's χ² (n·χ², n = ``n_data``, χ = ``chi_minimum`` if given, else ``chi``) is
+    not rejected at ``ADEQUATE_P`` by the χ² distribution of n − k degrees of freedom
+    (k = ``n_free_params``; at least one)."""
+    chi = candidate.get("chi_minimum", candidate["chi"])
+    n, k = candidate["n_data"], candidate["n_free_params"]
+    return bool(chdtrc(max(n - k, 1), n * chi * chi) >= ADEQUATE_P)
+
+
 def choose_simplest(candidates: Sequence[Mapping[str, Any]]) -> int:
     """Index of the chosen candidate among layer counts each refined to its minimum.
 
-    ``candidates[j]``: ``{"n_layers", "bic", "unresolved": [parameter names]}``. The lowest BIC
-    wins, except that a simpler candidate (fewer layers) within ``SIMPLER_WITHIN_BIC`` of it is
-    preferred, and within ``UNRESOLVED_WITHIN_BIC`` when the better-scoring one has unresolved
-    parameters while the simpler one has none: a layer the data do not resolve is not preferred
-    over a simpler model that fits as well.
+    ``candidates[j]``: ``{"n_layers", "bic", "chi", "n_data", "n_free_params", "unresolved":
+    [parameter names]}``. The lowest BIC wins, except that a simpler candidate (fewer layers)
+    within ``SIMPLER_WITHIN_BIC`` of it is preferred, and within ``UNRESOLVED_WITHIN_BIC`` when
+    the better-scoring one has unresolved parameters while the simpler one has none: a layer
+    the data do not resolve is not preferred over a simpler model that fits as well. A simpler
+    model fits as well only if it fits within the errors (:func:`within_errors`) wherever the
+    better-scoring one does.
     """
     if not candidates:
         raise ValueError("candidates: give at least one")
     best = min(range(len(candidates)), key=lambda j: candidates[j]["bic"])
     chosen = best
+    best_within = within_errors(candidates[best])
     for j in sorted(range(len(candidates)), key=lambda j: candidates[j]["n_layers"]):
         c, b = candidates[j], candidates[best]
         if c["n_layers"] >= b["n_layers"]:
             break
+        if best_within and not within_errors(c):
+            continue
         delta = c["bic"] - b["bic"]
         if delta <= SIMPLER_WITHIN_BIC or (
             delta <= UNRESOLVED_WITHIN_BIC and b["unresolved"] and not c["unresolved"]

@@ -28,7 +28,15 @@ from .frame import METHODS, features_batch, frame_batch, resample, to_physical
 from .network import ServedNetwork, prior_draws
 from .parse import ServedSounding, parse_served
 from .results import Candidate, result_dict, segment_report
-from .search import SearchSettings, bounds_for, merge_layers, refine_starts, split_layers
+from .search import (
+    DROP_STARTS,
+    SearchSettings,
+    bounds_for,
+    drop_interfaces,
+    merge_layers,
+    refine_starts,
+    split_layers,
+)
 
 __all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet"]
 
@@ -216,46 +224,57 @@ class ServedSet:
             previous = best.model
             info = self.info_of(spec.name, n_layers)
             candidates.append(Candidate(n_layers, best, bounds, network_model, network_chi, info))
-        self._merge_pass(sounding, candidates, is_phase, search)
+        self._fewer_layers_pass(sounding, candidates, is_phase, search)
         scored = [c.scored(obs.data.size) for c in candidates]
         return LayerFits(candidates, scored, choose_simplest(scored), obs.data.size)
 
     @staticmethod
-    def _merge_pass(
+    def _fewer_layers_pass(
         sounding: ServedSounding,
         candidates: list[Candidate],
         is_phase: np.ndarray,
         search: SearchSettings,
     ) -> None:
-        """Where a layer count's fit has neighbouring layers of equal ρ (:func:`merge_layers`),
-        it is a fit with fewer layers: when that merged model fits better than the smaller
-        layer count's own fit, the smaller count is refined again from it (start ``merged``)
-        and keeps the better of the two, so that the layer choice never compares a layer count
-        with a disguised copy of a smaller one that beats the smaller one's search."""
+        """Each layer count's fit, from the largest down, seeds the smaller counts: its equal-ρ
+        neighbours merged (:func:`merge_layers`: a fit of N layers with two equal ones is an
+        N'-layer model in disguise; start ``merged``, always refined) and each of its interfaces
+        removed (:func:`drop_interfaces`, start ``dropped``; the best ``DROP_STARTS`` by χ
+        refined). When the larger fit beats the smaller count's, the smaller count is refined
+        again from these starts and keeps the better fit: a search that missed a smaller
+        count's minimum is caught where a larger count found the structure, so the layer
+        choice never prefers extra layers over a fit the search failed to find."""
         obs = sounding.obs
         by_count = {c.n_layers: i for i, c in enumerate(candidates)}
-        for cand in sorted(candidates, key=lambda c: -c.n_layers):
-            merged = merge_layers(cand.best.model, cand.n_layers)
+        for n_layers in sorted(by_count, reverse=True):
+            cand = candidates[by_count[n_layers]]
+            merged = merge_layers(cand.best.model, n_layers)
             n_merged = (merged.size + 1) // 2
-            if n_merged == cand.n_layers or n_merged not in by_count:
-                continue
-            target = candidates[by_count[n_merged]]
-            if not cand.best.chi < target.best.chi:
-                continue
-            fwd = _forward(sounding, n_merged)
-            again = refine_starts(
-                fwd,
-                obs.data,
-                obs.sigma,
-                is_phase,
-                target.bounds,
-                [("merged", merged)],
-                np.empty((0, merged.size)),
-                search,
-            )
-            if again.chi < target.best.chi:
-                again = replace(again, n_starts=target.best.n_starts + again.n_starts)
-                candidates[by_count[n_merged]] = replace(target, best=again)
+            seeds: list[tuple[int, list[tuple[str, np.ndarray]], np.ndarray]] = []
+            if n_layers - 1 in by_count:
+                kept = [("merged", merged)] if n_merged == n_layers - 1 else []
+                seeds.append((n_layers - 1, kept, drop_interfaces(cand.best.model, n_layers)))
+            if n_merged < n_layers - 1:
+                seeds.append((n_merged, [("merged", merged)], np.empty((0, merged.size))))
+            for n_small, kept, pool in seeds:
+                if n_small not in by_count:
+                    continue
+                target = candidates[by_count[n_small]]
+                if not cand.best.chi < target.best.chi:
+                    continue
+                again = refine_starts(
+                    _forward(sounding, n_small),
+                    obs.data,
+                    obs.sigma,
+                    is_phase,
+                    target.bounds,
+                    kept,
+                    pool,
+                    replace(search, n_refined=len(kept) + DROP_STARTS),
+                    pool_label="dropped",
+                )
+                if again.chi < target.best.chi:
+                    again = replace(again, n_starts=target.best.n_starts + again.n_starts)
+                    candidates[by_count[n_small]] = replace(target, best=again)
 
     def network_chi(self, sounding: ServedSounding, n_layers: int) -> float | None:
         """χ of the answer of the network serving ``n_layers`` alone (no search) on a sounding

@@ -61,13 +61,15 @@ class Candidate:
         ]
 
     def scored(self, n_data: int) -> dict[str, Any]:
-        """``{"n_layers", "chi", "bic", "n_free_params", "unresolved"}`` for the layer choice."""
+        """``{"n_layers", "chi", "bic", "n_data", "n_free_params", "unresolved"}`` for the
+        layer choice."""
         k = 2 * self.n_layers - 1
         chi = self.best.chi if math.isfinite(self.best.chi) else math.inf
         return {
             "n_layers": self.n_layers,
             "chi": chi,
             "bic": bic(chi, n_data, k),
+            "n_data": n_data,
             "n_free_params": k,
             "unresolved": self.unresolved(),
         }

@@ -23,10 +23,12 @@ from ..misfit import chi as chi_of
 from .frame import MU0, SKIN_M, MethodSpec
 
 __all__ = [
+    "DROP_STARTS",
     "MERGE_WITHIN_LOG10",
     "Best",
     "SearchSettings",
     "bounds_for",
+    "drop_interfaces",
     "merge_layers",
     "refine_starts",
     "split_layers",
@@ -34,6 +36,8 @@ __all__ = [
 
 #: neighbouring layers whose resistivities differ by less than this (decades, ~2.3 %) are one
 MERGE_WITHIN_LOG10 = 0.01
+#: starts with one interface removed (:func:`drop_interfaces`) refined per smaller layer count
+DROP_STARTS = 4
 
 
 @dataclass
@@ -81,7 +85,8 @@ class SearchSettings:
 class Best:
     """The best refined model of one layer count: ``model`` (p,), ``predicted`` (n_data,),
     ``chi``, ``log10_cov`` (p, p), ``n_starts`` refined, ``start`` which start won
-    (``network``, ``member``, ``split``, ``given``, ``prior``, ``frame`` or ``merged``),
+    (``network``, ``member``, ``split``, ``given``, ``prior``, ``frame``, ``merged`` or
+    ``dropped``),
     ``iterations``: the
     Levenberg–Marquardt iterations of the winning row (the start's evaluation counts as one)."""
 
@@ -162,6 +167,23 @@ def merge_layers(model: np.ndarray, n_layers: int) -> np.ndarray:
     return np.concatenate([new_rho, new_thk])
 
 
+def drop_interfaces(model: np.ndarray, n_layers: int) -> np.ndarray:
+    """Models of n_layers − 1 layers (2(n_layers − 1), 2N−3) from one of ``n_layers`` ≥ 2: each
+    interface in turn removed, the joined layer taking the ρ of the layer above it, then of the
+    one below (thicknesses summed; an interface above the half-space removed leaves the
+    half-space the upper or lower ρ) — starts for the next smaller layer count."""
+    rho, thk = np.asarray(model[:n_layers], float), np.asarray(model[n_layers:], float)
+    out = []
+    for i in range(n_layers - 1):
+        if i == n_layers - 2:  # the interface above the half-space: the half-space moves up
+            joined = thk[:i]
+        else:
+            joined = np.concatenate([thk[:i], [thk[i] + thk[i + 1]], thk[i + 2 :]])
+        for keep in (i, i + 1):
+            out.append(np.concatenate([np.delete(rho, i + 1 if keep == i else i), joined]))
+    return np.asarray(out)
+
+
 def refine_starts(
     fwd: Any,
     observed: np.ndarray,
@@ -171,9 +193,11 @@ def refine_starts(
     kept: list[tuple[str, np.ndarray]],
     pool: np.ndarray,
     settings: SearchSettings,
+    pool_label: str = "prior",
 ) -> Best:
     """Refine the starts ``kept`` (labelled (k, p) models, always refined) and the best of
-    ``pool`` (m, p) by χ, on the observed forward model ``fwd``; returns the best fit."""
+    ``pool`` (m, p, labelled ``pool_label``) by χ, on the observed forward model ``fwd``;
+    returns the best fit."""
     lower, upper = bounds
     inside_lo, inside_hi = lower * 1.0001, upper / 1.0001
     labels: list[str] = []
@@ -189,7 +213,7 @@ def refine_starts(
         chis = chi_of(observed[None], pred, is_phase, sigma[None])
         best = np.argsort(np.where(np.isfinite(chis), chis, np.inf))[:n_free]
         starts.append(pool[best])
-        labels.extend(["prior"] * best.size)
+        labels.extend([pool_label] * best.size)
     start = np.clip(np.vstack(starts), inside_lo, inside_hi)
     k = start.shape[0]
     lm = replace(TO_MINIMUM, ftol=settings.ftol)

@@ -135,16 +135,64 @@ def test_a_layer_count_is_refined_again_from_a_larger_count_with_equal_layers():
     stuck = candidate(2, np.array([300.0, 30.0, 50.0]))  # a search that missed the minimum
     candidates = [stuck, candidate(3, split)]
     assert candidates[1].best.chi < stuck.best.chi
-    ServedSet._merge_pass(sounding, candidates, is_phase, SearchSettings())
+    ServedSet._fewer_layers_pass(sounding, candidates, is_phase, SearchSettings())
     fixed = candidates[0]
-    assert fixed.best.start == "merged" and fixed.best.n_starts == 11
+    # the merged model, and the four with one interface removed (two of them the same model)
+    assert fixed.best.start in {"merged", "dropped"} and fixed.best.n_starts == 10 + 5
     assert fixed.best.chi <= candidates[1].best.chi * (1 + 1e-6)
     np.testing.assert_allclose(fixed.best.model, truth, rtol=0.2)
     # nothing to merge, or a merged model no better than the smaller count's fit: unchanged
     good = replace(stuck, best=replace(stuck.best, chi=0.0))
     kept = [good, candidate(3, split)]
-    ServedSet._merge_pass(sounding, kept, is_phase, SearchSettings())
+    ServedSet._fewer_layers_pass(sounding, kept, is_phase, SearchSettings())
     assert kept[0] is good
+
+
+def test_drop_interfaces_removes_each_interface_keeping_either_resistivity():
+    from inversion.served.search import drop_interfaces
+
+    dropped = drop_interfaces(np.array([10.0, 100.0, 1.0, 5.0, 7.0]), 3)
+    np.testing.assert_allclose(
+        dropped, [[10.0, 1.0, 12.0], [100.0, 1.0, 12.0], [10.0, 100.0, 5.0], [10.0, 1.0, 5.0]]
+    )
+    np.testing.assert_allclose(drop_interfaces(np.array([10.0, 100.0, 5.0]), 2), [[10.0], [100.0]])
+
+
+def test_a_missed_smaller_count_is_found_from_a_larger_fit_with_an_interface_removed():
+    """A 3-layer truth; the 3-layer search is stuck far off, the 4-layer fit holds the truth
+    plus a spurious thin layer of distinct ρ (nothing to merge): removing that interface gives
+    the 3-layer minimum (start ``dropped``)."""
+    from inversion.served import ServedSet
+    from inversion.served.results import Candidate
+    from inversion.served.search import Best, SearchSettings
+
+    ab2 = np.geomspace(1.0, 1000.0, 31)
+    truth = np.array([100.0, 5.0, 300.0, 10.0, 20.0])
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2)
+    obs = {"ab2_m": ab2.tolist(), "rho_a_ohmm": _noisy(fm, truth, np.random.default_rng(5))}
+    (sounding,) = ServedSet().parse(obs)
+    is_phase = np.zeros(ab2.size, dtype=bool)
+
+    def candidate(n_layers, model):
+        fwd = forward_models.create("ves-schlumberger", n_layers=n_layers, ab2_m=ab2)
+        pred = fwd.forward(model, precision="double")[0]
+        chi = float(np.sqrt(np.mean((np.log(pred / sounding.obs.data) / 0.03) ** 2)))
+        best = Best(model, pred, chi, np.eye(model.size) * 0.01, 10, "prior", 5)
+        bounds = bounds_for(METHODS["ves-schlumberger"], n_layers, ab2, sounding.rho_a)
+        return Candidate(n_layers, best, bounds, None, None, {})
+
+    stuck = candidate(3, np.array([3.0, 2000.0, 1.0, 200.0, 1.0]))
+    four = candidate(4, np.array([100.0, 5.0, 300.0, 30.0, 10.0, 20.0, 5.0]))
+    assert merge_layers(four.best.model, 4).size == 7  # no equal neighbours to merge
+    candidates = [stuck, four]
+    assert four.best.chi < stuck.best.chi
+    ServedSet._fewer_layers_pass(sounding, candidates, is_phase, SearchSettings())
+    fixed = candidates[0]
+    assert fixed.best.start == "dropped" and fixed.best.n_starts == 10 + 4
+    assert fixed.best.chi <= 1.2 and fixed.best.chi < stuck.best.chi / 3
+    rho, thk = fixed.best.model[:3], fixed.best.model[3:]
+    np.testing.assert_allclose(rho[[0, 2]], truth[[0, 2]], rtol=0.35)
+    assert thk[1] / rho[1] == pytest.approx(truth[4] / truth[1], rel=0.35)  # the conductance
 
 
 def _noisy(fm, model, rng, rel=0.03, phase=1.0):
@@ -323,8 +371,15 @@ def test_save_and_load_round_trip(served, tmp_path):
         ServedNetwork.load(str(tmp_path / "served-x.npz"))
 
 
-def _c(n, bic, unresolved=()):
-    return {"n_layers": n, "bic": bic, "unresolved": list(unresolved)}
+def _c(n, bic, unresolved=(), chi=1.0, n_data=30):
+    return {
+        "n_layers": n,
+        "bic": bic,
+        "chi": chi,
+        "n_data": n_data,
+        "n_free_params": 2 * n - 1,
+        "unresolved": list(unresolved),
+    }
 
 
 def test_choose_simplest_prefers_fewer_layers_that_fit_as_well():
@@ -334,6 +389,24 @@ def test_choose_simplest_prefers_fewer_layers_that_fit_as_well():
     assert choose_simplest([_c(2, 55.0), _c(3, 50.0, ["h2"])]) == 0
     assert choose_simplest([_c(2, 55.0), _c(3, 50.0)]) == 1
     assert choose_simplest([_c(2, 55.0, ["rho2"]), _c(3, 50.0, ["h2"])]) == 1
+
+
+def test_a_simpler_model_outside_its_errors_does_not_fit_as_well():
+    from inversion.layers import within_errors
+
+    # 20 data: χ 1.295 with 3 parameters is rejected (χ² 33.5 on 17 dof, p 0.01), χ 0.97 with
+    # 7 is not (the real case: a 4-layer TEM truth answered with 2 layers at χ 1.295)
+    assert not within_errors(_c(2, 0.0, chi=1.295, n_data=20))
+    assert within_errors(_c(4, 0.0, chi=0.97, n_data=20))
+    assert within_errors({**_c(2, 0.0, chi=9.0, n_data=20), "chi_minimum": 1.0})
+    simpler = _c(2, 42.5, chi=1.295, n_data=20)
+    best = _c(4, 39.8, ["rho2", "h2", "h3"], chi=0.97, n_data=20)
+    assert choose_simplest([simpler, best]) == 1
+    # the next count within its errors is still preferred by the same rules
+    assert choose_simplest([simpler, _c(3, 39.9, chi=1.115, n_data=20), best]) == 1
+    # where the best-scoring fit is outside its errors too, the rules are as before
+    worse = _c(4, 39.8, ["rho2"], chi=2.0, n_data=20)
+    assert choose_simplest([_c(2, 42.5, chi=2.2, n_data=20), worse]) == 0
 
 
 def test_a_tem_sounding_is_served_and_one_outside_the_range_gets_a_clear_422() -> None:
