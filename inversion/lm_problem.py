@@ -125,7 +125,8 @@ class Evaluator:
         """Weighted residuals (k, [m,] n_data) of predictions (k, [m,] n_data) for ``rows``."""
         safe = np.where(self.is_phase, 1.0, pred)
         expand = (slice(None),) + (None,) * (pred.ndim - 2)
-        value = np.where(self.is_phase, pred, np.log(safe))
+        with np.errstate(invalid="ignore", divide="ignore"):  # non-finite: penalised below
+            value = np.where(self.is_phase, pred, np.log(safe))
         r = (value - rows.log_obs[expand]) * rows.weight[expand]
         return np.where(np.isfinite(r), r, 1e6)
 
