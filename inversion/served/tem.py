@@ -170,8 +170,9 @@ def _readings(
     return times, data, err
 
 
-#: z-score beyond which ln −dB/dt bends the wrong way between three gates (see below)
-CONCAVE_Z = 3.0
+#: z-score beyond which ln −dB/dt bends the wrong way over three gates (see below); high,
+#: since every triple of the first half of the gates is tested (~K³/48 tests)
+CONCAVE_Z = 5.0
 #: the smallest relative error used in that test (instrument gain and timing precision)
 CONCAVE_MIN_REL = 0.002
 
@@ -182,26 +183,25 @@ def concave_early_gates(times_s: np.ndarray, data: np.ndarray, rel_err: np.ndarr
     A coincident (single) loop's step-off response is its self-coupling, Σ c_k² λ_k e^{−λ_k t}
     with c_k² ≥ 0, completely monotone in t — and so are its ramp and low-pass versions (the
     same positive average at every gate; gate windows short against their times change this
-    only in second order). Completely monotone functions are log-convex: the
-    slope of ln −dB/dt between neighbouring gates can only rise. Where it falls between gates
-    i−1, i, i+1 by more than ``CONCAVE_Z`` standard deviations of that difference (from the
-    relative errors, at least ``CONCAVE_MIN_REL``), gate i or a neighbour is not a layered
-    earth's response: receiver saturation or the turn-off ramp at early times. Returns the
-    count of gates up to and including the last such middle gate within the first third of
-    the gates (0 when none): after a clipped plateau that is the first true gate, so one good
-    gate is named with the clipped ones rather than a clipped one missed."""
-    ln, dt = np.log(data), np.diff(times_s)
-    sig = np.maximum(rel_err, CONCAVE_MIN_REL)
-    slope = np.diff(ln) / dt
-    drop = slope[:-1] - slope[1:]
-    var = (
-        (sig[:-2] / dt[:-1]) ** 2
-        + (sig[1:-1] * (1 / dt[:-1] + 1 / dt[1:])) ** 2
-        + (sig[2:] / dt[1:]) ** 2
-    )
-    middle = np.flatnonzero(drop > CONCAVE_Z * np.sqrt(var)) + 1
-    early = middle[middle < times_s.size // 3]
-    return int(early.max()) + 1 if early.size else 0
+    only in second order). Completely monotone functions are log-convex: for any gates
+    a < b < c the slope of ln −dB/dt over (a, b) is at most its slope over (b, c). Every triple
+    among the first half of the gates is tested; one that bends the wrong way by more than
+    ``CONCAVE_Z`` standard deviations of the slope difference (from the relative errors, at
+    least ``CONCAVE_MIN_REL``) is not a layered earth's response: receiver saturation or the
+    turn-off ramp at early times. Returns the fewest leading gates whose removal leaves no such
+    triple (0 when none bends): wide triples see a clipped plateau that neighbouring gates,
+    each with its own errors, do not."""
+    k = times_s.size
+    top = max(k // 2, 3)
+    a, b, c = (i.ravel() for i in np.meshgrid(*[np.arange(top)] * 3, indexing="ij"))
+    triple = (a < b) & (b < c)
+    a, b, c = a[triple], b[triple], c[triple]
+    ln, sig = np.log(data), np.maximum(rel_err, CONCAVE_MIN_REL)
+    d_ab, d_bc = times_s[b] - times_s[a], times_s[c] - times_s[b]
+    fall = (ln[b] - ln[a]) / d_ab - (ln[c] - ln[b]) / d_bc
+    sd = np.hypot(np.hypot(sig[a] / d_ab, sig[b] * (1 / d_ab + 1 / d_bc)), sig[c] / d_bc)
+    bent = a[fall > CONCAVE_Z * sd]
+    return int(bent.max()) + 1 if bent.size else 0
 
 
 def parse_tem(
@@ -211,8 +211,8 @@ def parse_tem(
     −dBz/dt per ampere on the observed gates, σ relative = max(error, ``rel_floor``), geometry
     keywords of the forward model) and the loop area (m²). Gates are sorted by time; gates
     before the largest value (a rising start: ramp or receiver transient, which no step-off
-    layered earth gives) are dropped with a warning; early coincident-loop gates that bend the
-    wrong way (:func:`concave_early_gates`) are named in a warning, not dropped.
+    layered earth gives) are dropped with a warning, and so are early coincident-loop gates that
+    bend the wrong way (:func:`concave_early_gates`).
     InversionInputError: 400 malformed, 422 outside the served times or loops."""
     for key in _NORMALISED:
         if obs.get(key) is not None:
@@ -249,10 +249,10 @@ def parse_tem(
         if n_bad and n_bad + 3 <= keep.size:
             warnings.append(
                 f"the first {n_bad} gate(s) (t ≤ {times[keep[n_bad - 1]]:g} s) decay in a way "
-                "no layered earth gives (ln −dB/dt bends the wrong way beyond their errors): "
-                "receiver saturation or the turn-off ramp? window.min = "
-                f"{times[keep[n_bad]]:g} s (CLI --window {times[keep[n_bad]]:g},) leaves them out"
+                "no layered earth gives (ln −dB/dt bends the wrong way beyond their errors: "
+                "receiver saturation or the turn-off ramp): dropped"
             )
+            keep = keep[n_bad:]
     check_served_range(spec.name, "times_s", times[keep], spec.axis_range, "s", index)
     geometry: dict[str, Any] = {"times_s": times[keep], **loop}
     for key, value in extra.items():

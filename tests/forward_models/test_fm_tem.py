@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import forward_models
+from inversion.served.tem import CONCAVE_MIN_REL, concave_early_gates
 
 MU0 = 4e-7 * np.pi
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "forward_reference.json"
@@ -270,3 +271,9 @@ def test_coincident_loop_responses_are_log_convex_in_time(geometry):
         valid = good[:, :-2] & good[:, 1:-1] & good[:, 2:]
         assert valid.mean() > 0.5
         assert np.all(bend[valid] < 1e-3), float(bend[valid].max())
+        # the served path's test of every early triple drops no gate of a layered earth
+        for row, ok in zip(data, good, strict=True):
+            n = int(ok.sum()) if ok.all() else int(np.argmin(ok))
+            if n >= 6:
+                rel = np.full(n, CONCAVE_MIN_REL)
+                assert concave_early_gates(times[:n], row[:n], rel) == 0
