@@ -133,6 +133,24 @@ def test_saturated_early_gates_of_a_coincident_loop_are_dropped(n_layers, model)
     assert not any("bends the wrong way" in w for w in central.obs.warnings)
 
 
+@pytest.mark.parametrize(
+    ("name", "n_dropped"),
+    [
+        ("tem_terratem_viveros_VIV2_loop300m.csv", 2),  # clipped flat at 2.97e-5
+        ("tem_temfast_salzlacken_P2_28_loop25m.csv", 1),
+        ("tem_terratem_xochimilco_XOC3_loop150m.csv", 0),  # clean: nothing dropped
+    ],
+)
+def test_real_early_gates_no_layered_earth_gives_are_dropped(name, n_dropped):
+    (obs,) = inversion.read_soundings(str(FIELD.parent / "field_more" / name)).values()
+    sounding = parse_served(obs, FLOOR)
+    bent = [w for w in sounding.obs.warnings if "bends the wrong way" in w]
+    assert sounding.axis.size == len(obs["times_s"]) - n_dropped
+    assert len(bent) == (n_dropped > 0)
+    if n_dropped:
+        assert bent[0].startswith(f"the first {n_dropped} gate(s)")
+
+
 def _body(**extra) -> dict:
     times = np.geomspace(1e-5, 1e-3, 12)
     body = {
