@@ -29,6 +29,17 @@ __all__ = ["is_tem", "late_time_rho_a", "tem_data_panels", "tem_dense_response"]
 
 MU0 = 4e-7 * np.pi
 OBSERVED, PREDICTED = "#222222", "#c0392b"  # the dashboard's colours
+LEFT_OUT = "#999999"  # observed gates the fit left out
+
+
+def fitted_gates(times_s: np.ndarray, fitted_times_s: np.ndarray | None) -> np.ndarray:
+    """(K,) bool: which observed gates ``times_s`` (K,) are among the fitted ones (the result's
+    predicted times, s); all of them when the result has none."""
+    if fitted_times_s is None:
+        return np.ones(times_s.size, dtype=bool)
+    return np.isclose(times_s[:, None], fitted_times_s[None, :], rtol=1e-9, atol=0.0).any(axis=1)
+
+
 DATA = "dbzdt_v_per_am2"
 _RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
 
@@ -97,18 +108,31 @@ def tem_data_panels(
     bottom = fig.add_subplot(grid[1, 0], sharex=top)
     series = []
     t_obs, d_obs = optional_array(observation, "times_s"), optional_array(observation, DATA)
+    t_pred, d_pred = optional_array(predicted, "times_s"), optional_array(predicted, DATA)
     if t_obs is not None and d_obs is not None:
         err = optional_array(observation, "dbzdt_error_percent")
-        keep = d_obs > 0
+        fitted = fitted_gates(t_obs, t_pred)
+        keep = (d_obs > 0) & fitted
         bars = None if err is None else log_error_bars(d_obs[keep], err[keep])
         style = {"fmt": "o", "ms": 4, "color": OBSERVED, "capsize": 2, "elinewidth": 0.8}
         top.errorbar(t_obs[keep], d_obs[keep], yerr=bars, label="observed", **style)
         series.append((t_obs[keep], d_obs[keep], "o", OBSERVED))
+        left_out = (d_obs > 0) & ~fitted
+        if left_out.any():
+            top.plot(
+                t_obs[left_out],
+                d_obs[left_out],
+                "o",
+                mfc="none",
+                color=LEFT_OUT,
+                ms=5,
+                label="not fitted (dropped: see the warnings)",
+            )
+            series.append((t_obs[left_out], d_obs[left_out], "o", LEFT_OUT))
     dense = tem_dense_response(observation, result)
     if dense is not None:
         top.plot(*dense, "-", color=PREDICTED, lw=1.5, label="model response")
         series.append((dense[0], dense[1], "-", PREDICTED))
-    t_pred, d_pred = optional_array(predicted, "times_s"), optional_array(predicted, DATA)
     if t_pred is not None and d_pred is not None:
         top.plot(t_pred, d_pred, "x", color=PREDICTED, ms=5, label="fitted at the gates")
         series.append((t_pred, d_pred, "x", PREDICTED))
@@ -123,6 +147,8 @@ def tem_data_panels(
         for t, d, marker, colour in series:
             rho = late_time_rho_a(t, d, area)
             style = {"ms": 4} if marker != "-" else {"lw": 1.5}
+            if colour == LEFT_OUT:
+                style["mfc"] = "none"
             bottom.plot(t, rho, marker, color=colour, **style)
     _log_axes(bottom)
     bottom.set_ylabel("late-time ρa (Ω·m)")

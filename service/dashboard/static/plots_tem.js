@@ -6,6 +6,7 @@ window.geobpTemPlots = (function () {
   const P = window.geobpPlots;
   const OBSERVED = "#222";
   const PREDICTED = "#c0392b";
+  const LEFT_OUT = "#999";
   const MU0 = 4e-7 * Math.PI;
   const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
@@ -46,21 +47,47 @@ window.geobpTemPlots = (function () {
     return Plotly.react(div, traces, lay, CONFIG);
   }
 
-  /** −dBz/dt (top div) and late-time ρa (bottom div), observed and predicted. */
+  /** Which observed gates (times, s) the fit used: those among the predicted times. */
+  function fittedGates(times, fittedTimes) {
+    if (!Array.isArray(fittedTimes)) return times.map(function () { return true; });
+    return times.map(function (t) {
+      return fittedTimes.some(function (f) { return Math.abs(f - t) <= 1e-9 * Math.abs(t); });
+    });
+  }
+
+  /** −dBz/dt (top div) and late-time ρa (bottom div), observed and predicted; observed gates the
+   * fit left out (dropped by the server, named in the warnings) are drawn apart, in grey. */
   function temPlots(dataDiv, rhoDiv, observation, result) {
     const pred = (result && result.predicted) || {};
-    const obsT = observation.times_s || [];
-    const obsG = observation.dbzdt_v_per_am2 || [];
+    const allT = observation.times_s || [];
+    const allG = observation.dbzdt_v_per_am2 || [];
+    const fitted = fittedGates(allT, pred.times_s);
+    const pick = function (values, keep) {
+      return (values || []).filter(function (_, i) { return fitted[i] === keep; });
+    };
+    const errors = observation.dbzdt_error_percent;
+    const obsT = pick(allT, true);
+    const obsG = pick(allG, true);
     const area = loopArea(observation);
     const dataTraces = [{
       x: obsT, y: obsG, mode: "markers", name: "observed",
       marker: { color: OBSERVED, size: 7, symbol: "circle-open", line: { width: 2 } },
-      error_y: P.logErrorBars(obsG, observation.dbzdt_error_percent),
+      error_y: P.logErrorBars(obsG, Array.isArray(errors) ? pick(errors, true) : errors),
     }];
     const rhoTraces = [];
     if (area) {
       rhoTraces.push({ x: obsT, y: lateTimeRho(obsT, obsG, area), mode: "markers", name: "observed",
         marker: { color: OBSERVED, size: 7, symbol: "circle-open", line: { width: 2 } } });
+    }
+    const outT = pick(allT, false);
+    const outG = pick(allG, false);
+    if (outT.length) {
+      const grey = { color: LEFT_OUT, size: 7, symbol: "circle-open", line: { width: 1 } };
+      const name = "not fitted (dropped: see the warnings)";
+      dataTraces.push({ x: outT, y: outG, mode: "markers", name: name, marker: grey });
+      if (area) {
+        rhoTraces.push({ x: outT, y: lateTimeRho(outT, outG, area), mode: "markers", name: name, marker: grey });
+      }
     }
     if (Array.isArray(pred.times_s) && Array.isArray(pred.dbzdt_v_per_am2)) {
       const line = { color: PREDICTED, width: 2 };
@@ -73,5 +100,5 @@ window.geobpTemPlots = (function () {
     return draw(rhoDiv, rhoTraces, layout("Late-time apparent resistivity", "late-time ρa (Ω·m)"));
   }
 
-  return { isTem: isTem, lateTimeRho: lateTimeRho, temPlots: temPlots };
+  return { isTem: isTem, lateTimeRho: lateTimeRho, fittedGates: fittedGates, temPlots: temPlots };
 })();

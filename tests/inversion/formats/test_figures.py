@@ -180,6 +180,42 @@ def test_tem_figure_axis_follows_the_data_not_the_noise_gates_bars() -> None:
     assert high == pytest.approx(data.max() * 10, rel=1e-6)
 
 
+def test_tem_gates_the_fit_left_out_are_drawn_apart() -> None:
+    """Gates the served path dropped (absent from the predicted times) are grey open circles
+    labelled as not fitted, in both panels; the fitted ones are the observed series."""
+    import numpy as np
+
+    import forward_models
+    from inversion.formats.figures_tem import LEFT_OUT, fitted_gates
+
+    times = np.geomspace(1e-5, 1e-2, 20)
+    fm = forward_models.create("tem-coincident-loop", n_layers=1, times_s=times, loop_side_m=50.0)
+    data = fm.forward([30.0], precision="double")[0]
+    data[:2] = data[2] * 1.01  # a clipped start the server dropped
+    observation = {
+        "times_s": times.tolist(),
+        "dbzdt_v_per_am2": data.tolist(),
+        "receiver": "coincident",
+        "loop_side_m": 50.0,
+    }
+    result = {
+        "method": "tem-coincident-loop",
+        "model": {"rho_ohmm": [30.0], "thickness_m": [], "depth_m": []},
+        "predicted": {"times_s": times[2:].tolist(), "dbzdt_v_per_am2": data[2:].tolist()},
+        "misfit": {"chi": 0.4, "rms_percent": 2.0},
+    }
+    assert fitted_gates(times, times[2:]).tolist() == [False] * 2 + [True] * 18
+    assert fitted_gates(times, None).all()
+    top, rho_ax = make_figure(observation, result).axes[:2]
+    (left_out,) = [ln for ln in top.get_lines() if ln.get_label().startswith("not fitted")]
+    np.testing.assert_allclose(left_out.get_xdata(), times[:2])
+    assert left_out.get_markerfacecolor() == "none" and left_out.get_color() == LEFT_OUT
+    grey = [ln for ln in rho_ax.get_lines() if ln.get_color() == LEFT_OUT]
+    assert len(grey) == 1 and len(grey[0].get_xdata()) == 2
+    (observed,) = [c for c in top.containers if c.get_label() == "observed"]
+    np.testing.assert_allclose(observed.lines[0].get_xdata(), times[2:])
+
+
 @pytest.mark.parametrize(
     ("standard", "conservative", "n_labels"),
     [(32.1, 25.5, 1), (60.0, 12.0, 2), (20.0, 20.0, 1)],

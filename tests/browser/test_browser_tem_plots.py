@@ -1,0 +1,43 @@
+"""The invert page's TEM plots (plots_tem.js) in headless Chromium: observed gates the server
+dropped (absent from the result's predicted times) are drawn apart from the fitted ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+DRAW = """async () => {
+  const data = document.createElement("div");
+  const rho = document.createElement("div");
+  document.body.append(data, rho);
+  const observation = {
+    times_s: [1e-5, 2e-5, 3e-5, 4e-5, 5e-5],
+    dbzdt_v_per_am2: [5e-3, 4.9e-3, 1e-3, 5e-4, 3e-4],
+    dbzdt_error_percent: [1, 1, 2, 2, 3],
+    loop_side_m: 50,
+  };
+  const result = { predicted: { times_s: [3e-5, 4e-5, 5e-5],
+                                dbzdt_v_per_am2: [1.1e-3, 4.8e-4, 3.1e-4] } };
+  await window.geobpTemPlots.temPlots(data, rho, observation, result);
+  const show = (div) => div.data.map((t) => [t.name, t.x.length]);
+  const fitted = window.geobpTemPlots.fittedGates(observation.times_s, result.predicted.times_s);
+  return { data: show(data), rho: show(rho), fitted: fitted };
+}"""
+
+
+def test_dropped_gates_are_drawn_apart(open_tab: Any) -> None:
+    tab = open_tab("/invert")
+    tab.page.wait_for_function("window.geobpTemPlots !== undefined")
+    drawn = tab.page.evaluate(DRAW)
+    assert drawn["fitted"] == [False, False, True, True, True]
+    left_out = "not fitted (dropped: see the warnings)"
+    assert drawn["data"] == [
+        ["observed", 3],
+        [left_out, 2],
+        ["predicted (model response at the gates)", 3],
+    ]
+    assert drawn["rho"] == [["observed", 3], [left_out, 2], ["predicted", 3]]
+    assert tab.errors == []
