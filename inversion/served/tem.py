@@ -171,7 +171,7 @@ def _readings(
 
 
 #: z-score beyond which ln −dB/dt bends the wrong way over three gates (see below); high,
-#: since every triple of the first half of the gates is tested (~K³/48 tests)
+#: since every triple of the first third of the gates is tested (~K³/162 tests)
 CONCAVE_Z = 5.0
 #: the smallest relative error used in that test (instrument gain and timing precision)
 CONCAVE_MIN_REL = 0.002
@@ -185,14 +185,15 @@ def concave_early_gates(times_s: np.ndarray, data: np.ndarray, rel_err: np.ndarr
     same positive average at every gate; gate windows short against their times change this
     only in second order). Completely monotone functions are log-convex: for any gates
     a < b < c the slope of ln −dB/dt over (a, b) is at most its slope over (b, c). Every triple
-    among the first half of the gates is tested; one that bends the wrong way by more than
-    ``CONCAVE_Z`` standard deviations of the slope difference (from the relative errors, at
-    least ``CONCAVE_MIN_REL``) is not a layered earth's response: receiver saturation or the
-    turn-off ramp at early times. Returns the fewest leading gates whose removal leaves no such
-    triple (0 when none bends): wide triples see a clipped plateau that neighbouring gates,
-    each with its own errors, do not."""
+    among the first third of the gates is tested (saturation and the ramp touch the earliest
+    gates; a decay bent later, as induced polarisation bends it, is no reason to drop gates).
+    A triple that bends the wrong way by more than ``CONCAVE_Z`` standard deviations of the
+    slope difference (from the relative errors, at least ``CONCAVE_MIN_REL``) is not a layered
+    earth's response: receiver saturation or the turn-off ramp at early times. Returns the
+    fewest leading gates whose removal leaves no such triple (0 when none bends): wide triples
+    see a clipped plateau that neighbouring gates, each with its own errors, do not."""
     k = times_s.size
-    top = max(k // 2, 3)
+    top = max(k // 3, 3)
     a, b, c = (i.ravel() for i in np.meshgrid(*[np.arange(top)] * 3, indexing="ij"))
     triple = (a < b) & (b < c)
     a, b, c = a[triple], b[triple], c[triple]
