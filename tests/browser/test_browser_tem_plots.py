@@ -1,8 +1,10 @@
 """The invert page's TEM plots (plots_tem.js) in headless Chromium: observed gates the server
-dropped (absent from the result's predicted times) are drawn apart from the fitted ones."""
+dropped (absent from the result's predicted times) are drawn apart from the fitted ones, and
+the data axis follows the data, not a noise gate's error bar."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -16,15 +18,16 @@ DRAW = """async () => {
   const observation = {
     times_s: [1e-5, 2e-5, 3e-5, 4e-5, 5e-5],
     dbzdt_v_per_am2: [5e-3, 4.9e-3, 1e-3, 5e-4, 3e-4],
-    dbzdt_error_percent: [1, 1, 2, 2, 3],
+    dbzdt_error_percent: [1, 1, 2, 2, 83000],
     loop_side_m: 50,
   };
   const result = { predicted: { times_s: [3e-5, 4e-5, 5e-5],
                                 dbzdt_v_per_am2: [1.1e-3, 4.8e-4, 3.1e-4] } };
   await window.geobpTemPlots.temPlots(data, rho, observation, result);
   const show = (div) => div.data.map((t) => [t.name, t.x.length]);
+  const range = data.layout.yaxis.range;
   const fitted = window.geobpTemPlots.fittedGates(observation.times_s, result.predicted.times_s);
-  return { data: show(data), rho: show(rho), fitted: fitted };
+  return { data: show(data), rho: show(rho), fitted: fitted, range: range };
 }"""
 
 
@@ -40,4 +43,6 @@ def test_dropped_gates_are_drawn_apart(open_tab: Any) -> None:
         ["predicted (model response at the gates)", 3],
     ]
     assert drawn["rho"] == [["observed", 3], [left_out, 2], ["predicted", 3]]
+    # the axis follows the data and the model a decade either side, not the last gate's bar
+    assert drawn["range"] == pytest.approx([math.log10(3e-4) - 1, math.log10(5e-3) + 1])
     assert tab.errors == []

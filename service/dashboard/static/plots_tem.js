@@ -96,7 +96,14 @@ window.geobpTemPlots = (function () {
         rhoTraces.push({ x: pred.times_s, y: lateTimeRho(pred.times_s, pred.dbzdt_v_per_am2, area), mode: "lines+markers", name: "predicted", line: line });
       }
     }
-    draw(dataDiv, dataTraces, layout("TEM data: −dBz/dt per ampere", "−dBz/dt per A (V/(A·m²))"));
+    const dataLayout = layout("TEM data: −dBz/dt per ampere", "−dBz/dt per A (V/(A·m²))");
+    // the data and the model decide the axis (a decade either side), not the noise gates' bars
+    const values = [].concat(...dataTraces.map(function (t) { return t.y; }))
+      .filter(function (v) { return v > 0 && isFinite(v); });
+    if (values.length) {
+      dataLayout.yaxis.range = [Math.log10(Math.min(...values)) - 1, Math.log10(Math.max(...values)) + 1];
+    }
+    draw(dataDiv, dataTraces, dataLayout);
     return draw(rhoDiv, rhoTraces, layout("Late-time apparent resistivity", "late-time ρa (Ω·m)"));
   }
 
