@@ -91,6 +91,18 @@ def test_parse_tem_upload_is_recognised_by_content(client: FlaskClient, name: st
     assert sounding["observation"]["receiver"] == observation["receiver"]
 
 
+def test_parse_tem_export_with_many_soundings_gives_each(client: FlaskClient) -> None:
+    """A raw TEM-FAST export holding ten soundings (tests/data/field_more) uploads as ten."""
+    name = "tem_temfast_hengstberg_p20_sel.tem"
+    path = Path(__file__).resolve().parents[1] / "data" / "field_more" / name
+    upload = {"file": (io.BytesIO(path.read_bytes()), name)}
+    response = client.post("/dashboard/files/parse", data=upload)
+    assert response.status_code == 200, response.get_json()
+    soundings = response.get_json()["soundings"]
+    assert len(soundings) == 10
+    assert {s["observation"]["loop_side_m"] for s in soundings} == {12.5, 25.0}
+
+
 def test_parse_edi_upload_gives_mt_observation(client: FlaskClient) -> None:
     freqs = np.array([100.0, 10.0, 1.0, 0.1])
     edi = format_edi_rho_phase(
