@@ -77,11 +77,13 @@ def window_observation(
     inside = (axis >= (lower or 0.0)) & (axis <= (upper if upper is not None else math.inf))
     if inside.all():
         return out
+    bounds = (
+        f"[{lower if lower is not None else 0:g}, {upper if upper is not None else math.inf:g}]"
+    )
     if int(inside.sum()) < MIN_KEPT:
         raise InversionInputError(
-            f"window [{lower or 0:g}, {upper if upper is not None else math.inf:g}] "
-            f"{AXES[name]} keeps {int(inside.sum())} of {axis.size} data; at least {MIN_KEPT} "
-            "are needed",
+            f"window {bounds} {AXES[name]} keeps {int(inside.sum())} of {axis.size} data; at "
+            f"least {MIN_KEPT} are needed",
             field="window",
             index=index,
         )
@@ -91,9 +93,6 @@ def window_observation(
         if hasattr(value, "__len__") and len(value) == axis.size:
             out[key] = [v for v, keep in zip(value, inside, strict=True) if keep]
     dropped = int((~inside).sum())
-    bounds = (
-        f"[{lower if lower is not None else 0:g}, {upper if upper is not None else math.inf:g}]"
-    )
     note = (
         f"{dropped} of {axis.size} data outside the window {bounds} {AXES[name]} of {name} dropped"
     )

@@ -25,11 +25,20 @@ from inversion.formats.response import (
     optional_array,
 )
 
-__all__ = ["is_tem", "late_time_rho_a", "tem_data_panels", "tem_dense_response"]
+__all__ = [
+    "LEFT_OUT",
+    "fitted_gates",
+    "is_tem",
+    "late_time_rho_a",
+    "tem_data_panels",
+    "tem_dense_response",
+]
 
 MU0 = 4e-7 * np.pi
 OBSERVED, PREDICTED = "#222222", "#c0392b"  # the dashboard's colours
 LEFT_OUT = "#999999"  # observed gates the fit left out
+DATA = "dbzdt_v_per_am2"
+_RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
 
 
 def fitted_gates(times_s: np.ndarray, fitted_times_s: np.ndarray | None) -> np.ndarray:
@@ -38,10 +47,6 @@ def fitted_gates(times_s: np.ndarray, fitted_times_s: np.ndarray | None) -> np.n
     if fitted_times_s is None:
         return np.ones(times_s.size, dtype=bool)
     return np.isclose(times_s[:, None], fitted_times_s[None, :], rtol=1e-9, atol=0.0).any(axis=1)
-
-
-DATA = "dbzdt_v_per_am2"
-_RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
 
 
 def is_tem(observation: Mapping[str, Any], result: Mapping[str, Any]) -> bool:

@@ -86,9 +86,8 @@ class Best:
     """The best refined model of one layer count: ``model`` (p,), ``predicted`` (n_data,),
     ``chi``, ``log10_cov`` (p, p), ``n_starts`` refined, ``start`` which start won
     (``network``, ``member``, ``split``, ``given``, ``prior``, ``frame``, ``merged`` or
-    ``dropped``),
-    ``iterations``: the
-    Levenberg–Marquardt iterations of the winning row (the start's evaluation counts as one)."""
+    ``dropped``), ``iterations``: the Levenberg–Marquardt iterations of the winning row (the
+    start's evaluation counts as one)."""
 
     model: np.ndarray
     predicted: np.ndarray

@@ -17,6 +17,7 @@ which always uses the exact forward model on the observed geometry.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -192,11 +193,8 @@ def concave_early_gates(times_s: np.ndarray, data: np.ndarray, rel_err: np.ndarr
     earth's response: receiver saturation or the turn-off ramp at early times. Returns the
     fewest leading gates whose removal leaves no such triple (0 when none bends): wide triples
     see a clipped plateau that neighbouring gates, each with its own errors, do not."""
-    k = times_s.size
-    top = max(k // 3, 3)
-    a, b, c = (i.ravel() for i in np.meshgrid(*[np.arange(top)] * 3, indexing="ij"))
-    triple = (a < b) & (b < c)
-    a, b, c = a[triple], b[triple], c[triple]
+    top = max(times_s.size // 3, 3)
+    a, b, c = np.array(list(combinations(range(top), 3))).T
     ln, sig = np.log(data), np.maximum(rel_err, CONCAVE_MIN_REL)
     d_ab, d_bc = times_s[b] - times_s[a], times_s[c] - times_s[b]
     fall = (ln[b] - ln[a]) / d_ab - (ln[c] - ln[b]) / d_bc
