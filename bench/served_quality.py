@@ -17,7 +17,10 @@ share whose *true* model fits the noisy data to χ ≤ 1.2 — the ceiling an an
 overfit can reach (with 3 % noise and 6–15 data the true model itself often lands above 1.2);
 "true N ≤ 1.2": the share whose fit with the *true layer count* reaches χ ≤ 1.2 — what an oracle
 that knew the layer count would score (a fit with few parameters, a half-space above all, keeps
-most of the noise's χ²); last, the median Levenberg–Marquardt iterations of the chosen
+most of the noise's χ²); "χ² ceiling": the share an exact least-squares fit with the true
+number of parameters can expect at χ ≤ 1.2, P(χ²_{K−p} ≤ 1.44 K) averaged over the soundings
+(``inversion.misfit.expected_share_within``; K data, p = 2N − 1) — above it, a method overfits;
+last, the median Levenberg–Marquardt iterations of the chosen
 fit's winning start.
 
 With ``--draws 0`` the search refines only the network's answers, their members and the split
@@ -41,7 +44,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from inversion.misfit import chi
+from inversion.misfit import chi, expected_share_within
 from inversion.served import METHODS, SearchSettings, load_set
 from inversion.served.champion import noisy_observation, random_truth
 
@@ -84,7 +87,7 @@ def main() -> None:
     print(
         f"{'method':17s} {'n':>4s} {'chi<=1.2':>9s} {'net chi med':>11s} "
         f"{'net<=2':>7s} {'N right':>8s} {'ms med':>7s} {'min found':>9s} {'chi<=1.2, K>=15':>15s} "
-        f"{'K>=20':>6s} {'truth<=1.2':>10s} {'true N<=1.2':>11s} {'LM it':>6s}"
+        f"{'K>=20':>6s} {'truth<=1.2':>10s} {'true N<=1.2':>11s} {'chi2 ceil':>9s} {'LM it':>6s}"
     )
     for method, ok in served.ready().items():
         if METHODS[method].is_tem:
@@ -94,10 +97,12 @@ def main() -> None:
             continue
         rng = np.random.default_rng(args.seed)
         chis, nets, right, times, found, sizes, truths, iters = [], [], [], [], [], [], [], []
-        true_n_fits = []
+        true_n_fits, ceilings = [], []
         for _ in range(args.n):
             obs, n_true, true_chi = random_sounding(method, rng, args.geometry)
             sizes.append(len(obs["rho_a_ohmm"]))
+            n_data = sizes[-1] + len(obs.get("phase_deg", []))
+            ceilings.append(expected_share_within(1.2, n_data, 2 * n_true - 1))
             truths.append(true_chi)
             t0 = time.perf_counter()
             result = served.invert(obs, noise_floor={"rho_a_rel": 0.03, "phase_deg": 1.0})[0]
@@ -126,7 +131,8 @@ def main() -> None:
             f"{100 * np.mean(chis_a[sizes_a >= 15] <= 1.2):14.1f}% "
             f"{100 * np.mean(chis_a[sizes_a >= 20] <= 1.2):5.1f}% "
             f"{100 * np.mean(np.asarray(truths) <= 1.2):9.1f}% "
-            f"{100 * np.mean(true_n_fits):10.1f}% {np.median(iters):6.0f}",
+            f"{100 * np.mean(true_n_fits):10.1f}% {100 * np.mean(ceilings):8.1f}% "
+            f"{np.median(iters):6.0f}",
             flush=True,
         )
 

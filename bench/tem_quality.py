@@ -19,7 +19,9 @@ least-squares minimum is never above the truth, so a fit above it is a minimum t
 missed, and each such sounding is listed), "truth ≤ 1.2" (the share whose *true* model fits the
 noisy data to χ ≤ 1.2: with 3 % noise and few gates the truth itself often lands above), "true
 N ≤ 1.2" (the share whose fit with the true layer count reaches χ ≤ 1.2: what an oracle that
-knew the layer count would score) and the median time per sounding. Each sounding above χ 1.2
+knew the layer count would score), "χ² ceiling" (the share an exact least-squares fit with the
+true number of parameters can expect at χ ≤ 1.2, as ``bench/served_quality.py``) and the median
+time per sounding. Each sounding above χ 1.2
 is listed with its candidates and the true model's χ.
 
 ``--geometry field`` draws spans of 1.8–3.0 decades and 8–16 gates per decade, like the real
@@ -38,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import forward_models
+from inversion.misfit import expected_share_within
 from inversion.served import ServedSet, load_set, served_name, train_served
 from inversion.served.frame import MU0
 from service.starter import STARTER_SETTINGS
@@ -138,7 +141,8 @@ def main() -> None:
     served: ServedSet = load_set(args.networks)
     print(
         f"{'method':20s} {'n':>4s} {'chi<=1.2':>9s} {'chi med':>8s} {'net chi med':>11s} "
-        f"{'N right':>8s} {'min found':>10s} {'truth<=1.2':>11s} {'true N<=1.2':>11s} {'s med':>6s}"
+        f"{'N right':>8s} {'min found':>10s} {'truth<=1.2':>11s} {'true N<=1.2':>11s} "
+        f"{'chi2 ceil':>9s} {'s med':>6s}"
     )
     for method in TEM:
         if served.missing(method):
@@ -146,8 +150,10 @@ def main() -> None:
             continue
         rng = np.random.default_rng(args.seed)
         chis, nets, right, times, found, truths, true_n_fits = [], [], [], [], [], [], []
+        ceilings = []
         for _ in range(args.n):
             obs, n_true, true_chi = random_sounding(method, rng, args.geometry)
+            ceilings.append(expected_share_within(1.2, len(obs["times_s"]), 2 * n_true - 1))
             t0 = time.perf_counter()
             (result,) = served.invert(obs, max_layers=args.max_layers)
             times.append(time.perf_counter() - t0)
@@ -178,7 +184,7 @@ def main() -> None:
             f"{np.median(chis_a):8.3f} "
             f"{np.nanmedian(nets):11.2f} {100 * np.mean(right):7.0f}% "
             f"{100 * np.mean(found):9.1f}% {100 * np.mean(np.asarray(truths) <= 1.2):10.1f}% "
-            f"{100 * np.mean(true_n_fits):10.1f}% "
+            f"{100 * np.mean(true_n_fits):10.1f}% {100 * np.mean(ceilings):8.1f}% "
             f"{np.median(times):6.1f}",
             flush=True,
         )

@@ -16,6 +16,7 @@ All functions broadcast over leading batch dimensions: arrays ``(..., n_data)`` 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import chdtr
 
 _MIN_PHASE_DEG = 1.0
 
@@ -59,3 +60,18 @@ def rms_percent(observed: np.ndarray, predicted: np.ndarray, is_phase: np.ndarra
 def default_sigma(is_phase: np.ndarray, rho_a_rel: float, phase_deg: float) -> np.ndarray:
     """Per-datum standard errors (n_data,) from a noise floor (fraction for ρa, degrees)."""
     return np.where(np.asarray(is_phase, dtype=bool), float(phase_deg), float(rho_a_rel))
+
+
+def expected_share_within(chi_max: float, n_data: int, n_params: int) -> float:
+    """Probability that an exact least-squares fit with ``n_params`` free parameters to
+    ``n_data`` data, whose Gaussian errors are those stated, reaches χ ≤ ``chi_max``.
+
+    The fit's χ² (``n_data``·χ²) follows the χ² distribution of ``n_data − n_params`` degrees
+    of freedom (linearised model; Gauss–Markov), so the probability is
+    P(χ²_{n−k} ≤ n·χ_max²); 1 when the parameters are at least as many as the data. Averaged
+    over synthetic soundings with the true parameter count, it is the share an answer that
+    neither misses the minimum nor overfits can expect (bench/served_quality.py).
+    """
+    if n_data <= n_params:
+        return 1.0
+    return float(chdtr(n_data - n_params, n_data * chi_max * chi_max))

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from inversion.misfit import chi, default_sigma, rms_percent, weighted_residuals
+from inversion.misfit import (
+    chi,
+    default_sigma,
+    expected_share_within,
+    rms_percent,
+    weighted_residuals,
+)
 
 
 def test_chi_is_zero_for_exact_data_and_one_for_one_sigma_residuals() -> None:
@@ -36,3 +42,24 @@ def test_rms_percent_of_a_uniform_two_percent_error() -> None:
 def test_default_sigma_uses_fraction_for_rho_a_and_degrees_for_phase() -> None:
     sigma = default_sigma(np.array([False, True]), 0.03, 1.5)
     np.testing.assert_array_equal(sigma, [0.03, 1.5])
+
+
+@pytest.mark.parametrize(("n_data", "n_params"), [(12, 3), (30, 7), (60, 11)])
+def test_expected_share_within_matches_linear_least_squares(n_data, n_params):
+    """The χ² ceiling against Monte Carlo: exact linear least-squares fits to data with unit
+    Gaussian errors reach χ ≤ 1.2 as often as the formula says (binomial error ≈ 0.5 %)."""
+    rng = np.random.default_rng(7)
+    design = rng.normal(size=(n_data, n_params))
+    truth = rng.normal(size=n_params)
+    data = design @ truth + rng.normal(size=(8000, n_data))
+    fitted, *_ = np.linalg.lstsq(design, data.T, rcond=None)
+    chis = np.sqrt(np.mean((data - (design @ fitted).T) ** 2, axis=1))
+    expected = expected_share_within(1.2, n_data, n_params)
+    assert abs(np.mean(chis <= 1.2) - expected) < 0.015
+    # the truth itself (no parameters fitted) lands below 1.2 less often
+    assert expected_share_within(1.2, n_data, 0) < expected
+
+
+def test_expected_share_within_is_one_without_degrees_of_freedom():
+    assert expected_share_within(1.2, 5, 5) == 1.0
+    assert expected_share_within(1.2, 3, 9) == 1.0
