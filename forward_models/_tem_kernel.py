@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _trig
+
 MU0 = 4e-7 * np.pi
 #: lower bound of −2 h Re u and of the phase −2 h Im u (rad): |E| = e^{−2h Re u} ≤ e^{−|phase|}
 #: is negligible below it
@@ -97,19 +99,17 @@ def _phase_factor(
 ) -> tuple[Any, Any]:
     """E = e^{−2uh} as (ws["er"], ws["ei"]); ``h2 (nb, 1)`` = −2h.
 
-    ``fast_trig``: the phase in float32 (NumPy's SIMD kernels, ~10× faster than float64);
-    |E| ≤ e^{−|φ|} bounds the error |φ|·6e-8·|E| by 2.2e-8."""
+    ``fast_trig``: the phase in float32 (NumPy's SIMD kernels, ~10× faster than float64
+    cos/sin); |E| ≤ e^{−|φ|} bounds the error |φ|·6e-8·|E| by 2.2e-8. Otherwise float64 by
+    :func:`_trig.exp_cis` (half-angle tangent where it is vectorised: exact and ~2× float32's
+    cost)."""
     amp, er, ei = ws["amp"], ws["er"], ws["ei"]
     xp.multiply(ur, h2, out=amp)
     xp.maximum(amp, PHASE_MIN, out=amp)  # no subnormal numbers downstream (they are slow)
-    xp.exp(amp, out=amp)
     phase = ws.get("phase", xp.float32) if fast_trig else ws["phase"]
     xp.multiply(ui, h2, out=phase)
     xp.maximum(phase, PHASE_MIN, out=phase)
-    xp.cos(phase, out=er)
-    xp.sin(phase, out=ei)
-    er *= amp
-    ei *= amp
+    _trig.exp_cis(amp, phase, er, ei, xp)
     return er, ei
 
 
@@ -215,60 +215,115 @@ def reflection(
     return im, re
 
 
+def _complex(re: Any, im: Any, xp: ModuleType) -> Any:
+    """A new complex128 array re + i·im (writes through the views: faster than re + 1j * im)."""
+    out = xp.empty(re.shape, dtype=xp.complex128)
+    xp.copyto(out.real, re)
+    xp.copyto(out.imag, im)
+    return out
+
+
+def _reciprocal(z: Any, tmp: Any, tmp2: Any, xp: ModuleType) -> Any:
+    """1/z = conj(z)/|z|² for complex128 ``z``, in place, by real arithmetic (NumPy's complex
+    division is ~2× slower); ``tmp``/``tmp2`` real buffers shaped like ``z``. |z| stays far
+    from float64's limits here (|u|² ≤ λ⁴ + (ωμσ)², |1 + r X| ≤ 2)."""
+    xp.multiply(z.real, z.real, out=tmp)
+    xp.multiply(z.imag, z.imag, out=tmp2)
+    tmp += tmp2
+    xp.reciprocal(tmp, out=tmp)
+    z.real *= tmp
+    xp.negative(tmp, out=tmp)
+    z.imag *= tmp
+    return z
+
+
 def reflection_gradient(sigma: Any, thk: Any, grid: PairGrid, xp: ModuleType) -> tuple[Any, Any]:
     """r_TE and its derivatives with respect to ln ρ_j and ln h_j, by reverse accumulation.
 
     ``sigma (nb, N)`` S/m, ``thk (nb, N−1)`` m. Returns ``r (nb, P)`` complex and
     ``grad (2N−1, nb, P)`` complex in the model-vector order [ρ_1 … ρ_N, h_1 … h_{N−1}]. With
     R_k = (r_k + X_k)/D_k, X_k = R_{k+1} E_k, D_k = 1 + r_k X_k: ∂R_k/∂r_k = (1 − X_k²)/D_k²,
-    ∂R_k/∂X_k = (1 − r_k²)/D_k²; r_k = (u_{k−1} − u_k)/s_k, s_k = u_{k−1} + u_k (u_{−1} = λ):
-    ∂r_k/∂u_{k−1} = 2u_k/s_k², ∂r_k/∂u_k = −2u_{k−1}/s_k²; ∂E_k/∂u_k = −2h_k E_k,
-    ∂E_k/∂ln h_k = −2u_k h_k E_k; ∂u_j/∂ln ρ_j = −iωμ_0σ_j/(2u_j). Complex128 throughout.
+    ∂R_k/∂X_k = (1 − r_k²)/D_k²; r_k = (u_{k−1} − u_k)/s_k = iωμ_0(σ_{k−1} − σ_k)/s_k²,
+    s_k = u_{k−1} + u_k (u_{−1} = λ, σ_{−1} = 0): ∂r_k/∂u_{k−1} = 2u_k/s_k²,
+    ∂r_k/∂u_k = −2u_{k−1}/s_k²; ∂E_k/∂u_k = −2h_k E_k, ∂E_k/∂ln h_k = −2u_k h_k E_k;
+    ∂u_j/∂ln ρ_j = −iωμ_0σ_j/(2u_j). Complex128 throughout; one reciprocal per layer and per
+    interface, by real arithmetic (:func:`_reciprocal`), and E by :func:`_trig.exp_cis`.
     """
     n_layers = sigma.shape[1]
     shape = (sigma.shape[0], grid.size)
-    u = []
+    tmp, tmp2 = xp.empty(shape), xp.empty(shape)
+    u, inv_u_abs2 = [], []  # u_j, and 1/|u_j|² (real) for ∂u_j/∂ln ρ_j
     for j in range(n_layers):
         ur, ui = xp.empty(shape), xp.empty(shape)
         _u(sigma[:, j : j + 1], grid, ur, ui, xp)
-        u.append(ur + 1j * ui)
-    above = [grid.lam + 0j, *u[:-1]]  # u_{k−1} above layer k
-    inv_s = [1 / (above[k] + u[k]) for k in range(n_layers)]
-    r = [(above[k] - u[k]) * inv_s[k] for k in range(n_layers)]
+        u.append(_complex(ur, ui, xp))
+        xp.multiply(ur, ur, out=tmp)
+        xp.multiply(ui, ui, out=ui)
+        ui += tmp
+        inv_u_abs2.append(xp.reciprocal(ui, out=ui))
+    above = [grid.lam, *u[:-1]]  # u_{k−1} above layer k
+    inv_s2, r = [], []
+    for k in range(n_layers):
+        s2 = xp.add(above[k], u[k])
+        s2 *= s2
+        inv_s2.append(_reciprocal(s2, tmp, tmp2, xp))
+        step = (sigma[:, k - 1 : k] if k else 0.0) - sigma[:, k : k + 1]
+        r.append(inv_s2[k] * (1j * step * grid.wmu))
     e = []
     for k in range(n_layers - 1):
         h2 = -2 * thk[:, k : k + 1]
-        amp = xp.exp(xp.maximum(h2 * u[k].real, PHASE_MIN))
-        phase = xp.maximum(h2 * u[k].imag, PHASE_MIN)
-        e.append(amp * (xp.cos(phase) + 1j * xp.sin(phase)))
+        xp.maximum(xp.multiply(h2, u[k].real, out=tmp), PHASE_MIN, out=tmp)
+        phase = xp.multiply(h2, u[k].imag)
+        xp.maximum(phase, PHASE_MIN, out=phase)
+        er, ei = xp.empty(shape), xp.empty(shape)
+        _trig.exp_cis(tmp, phase, er, ei, xp)
+        e.append(_complex(er, ei, xp))
     big_r = [None] * n_layers
     big_r[-1] = r[-1]
     x, inv_d = [None] * n_layers, [None] * n_layers
     for k in range(n_layers - 2, -1, -1):
         x[k] = big_r[k + 1] * e[k]
-        inv_d[k] = 1 / (1 + r[k] * x[k])
-        big_r[k] = (r[k] + x[k]) * inv_d[k]
+        d = r[k] * x[k]
+        d += 1
+        inv_d[k] = _reciprocal(d, tmp, tmp2, xp)
+        big_r[k] = r[k] + x[k]
+        big_r[k] *= inv_d[k]
     # reverse sweep: adj = ∂R_0/∂R_k, g_u[j] = ∂R_0/∂u_j
-    g_u = [xp.zeros(shape, dtype=xp.complex128) for _ in range(n_layers)]
+    g_u: list[Any] = [None] * n_layers
     grad = xp.empty((2 * n_layers - 1, *shape), dtype=xp.complex128)
-    adj = xp.ones(shape, dtype=xp.complex128)
+    adj = None
     for k in range(n_layers):
         if k < n_layers - 1:
-            adj = adj * inv_d[k] * inv_d[k]
-            g_r = adj * (1 - x[k] * x[k])
-            g_x = adj * (1 - r[k] * r[k])
+            inv_d2 = inv_d[k]
+            inv_d2 *= inv_d2
+            adj = inv_d2 if adj is None else xp.multiply(adj, inv_d2, out=adj)
+            g_r = x[k] * x[k]
+            xp.subtract(1, g_r, out=g_r)
+            g_r *= adj
+            g_x = r[k] * r[k]
+            xp.subtract(1, g_x, out=g_x)
+            g_x *= adj
         else:
-            g_r = adj
-        g_r = 2 * g_r * inv_s[k] * inv_s[k]
+            g_r = adj if adj is not None else xp.ones(shape, dtype=xp.complex128)
+        g_r *= inv_s2[k]
+        g_r *= 2
         if k > 0:
             g_u[k - 1] += g_r * u[k]
-        g_u[k] -= g_r * above[k]
+        g_u[k] = g_r * above[k]
+        xp.negative(g_u[k], out=g_u[k])
         if k < n_layers - 1:
-            g_e = g_x * big_r[k + 1] * e[k]  # ∂R_0/∂E_k · E_k
-            h2 = -2 * thk[:, k : k + 1]
-            g_u[k] += g_e * h2
-            grad[n_layers + k] = g_e * h2 * u[k]
-            adj = g_x * e[k]
+            g_e = x[k]  # ∂R_0/∂E_k · E_k = g_x R_{k+1} E_k = g_x X_k
+            g_e *= g_x
+            g_e *= -2 * thk[:, k : k + 1]
+            g_u[k] += g_e
+            xp.multiply(g_e, u[k], out=grad[n_layers + k])
+            adj = xp.multiply(g_x, e[k], out=g_x)
     for j in range(n_layers):
-        grad[j] = g_u[j] * (-0.5j * grid.wmu * sigma[:, j : j + 1]) / u[j]
+        # ∂u_j/∂ln ρ_j = −iωμσ_j/(2u_j) = −½ωμσ_j (Im u_j + i Re u_j)/|u_j|²
+        scale = inv_u_abs2[j]
+        scale *= -0.5 * sigma[:, j : j + 1] * grid.wmu
+        out = grad[j]
+        xp.multiply(u[j].imag, scale, out=out.real)
+        xp.multiply(u[j].real, scale, out=out.imag)
+        out *= g_u[j]
     return big_r[0], grad

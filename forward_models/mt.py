@@ -22,55 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate
+from . import _trig, _validate
 from .base import ForwardModel
 
 MU0 = 4e-7 * np.pi
-
-
-def _vectorised(name: str, dtype: str) -> bool:
-    """Whether NumPy runs ufunc ``name`` on ``dtype`` ("float64", "float32") with a SIMD kernel
-    chosen for this CPU rather than its baseline build (NumPy ≥ 2.1; False when unknown)."""
-    try:
-        from numpy.lib.introspect import opt_func_info
-
-        found = opt_func_info(func_name=f"^{name}$", signature=f"^{dtype}$")[name]
-        (target,) = (t["current"] for t in found.values())
-        return not target.startswith("baseline")
-    except Exception:  # noqa: BLE001 - older NumPy or an unknown layout: assume not
-        return False
-
-
-#: ufuncs whose speed picks the formulation (measured on AVX-512, docs/benchmarks.md)
-_VECTORISED = {"tan": _vectorised("tan", "float64"), "arctan2": _vectorised("arctan2", "float32")}
-
-
-def _exp_cis(m: Any, re: Any, im: Any, xp: ModuleType, half_angle: bool | None = None) -> None:
-    """Write e^m cos m into ``re`` and e^m sin m into ``im`` (arrays shaped like ``m``, which is
-    overwritten).
-
-    ``half_angle``: with w = tan(m/2), cos m = (1 − w²)/(1 + w²) and sin m = 2w/(1 + w²); by
-    default for float64 on NumPy builds whose float64 ``tan`` is vectorised on this CPU
-    (AVX-512: there ``tan`` costs a fifth of ``cos`` plus ``sin``, :data:`_VECTORISED`).
-    """
-    if half_angle is None:
-        half_angle = m.dtype == np.float64 and xp is np and _VECTORISED["tan"]
-    xp.exp(m, out=re)
-    if not half_angle:
-        xp.sin(m, out=im)
-        xp.cos(m, out=m)
-        im *= re
-        re *= m
-        return
-    xp.multiply(m, 0.5, out=im)
-    xp.tan(im, out=im)  # w
-    xp.multiply(im, im, out=m)
-    m += 1  # 1 + w²
-    re /= m  # e^m / (1 + w²)
-    im *= re
-    im *= 2  # e^m sin m
-    xp.subtract(2, m, out=m)  # 1 − w²
-    re *= m  # e^m cos m
 
 
 def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[Any, Any]:
@@ -78,8 +33,8 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
 
     ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2), so that a layer's
     h_j / δ_j = h_j / √ρ_j · skin (δ: skin depth). With m = −2 h_j / δ_j,
-    E = e^{−2 k_j h_j} = e^m (cos m + i sin m) (:func:`_exp_cis`). In-place arithmetic on (n, K)
-    buffers.
+    E = e^{−2 k_j h_j} = e^m (cos m + i sin m) (:func:`_trig.exp_cis`). In-place arithmetic on
+    (n, K) buffers.
     """
     n, n_layers = rho.shape
     shape = (n, skin.shape[0])
@@ -93,7 +48,7 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
         m, e_re, e_im, a, b, c = (pool.pop() for _ in range(6))
         xp.multiply((-2 * thk[:, j : j + 1]) / s, skin, out=m)
         xp.maximum(m, -40, out=m)  # e^-40 is zero at our accuracy; avoids subnormals
-        _exp_cis(m, e_re, e_im, xp)  # E
+        _trig.exp_cis(m, m, e_re, e_im, xp)  # E
         if x is None:  # ζ_{j+1} = √ρ_N is real: Γ is real, one value per model
             x_below = sqrt_rho[:, n_layers - 1 : n_layers]
             gamma = (x_below - s) / (x_below + s)
@@ -142,7 +97,7 @@ def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tu
 
     ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2). Per layer j (bottom up),
     with ζ' = ζ_{j+1}, s = √ρ_j, u = ζ' − s, v = ζ' + s, m = −2 h_j skin / s, θ = −(1 + i) m,
-    E = e^{−θ} (:func:`_exp_cis`), N = v + E u, M = v − E u and R = 1/(M N), so that
+    E = e^{−θ} (:func:`_trig.exp_cis`), N = v + E u, M = v − E u and R = 1/(M N), so that
     ζ_j = s N/M = s N² R, the local logarithmic partials are::
 
         ∂ln ζ_j/∂ln ζ'  = 4 s ζ' E R
@@ -168,7 +123,7 @@ def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tu
         xp.copyto(scratch, m)
         # E; contiguous real buffers first (transcendental ufuncs are not vectorised on the
         # strided .real / .imag views)
-        _exp_cis(scratch, e_re, e_im, xp)
+        _trig.exp_cis(scratch, scratch, e_re, e_im, xp)
         xp.copyto(e.real, e_re)
         xp.copyto(e.imag, e_im)
         u = zeta - sj
@@ -229,10 +184,10 @@ def _phase_deg(x: Any, y: Any, xp: ModuleType, out: Any, polynomial: bool | None
 
     ``polynomial``: the arctan polynomial (degrees folded into its coefficients) instead of
     ``arctan2``; by default only for float32 on NumPy builds whose float32 ``arctan2`` is not
-    vectorised on this CPU (:data:`_VECTORISED`).
+    vectorised on this CPU (:data:`_trig.VECTORISED`).
     """
     if polynomial is None:
-        polynomial = x.dtype != np.float64 and xp is np and not _VECTORISED["arctan2"]
+        polynomial = x.dtype != np.float64 and xp is np and not _trig.VECTORISED["arctan2"]
     if not polynomial:
         xp.arctan2(y, x, out=out)
         out *= 180 / np.pi

@@ -7,7 +7,7 @@ import pytest
 from jacobian_helpers import central_differences
 
 import forward_models
-from forward_models import mt
+from forward_models import _trig, mt
 
 PERIODS = np.geomspace(1e-4, 1e2, 25)
 
@@ -78,9 +78,21 @@ def test_both_ways_to_e_to_the_m_times_cis_m_agree_with_numpy(half_angle) -> Non
     over the range the recursion uses (m from −40, the cap, to 0)."""
     m = -np.geomspace(1e-8, 40.0, 5001)
     re, im = np.empty_like(m), np.empty_like(m)
-    mt._exp_cis(m.copy(), re, im, np, half_angle=half_angle)
+    scratch = m.copy()
+    _trig.exp_cis(scratch, scratch, re, im, np, half_angle=half_angle)
     np.testing.assert_allclose(re, np.exp(m) * np.cos(m), rtol=0, atol=1e-15)
     np.testing.assert_allclose(im, np.exp(m) * np.sin(m), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("half_angle", [True, False])
+def test_e_to_the_a_times_cis_phi_with_separate_amplitude_and_phase(half_angle) -> None:
+    """The TEM recursion's form: amplitude exponent and phase differ (E = e^{−2uh}, u complex)."""
+    rng = np.random.default_rng(3)
+    a, phi = rng.uniform(-40.0, 0.0, (2, 4001))
+    re, im = np.empty_like(a), np.empty_like(a)
+    _trig.exp_cis(a.copy(), phi.copy(), re, im, np, half_angle=half_angle)
+    np.testing.assert_allclose(re, np.exp(a) * np.cos(phi), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(im, np.exp(a) * np.sin(phi), rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("polynomial", [True, False])
