@@ -157,10 +157,7 @@ def build_observation(
             f"({ramp:g} s after its start) dropped (lines {_lines(in_ramp)})"
         )
     if negative:
-        warnings.append(
-            f"{len(negative)} gates with zero or negative values (noise) dropped "
-            f"(lines {_lines(negative)})"
-        )
+        warnings.append(_negative_gates_warning([r for r in rows if r["line"] in negative]))
     if len(kept) < 3:
         raise FormatError(
             f"only {len(kept)} usable gates (positive, not masked, after the turn-off ramp); "
@@ -192,6 +189,32 @@ def _drop_reason(row: dict[str, Any], ramp_off_s: float) -> str | None:
     if row["time_s"] - (row.get("width_s") or 0.0) / 2 <= ramp_off_s:
         return "in_ramp"
     return "negative" if row["value"] <= 0 else None
+
+
+#: a gate below zero by more than this many of its standard errors is signal, not noise
+SIGN_REVERSAL_Z = 3.0
+
+
+def _negative_gates_warning(rows: list[dict[str, Any]]) -> str:
+    """The warning for dropped gates with zero or negative values: noise, unless some lie below
+    zero by more than ``SIGN_REVERSAL_Z`` standard errors — a sign reversal, which the step-off
+    response of a central or coincident loop over a non-polarisable earth never shows (it is
+    positive and decreasing: Weidelt 1982, Geophysics 47(9), 1325), and which induced
+    polarisation produces."""
+    lines = _lines([r["line"] for r in rows])
+    scores = [(-r["value"] / abs(r["error"]), r) for r in rows if r.get("error")]
+    significant = [(z, r) for z, r in scores if z > SIGN_REVERSAL_Z]
+    if not significant:
+        return f"{len(rows)} gates with zero or negative values (noise) dropped (lines {lines})"
+    first = min(r["time_s"] for _, r in significant)
+    return (
+        f"{len(rows)} gates with zero or negative values dropped (lines {lines}); "
+        f"{len(significant)} lie below zero by more than {SIGN_REVERSAL_Z:g} standard errors (up "
+        f"to {max(z for z, _ in significant):.0f}) from t = {first:.3g} s: the transient "
+        "reverses sign, which no layered earth without induced polarisation does in a central "
+        "or coincident loop — likely induced polarisation (IP), which geobp does not model; "
+        "the gates before the reversal carry it too, so a layered model may not fit them"
+    )
 
 
 def _lines(numbers: list[int]) -> str:
