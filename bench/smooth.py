@@ -1,10 +1,12 @@
 """Smooth (Occam) models and depths of investigation of the served path: synthetics, field data.
 
-Synthetic part: for each of ``ves-schlumberger`` and ``mt-1d``, ``--n`` soundings with a random
-geometry inside the served range (as bench/served_quality.py draws them: VES AB/2 spans of
-1–3.5 decades, MT period spans of 1.5–6 decades, 4–12 points per decade), a random layered truth of
-2–5 layers (ρ log-uniform 1–10⁴ Ω·m, interfaces inside the depths the data see), 3 % Gaussian
-noise on ρa and 1° on phase, errors stated as 3 % / 1°. Each is inverted by
+Synthetic part: for each of ``--methods`` (``ves-schlumberger``, ``mt-1d`` and
+``tem-coincident-loop`` by default), ``--n`` soundings with a random geometry inside the served
+range (as bench/served_quality.py draws them: VES AB/2 spans of 1–3.5 decades, MT period spans of
+1.5–6 decades, 4–12 points per decade; TEM as bench/tem_quality.py: loops of 5–500 m, 1.5–3.5
+decades of gates, 5–12 per decade, ramps on half of them), a random layered truth of 2–5 layers
+(ρ log-uniform 1–10⁴ Ω·m, TEM 1–10³ Ω·m, interfaces inside the depths the data see), 3 % Gaussian
+noise on ρa, −dB/dt, and 1° on phase, errors stated as 3 % / 1°. Each is inverted by
 ``inversion.served.ServedSet`` without networks (the layer counts are searched from the prior
 draws and split models; ``SearchSettings(n_draws=256, n_refined=16)`` to keep the run short); the
 result's ``smooth`` entry is scored:
@@ -32,15 +34,18 @@ result's ``smooth`` entry is scored:
   served inversion), p50 and p95 in ms, and "share": its median ratio to the whole served
   inversion's time measured just before (a ratio that survives a loaded machine).
 
-Field part: every VES and MT file in ``/work/shared/fixtures/field/`` with errors floored at 5 %
-(ρa) and 1.5° (phase), as bench/field.py; printed: layered χ, smooth χ, and the least χ any model
-on the same stack reaches (``scipy.optimize.least_squares`` without regularisation, started from
-the smooth model), which bounds what the smooth model can reach.
+Field part: every file in ``/work/shared/fixtures/field/`` (VES, MT, TEM) with errors floored at
+5 % (ρa, −dB/dt) and 1.5° (phase), as bench/field.py; printed: layered χ, smooth χ, the least χ
+any model on the same stack reaches (``scipy.optimize.least_squares`` without regularisation,
+started from the smooth model, with the forward model's exact Jacobian), which bounds what the
+smooth model can reach, and the smooth model's time (``smooth_part``, ms).
 
 ``--geometry field`` draws the synthetic geometries with spans and densities like the real
-soundings' (``inversion.served.champion.FIELD_SPANS_DECADES``) instead of the wide default.
+soundings' (``inversion.served.champion.FIELD_SPANS_DECADES``, bench/tem_quality.py's
+``GEOMETRIES``) instead of the wide default.
 
-Run: ``.venv/bin/python bench/smooth.py [--n 40] [--seed 0] [--no-field] [--geometry field]``.
+Run: ``.venv/bin/python bench/smooth.py [--n 40] [--seed 0] [--no-field] [--geometry field]
+[--methods ves-schlumberger,mt-1d,tem-coincident-loop]``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
+from tem_quality import random_truth as random_tem_truth
 
 import forward_models
 import inversion
@@ -66,6 +72,7 @@ FIELD = Path("/work/shared/fixtures/field")
 RESOLUTION_STEP_LOG10 = 0.31  # just beyond the 0.3-decade accuracy tolerance
 FLOOR = {"rho_a_rel": 0.05, "phase_deg": 1.5}
 SYNTHETIC_ERRORS = {"rho_a_rel": 0.03, "phase_deg": 1.0}
+METHODS = ("ves-schlumberger", "mt-1d", "tem-coincident-loop")
 
 
 def random_sounding(
@@ -73,6 +80,9 @@ def random_sounding(
 ) -> tuple[dict, np.ndarray, int]:
     """A noisy synthetic observation dict, its true model and layer count (2–5 layers);
     ``geometry`` as :func:`inversion.served.champion.random_truth`."""
+    if method.startswith("tem-"):
+        obs, model, _ = random_tem_truth(method, rng, geometry, layers=(2, 6))
+        return obs, model, (model.size + 1) // 2
     axis, model, data = random_truth(method, (2, 6), rng, geometry)
     return noisy_observation(method, axis, data, rng), model, (model.size + 1) // 2
 
@@ -173,7 +183,9 @@ def score(
     }
 
 
-def synthetic(n: int, seed: int, geometry: str = "wide") -> None:
+def synthetic(
+    n: int, seed: int, geometry: str = "wide", methods: tuple[str, ...] = METHODS
+) -> None:
     """Print the synthetic table."""
     served = ServedSet(search=SearchSettings(n_draws=256, n_refined=16))
     print(
@@ -181,7 +193,7 @@ def synthetic(n: int, seed: int, geometry: str = "wide") -> None:
         f"{'acc thick':>9s} {'acc snd':>7s} {'resolved':>8s} {'acc res':>7s} {'DOI ok':>6s} "
         f"{'DOI@bot':>7s} {'cover':>6s} {'cal k':>5s} {'ms p50':>6s} {'ms p95':>6s} {'share':>5s}"
     )
-    for method in ("ves-schlumberger", "mt-1d"):
+    for method in methods:
         rng = np.random.default_rng(seed)
         rows, times, shares = [], [], []
         for _ in range(n):
@@ -237,7 +249,15 @@ def least_chi(sounding: inversion.served.parse.ServedSounding, result: dict) -> 
         pred = np.asarray(fwd.forward(np.concatenate([10.0**x, thk]), precision="double"))
         return weighted_residuals(obs.data, pred[0], is_phase, obs.sigma)
 
-    fit = least_squares(residuals, np.log10(sm["rho_ohmm"]), bounds=(lo, hi), max_nfev=2000)
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        pred, jac = fwd.forward_and_jacobian(np.concatenate([10.0**x, thk]))
+        pred, jac = np.asarray(pred)[0], np.asarray(jac)[0, :, :n]  # ∂data/∂ln ρ
+        scale = np.log(10.0) / (obs.sigma * np.where(is_phase, 1.0, pred))
+        return jac * scale[:, None]
+
+    fit = least_squares(
+        residuals, np.log10(sm["rho_ohmm"]), jac=jacobian, bounds=(lo, hi), max_nfev=2000
+    )
     return float(np.sqrt(np.mean(fit.fun**2)))
 
 
@@ -246,20 +266,24 @@ def field() -> None:
     served = ServedSet(search=SearchSettings(n_draws=256, n_refined=16))
     print(
         f"\n{'sounding':34s} {'N':>2s} {'chi':>6s} {'smooth chi':>10s} {'least chi':>9s} "
-        f"{'DOI std m':>10s} {'DOI cons m':>10s} {'consistent':>10s}"
+        f"{'DOI std m':>10s} {'DOI cons m':>10s} {'consistent':>10s} {'ms':>6s}"
     )
     for path in sorted(FIELD.iterdir()):
-        if path.suffix not in (".csv", ".edi") or path.name.startswith("tem_"):
+        if path.suffix not in (".csv", ".edi"):
             continue
         for sid, obs in inversion.read_soundings(str(path)).items():
             result = served.invert(obs, noise_floor=FLOOR)[0]
             sounding = served.parse(obs, FLOOR)[0]
+            model = np.concatenate([result["model"]["rho_ohmm"], result["model"]["thickness_m"]])
+            t = time.perf_counter()
+            smooth_part(sounding, model, result["n_layers"])
+            ms = 1e3 * (time.perf_counter() - t)
             sm = result["smooth"]
             print(
                 f"{sid:34s} {result['n_layers']:2d} {result['misfit']['chi']:6.3f} "
                 f"{sm['misfit']['chi']:10.3f} {least_chi(sounding, result):9.3f} "
                 f"{sm['doi_m']['standard']:10.4g} {sm['doi_m']['conservative']:10.4g} "
-                f"{sm['consistent']!s:>10s}",
+                f"{sm['consistent']!s:>10s} {ms:6.0f}",
                 flush=True,
             )
 
@@ -270,6 +294,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-field", action="store_true")
     parser.add_argument(
+        "--methods", default=",".join(METHODS), help="comma-separated methods of the synthetic part"
+    )
+    parser.add_argument(
         "--geometry",
         choices=("wide", "field"),
         default="wide",
@@ -277,7 +304,7 @@ def main() -> None:
         "field (spans and densities like the real soundings')",
     )
     args = parser.parse_args()
-    synthetic(args.n, args.seed, args.geometry)
+    synthetic(args.n, args.seed, args.geometry, tuple(args.methods.split(",")))
     if not args.no_field:
         field()
 

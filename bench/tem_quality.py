@@ -59,6 +59,18 @@ def random_sounding(
 ) -> tuple[dict, int, float]:
     """One noisy synthetic TEM observation dict, its true layer count and the true model's χ
     on the noisy data (3 % errors); ``geometry`` names the ``GEOMETRIES`` ranges."""
+    obs, model, true_chi = random_truth(method, rng, geometry)
+    return obs, (model.size + 1) // 2, true_chi
+
+
+def random_truth(
+    method: str,
+    rng: np.random.Generator,
+    geometry: str = "wide",
+    layers: tuple[int, int] = (1, 5),
+) -> tuple[dict, np.ndarray, float]:
+    """As :func:`random_sounding`, with the true model (2N − 1,) instead of N, and N drawn by
+    ``rng.integers(*layers)`` (1–4 layers by default)."""
     spans, densities = GEOMETRIES[geometry]
     while True:
         side = 10.0 ** rng.uniform(np.log10(5.0), np.log10(500.0))
@@ -69,7 +81,7 @@ def random_sounding(
         k = int(span * rng.uniform(*densities)) + 1
         log_t = np.sort(first + span * np.concatenate([[0, 1], rng.uniform(size=k - 2)]))
         times = 10.0**log_t
-        n_layers = int(rng.integers(1, 5))
+        n_layers = int(rng.integers(*layers))
         rho = 10.0 ** rng.uniform(0.0, 3.0, n_layers)
         rho_mean = float(np.exp(np.log(rho).mean()))
         tau = times[[0, -1]] * np.array([rho.min(), rho_mean]) / (MU0 * area)
@@ -98,7 +110,7 @@ def random_sounding(
             "ramp_off_s": ramp,
             **loop,
         }
-        return obs, n_layers, true_chi
+        return obs, model, true_chi
 
 
 def train(folder: Path) -> None:
