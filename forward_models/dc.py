@@ -126,16 +126,16 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
 
         ∂T_i/∂T'     = 4 r² E / q²
         ∂T_i/∂ln h_i = 4 r (r² − T'²) x E / q²  = −4 r u s x E / q²
-        ∂T_i/∂ln ρ_i = r (1 − E) (s² + u² E) / q²
-        ∂T_1/∂ln ρ_1 − ρ_1 = 2 r E ((1 − E)(T'² − 2 r T') − r²(1 + E)) / q²
-                           = 2 r E (u² (1 − E) − 2 r²) / q²
+        ∂T_i/∂ln ρ_i = T_i − T' ∂T_i/∂T'    (= r (1 − E)(s² + u² E)/q²)
+        ∂T_1/∂ln ρ_1 − ρ_1 = (T_1 − ρ_1) − T' ∂T_1/∂T'    (= 2 r E (u² (1 − E) − 2 r²)/q²)
         T_1 − ρ_1 = 2 r u E / q
 
-    and ∂T_N/∂ln ρ_N = ρ_N; the chain rule from the top multiplies the ∂T_i/∂T' of the layers
-    above. One exponential and one reciprocal per layer; the (n, L) arrays are updated in place
-    (in the output where possible) to keep a chunk's working set in cache. Every entry carries a
-    factor E (or 1 − E), so all decay like the kernel itself. x is capped at 20 as in the forward
-    pass (e^{−40}: the layers below are unseen).
+    (T_i is homogeneous of degree 1 in (ρ_i, T'), so Euler's theorem gives the ρ derivatives
+    from the T' one in two passes; their rounding is absolute, ε·T', where the closed forms in
+    brackets are relative), and ∂T_N/∂ln ρ_N = ρ_N; the chain rule from the top multiplies the
+    ∂T_i/∂T' of the layers above. One exponential and one reciprocal per layer; the (n, L)
+    arrays are updated in place (in the output where possible) to keep a chunk's working set in
+    cache. x is capped at 20 as in the forward pass (e^{−40}: the layers below are unseen).
     """
     n, n_layers = rho.shape
     shape = (n, lam.shape[0])
@@ -144,7 +144,7 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
         jac[0] = 0.0
         return xp.zeros(shape, dtype=xp.float64), jac
     below = rho[:, n_layers - 1 : n_layers]  # T': (n, 1) under the bottom interface, then (n, L)
-    e, inv_q, tmp = (xp.empty(shape, dtype=xp.float64) for _ in range(3))
+    e, inv_q = xp.empty(shape, dtype=xp.float64), xp.empty(shape, dtype=xp.float64)
     steps = []  # ∂T_i/∂T_{i+1}, bottom up
     for i in range(n_layers - 2, -1, -1):
         r = rho[:, i : i + 1]
@@ -158,8 +158,8 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
         xp.multiply(e, u, out=inv_q)
         xp.subtract(s, inv_q, out=inv_q)  # q = s − u E
         xp.divide(1.0, inv_q, out=inv_q)
-        inv_q2 = inv_q * inv_q
-        step = inv_q2 * e  # E/q²
+        step = inv_q * inv_q
+        step *= e  # E/q²
         x *= step
         if u.shape[1] == 1:
             x *= u * s * (-4 * r)
@@ -167,38 +167,26 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
             x *= u
             x *= s
             x *= -4 * r  # 4 r (r² − T'²) x E/q², r² − T'² = −u s
+        step *= 4 * r * r  # ∂T_i/∂T'
+        steps.append(step)
+        # T_i(ρ_i, T') is homogeneous of degree 1 (T_i(αr, αT') = αT_i), so by Euler's theorem
+        # ∂T_i/∂ln ρ_i = T_i − T' ∂T_i/∂T': two passes, and for the top T_1 − ρ_1 is the kernel
         if i == 0:
-            top = jac[0]
-            xp.multiply(u, u, out=top)
-            xp.subtract(1.0, e, out=tmp)
-            top *= tmp
-            top -= 2 * r * r  # (1 − E)(T'² − 2rT') − r²(1 + E) = u²(1 − E) − 2r²
-            top *= step
-            top *= 2 * r
             kernel = xp.multiply(e, u)
             kernel *= inv_q
-            kernel *= 2 * r
+            kernel *= 2 * r  # T_1 − ρ_1
+            top = jac[0]
+            xp.multiply(below, step, out=top)
+            xp.subtract(kernel, top, out=top)
         else:
-            d_rho = jac[i]  # r (1 − E)(s² + u² E)/q²
-            if u.shape[1] == 1:
-                xp.multiply(e, u * u, out=d_rho)
-                d_rho += s * s
-            else:
-                xp.multiply(u, u, out=d_rho)
-                d_rho *= e
-                xp.multiply(s, s, out=tmp)
-                d_rho += tmp
-            xp.subtract(1.0, e, out=tmp)
-            d_rho *= tmp
-            d_rho *= inv_q2
-            d_rho *= r
             upper = xp.multiply(e, u)  # T_i = r (s + u E)/q
             upper += s
             upper *= inv_q
             upper *= r
+            d_rho = jac[i]
+            xp.multiply(below, step, out=d_rho)
+            xp.subtract(upper, d_rho, out=d_rho)
             below = upper
-        step *= 4 * r * r
-        steps.append(step)
     chain = None  # ∂T_1/∂T_j, from the top down (accumulated in the top step's array)
     for j in range(1, n_layers):
         step = steps[n_layers - 1 - j]  # ∂T_{j−1}/∂T_j (0-based layers; steps are bottom up)
