@@ -171,6 +171,26 @@ def _readings(
     return times, data, err
 
 
+#: z-score beyond which an early gate counts as below a later one (a rising start)
+RISING_Z = 3.0
+
+
+def rising_early_gates(data: np.ndarray, rel_err: np.ndarray) -> int:
+    """How many of the earliest gates (K,) lie below a later gate by more than ``RISING_Z``
+    standard deviations of their log difference (relative errors ``rel_err``, (K,)): the
+    leading run of such gates. A step-off response never rises, so a significant rise is the
+    turn-off ramp or a receiver transient; within the errors it is noise on a flat early-time
+    response (a central loop's, 3ρ/(μ_0 a³)·… at early times), and those gates are kept."""
+    ln = np.log(data)
+    n = 0
+    for j in range(data.size - 1):
+        margin = ln[j + 1 :] - ln[j] - RISING_Z * np.hypot(rel_err[j], rel_err[j + 1 :])
+        if not np.any(margin > 0):
+            break
+        n = j + 1
+    return n
+
+
 #: z-score beyond which ln −dB/dt bends the wrong way over three gates (see below); high,
 #: since every triple of the first third of the gates is tested (~K³/162 tests)
 CONCAVE_Z = 5.0
@@ -208,10 +228,10 @@ def parse_tem(
 ) -> tuple[Observation, float]:
     """One TEM observation dict checked and read for ``spec``: the :class:`Observation` (data
     −dBz/dt per ampere on the observed gates, σ relative = max(error, ``rel_floor``), geometry
-    keywords of the forward model) and the loop area (m²). Gates are sorted by time; gates
-    before the largest value (a rising start: ramp or receiver transient, which no step-off
-    layered earth gives) are dropped with a warning, and so are early coincident-loop gates that
-    bend the wrong way (:func:`concave_early_gates`).
+    keywords of the forward model) and the loop area (m²). Gates are sorted by time; early gates
+    below a later one beyond their errors (a rising start: ramp or receiver transient, which no
+    step-off layered earth gives; :func:`rising_early_gates`) are dropped with a warning, and so
+    are early coincident-loop gates that bend the wrong way (:func:`concave_early_gates`).
     InversionInputError: 400 malformed, 422 outside the served times or loops."""
     for key in _NORMALISED:
         if obs.get(key) is not None:
@@ -230,13 +250,14 @@ def parse_tem(
         raise InversionInputError("times_s has repeated values", field="times_s", index=index)
     if np.any(order != np.arange(times.size)):
         warnings.append("gates were sorted by increasing times_s")
-    keep = order[int(np.argmax(data[order])) :]
+    rel_all = np.full(times.size, rel_floor) if err is None else np.maximum(err / 100, rel_floor)
+    keep = order[rising_early_gates(data[order], rel_all[order]) :]
     if keep.size < order.size:
         dropped = order.size - keep.size
         warnings.append(
-            f"{dropped} early gate(s) before the largest value (t < {times[keep[0]]:g} s) rise "
-            "with time (turn-off ramp or receiver transient, not a layered earth's decay): "
-            "dropped"
+            f"{dropped} early gate(s) (t < {times[keep[0]]:g} s) lie below a later gate beyond "
+            "their errors: the response rises (turn-off ramp or receiver transient, not a "
+            "layered earth's decay): dropped"
         )
     if keep.size < 3:
         raise InversionInputError(
