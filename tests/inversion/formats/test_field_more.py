@@ -47,9 +47,13 @@ def test_each_raw_export_block_is_read_and_accepted(name):
     for obs in soundings.values():
         served = parse_served(obs, FLOOR)
         assert served.spec.name == "tem-coincident-loop" and served.obs.data.size >= 20
-        # none of these loses early gates to the log-convexity test: P08-25's decay bends the
-        # wrong way only in mid-time (induced polarisation), beyond the gates it looks at
-        assert not any("bends the wrong way" in w for w in served.obs.warnings)
+        # the log-convexity test looks at the first third of the gates only: P08-25's decay,
+        # bent the wrong way in mid-time by induced polarisation, loses nothing to it; the 25 m
+        # loops lose their first gate (4 µs), a little below the second (within its errors, so
+        # not a rising start) and bent the wrong way beyond them
+        bent = [w for w in served.obs.warnings if "bends the wrong way" in w]
+        assert all(w.startswith("the first 1 gate(s)") for w in bent)
+        assert not any("the response rises" in w for w in served.obs.warnings)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
