@@ -61,12 +61,11 @@ class SearchSettings:
 
     def for_method(self, spec: MethodSpec) -> SearchSettings:
         """The settings for ``spec``: TEM forward models cost ~100× a VES one, so TEM screens
-        at most 256 draws in the forward's ``"single"`` precision (1.3–2× faster, within ~1 %
-        of double: enough to rank starts), refines at most 12 starts for 8 iterations and only
-        the best ``n_kept`` (5) of them on, to at most 40 iterations in all or until a step
-        gains less than 10⁻⁴ of ½Σr², with the forward model's exact Jacobian (reverse mode,
-        2.5–2.9× a forward, where forward differences cost p + 1 forwards): ~5× faster than
-        12 starts × 30 forward-difference iterations, at the same or lower χ on the field files
+        at most 256 draws, refines at most 12 starts for 8 iterations and only the best
+        ``n_kept`` (5) of them on, to at most 40 iterations in all or until a step gains less
+        than 10⁻⁴ of ½Σr², with the forward model's exact Jacobian (reverse mode, 2.5–2.8× a
+        forward, where forward differences cost p + 1 forwards): ~5× faster than 12 starts ×
+        30 forward-difference iterations, at the same or lower χ on the field files
         (docs/benchmarks.md)."""
         if not spec.is_tem:
             return self
@@ -75,7 +74,6 @@ class SearchSettings:
             n_draws=min(self.n_draws, 256),
             n_refined=min(self.n_refined, 12),
             max_iterations=min(self.max_iterations, 40),
-            screen_precision="single",
             ftol=max(self.ftol, 1e-4),
             cull_after=self.cull_after or 8,
         )
