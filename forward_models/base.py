@@ -40,7 +40,8 @@ class ForwardModel(abc.ABC):
     geometry_fields: ClassVar[tuple[str, ...]]
     #: rows per block when a NumPy batch is split across threads
     chunk_rows: ClassVar[int] = 1024
-    #: precision used by ``forward(precision="auto")``: the faster one at the stated accuracy
+    #: precision used by ``forward(precision="auto")``: the faster one at the stated accuracy,
+    #: unless it gains too little (each model class says why it picks its own)
     default_precision: ClassVar[str] = "single"
 
     def __init__(self, n_layers: int = 3, **geometry: Any) -> None:
