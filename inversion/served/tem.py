@@ -180,7 +180,7 @@ def rising_early_gates(data: np.ndarray, rel_err: np.ndarray) -> int:
     standard deviations of their log difference (relative errors ``rel_err``, (K,)): the
     leading run of such gates. A step-off response never rises, so a significant rise is the
     turn-off ramp or a receiver transient; within the errors it is noise on a flat early-time
-    response (a central loop's, 3ρ/(μ_0 a³)·… at early times), and those gates are kept."""
+    response (a central loop's tends to a constant at early times), and those gates are kept."""
     ln = np.log(data)
     n = 0
     for j in range(data.size - 1):
