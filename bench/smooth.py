@@ -66,6 +66,7 @@ from inversion.segments import shifted
 from inversion.served import SearchSettings, ServedSet
 from inversion.served.champion import noisy_observation, random_truth
 from inversion.served.smooth_result import smooth_part
+from inversion.smooth import weighted_jacobian
 from inversion.smooth_stack import mid_depth_m, sample_layered
 
 FIELD = Path("/work/shared/fixtures/field")
@@ -249,11 +250,8 @@ def least_chi(sounding: inversion.served.parse.ServedSounding, result: dict) -> 
         pred = np.asarray(fwd.forward(np.concatenate([10.0**x, thk]), precision="double"))
         return weighted_residuals(obs.data, pred[0], is_phase, obs.sigma)
 
-    def jacobian(x: np.ndarray) -> np.ndarray:
-        pred, jac = fwd.forward_and_jacobian(np.concatenate([10.0**x, thk]))
-        pred, jac = np.asarray(pred)[0], np.asarray(jac)[0, :, :n]  # ∂data/∂ln ρ
-        scale = np.log(10.0) / (obs.sigma * np.where(is_phase, 1.0, pred))
-        return jac * scale[:, None]
+    def jacobian(x: np.ndarray) -> np.ndarray:  # ∂r/∂log10 ρ
+        return np.log(10.0) * weighted_jacobian(fwd, x, thk, obs.sigma, is_phase)
 
     fit = least_squares(
         residuals, np.log10(sm["rho_ohmm"]), jac=jacobian, bounds=(lo, hi), max_nfev=2000

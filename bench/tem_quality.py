@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import forward_models
+from inversion.formats.figures_tem import fitted_gates
 from inversion.misfit import expected_share_within
 from inversion.served import ServedSet, load_set, served_name, train_served
 from inversion.served.frame import MU0
@@ -179,7 +180,8 @@ def main() -> None:
             truths.append(true_chi)
             at_n_true = [c["chi"] for c in result["candidates"] if c["n_layers"] == n_true]
             # the truth's χ on the gates the inversion kept (it drops rising or bent early ones)
-            kept = np.isin(obs["times_s"], result["predicted"]["times_s"])
+            fitted_times = np.asarray(result["predicted"]["times_s"])
+            kept = fitted_gates(np.asarray(obs["times_s"]), fitted_times)
             true_chi_kept = float(np.sqrt(np.mean(residuals[kept] ** 2)))
             at_truth = bool(at_n_true) and at_n_true[0] <= true_chi_kept * (1 + 1e-6)
             found.append(result["misfit"]["chi"] <= 1.2 or at_truth)

@@ -44,9 +44,8 @@ DROP_STARTS = 4
 class SearchSettings:
     """``n_draws`` prior draws screened, ``n_refined`` starts refined, ``max_iterations`` of
     each, ``seed`` of the draws; ``model_jacobian``: use the forward model's
-    ``forward_and_jacobian`` (else forward differences in the refinement); ``screen_precision``
-    of the forward call that screens the draws (the refinement computes in double); ``ftol``:
-    a row stops when an accepted step lowers ½Σr² by less than this fraction; ``cull_after``:
+    ``forward_and_jacobian`` (else forward differences in the refinement); ``ftol``: a row
+    stops when an accepted step lowers ½Σr² by less than this fraction; ``cull_after``:
     after that many iterations only the best ``n_kept`` rows by χ go on (0: all go on)."""
 
     n_draws: int = 1024
@@ -54,7 +53,6 @@ class SearchSettings:
     max_iterations: int = 60
     seed: int = 0
     model_jacobian: bool = True
-    screen_precision: str = "double"
     ftol: float = TO_MINIMUM.ftol
     cull_after: int = 0
     n_kept: int = 5
@@ -206,7 +204,7 @@ def refine_starts(
     n_free = max(settings.n_refined - len(labels), 0)
     if n_free and pool.shape[0]:
         pool = np.clip(pool, inside_lo, inside_hi)
-        pred = np.asarray(fwd.forward(pool, precision=settings.screen_precision), dtype=float)
+        pred = np.asarray(fwd.forward(pool, precision="double"), dtype=float)
         chis = chi_of(observed[None], pred, is_phase, sigma[None])
         best = np.argsort(np.where(np.isfinite(chis), chis, np.inf))[:n_free]
         starts.append(pool[best])

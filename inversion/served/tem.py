@@ -250,8 +250,8 @@ def parse_tem(
         raise InversionInputError("times_s has repeated values", field="times_s", index=index)
     if np.any(order != np.arange(times.size)):
         warnings.append("gates were sorted by increasing times_s")
-    rel_all = np.full(times.size, rel_floor) if err is None else np.maximum(err / 100, rel_floor)
-    keep = order[rising_early_gates(data[order], rel_all[order]) :]
+    rel = np.full(times.size, rel_floor) if err is None else err / 100.0  # as stated
+    keep = order[rising_early_gates(data[order], np.maximum(rel, rel_floor)[order]) :]
     if keep.size < order.size:
         dropped = order.size - keep.size
         warnings.append(
@@ -264,8 +264,7 @@ def parse_tem(
             "fewer than 3 gates remain after the rising early gates", field="times_s", index=index
         )
     if spec.name == "tem-coincident-loop":
-        rel = np.full(keep.size, rel_floor) if err is None else err[keep] / 100.0
-        n_bad = concave_early_gates(times[keep], data[keep], rel)
+        n_bad = concave_early_gates(times[keep], data[keep], rel[keep])
         if n_bad and n_bad + 3 <= keep.size:
             warnings.append(
                 f"the first {n_bad} gate(s) (t ≤ {times[keep[n_bad - 1]]:g} s) decay in a way "
