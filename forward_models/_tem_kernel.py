@@ -327,3 +327,30 @@ def reflection_gradient(sigma: Any, thk: Any, grid: PairGrid, xp: ModuleType) ->
         xp.multiply(u[j].real, scale, out=out.imag)
         out *= g_u[j]
     return big_r[0], grad
+
+
+def reflection_dispersive(sigma: Any, thk: Any, grid: PairGrid, xp: ModuleType) -> Any:
+    """r_TE ``(nb, P)`` complex128 for frequency-dependent complex conductivities.
+
+    ``sigma (nb, N, P)`` complex128 S/m (σ_j at each pair's ω, e.g. Cole–Cole), ``thk (nb, N−1)``
+    m. The same recursion as :func:`reflection` in plain complex arithmetic (slower; used for
+    induced-polarisation models): r_k = iωμ_0(σ_{k−1} − σ_k)/(u_{k−1} + u_k)² with σ_{−1} = 0 and
+    u_{−1} = λ, then R_k = (r_k + X)/(1 + r_k X), X = R_{k+1} e^{−2 u_k h_k}.
+    """
+    n_layers = sigma.shape[1]
+    iwmu = 1j * grid.wmu
+    lam2 = grid.lam * grid.lam
+    u = [xp.sqrt(lam2 + iwmu * sigma[:, j]) for j in range(n_layers)]
+
+    def interface(k: int) -> Any:
+        above_u, above_sigma = (grid.lam, 0.0) if k == 0 else (u[k - 1], sigma[:, k - 1])
+        s = above_u + u[k]
+        return iwmu * (above_sigma - sigma[:, k]) / (s * s)
+
+    r = interface(n_layers - 1)
+    for k in range(n_layers - 2, -1, -1):
+        phase = xp.maximum(-2 * thk[:, k : k + 1] * u[k].real, PHASE_MIN)
+        x = r * xp.exp(phase - 2j * thk[:, k : k + 1] * u[k].imag)
+        rk = interface(k)
+        r = (rk + x) / (1 + rk * x)
+    return r

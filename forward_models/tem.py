@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _tem_kernel, _tem_operator, _validate
+from . import _tem_kernel, _tem_operator, _validate, cole_cole
 from ._backend import get_array_module
 from .base import ForwardModel
 
@@ -256,6 +256,43 @@ class _TEMLoop(ForwardModel):
         if a_re.shape[0]:
             data += primary
         return data, jac
+
+    def forward_cole_cole(
+        self,
+        models: Any,
+        chargeability: Any,
+        tau_s: Any,
+        c: Any,
+        backend: str | None = None,
+    ) -> Any:
+        """Data ``(n, K)`` of layered earths whose layers polarise (Cole–Cole), float64.
+
+        ``models (n, 2N−1)`` as for :meth:`forward` (ρ_0, the DC resistivities, then the
+        thicknesses); ``chargeability``, ``tau_s`` (s) and ``c`` per layer, each ``(n, N)``,
+        ``(N,)`` or a scalar (:mod:`.cole_cole`; m = 0 is a non-polarisable layer). The same
+        operators as :meth:`forward`, on the reflection coefficient of
+        ``_tem_kernel.reflection_dispersive``.
+        A polarisable earth can reverse the sign of the transient; the data then go negative.
+        """
+        xp = get_array_module(models, backend=backend)
+        arr = self.check_models(models, backend=backend)
+        n = arr.shape[0]
+        ip = [xp.asarray(a) for a in cole_cole.check(chargeability, tau_s, c, (n, self.n_layers))]
+        lam, _w, omega, _a, a_re, primary = self._operator(xp, xp.float64, self._build)
+        grid = self._pairs(xp)
+        out = xp.empty((n, self.n_data))
+        rows = max(1, self.block_elements // (self.n_layers * grid.size))
+        for start in range(0, n, rows):
+            block = slice(start, min(n, start + rows))
+            sigma = cole_cole.conductivity(
+                arr[block, : self.n_layers], *(a[block] for a in ip), omega, xp
+            )
+            sigma = xp.repeat(sigma, lam.size, axis=2)  # the pairs are ω-major
+            r = _tem_kernel.reflection_dispersive(sigma, arr[block, self.n_layers :], grid, xp)
+            out[block] = self._to_data(r.imag, r.real, xp)
+        if a_re.shape[0]:
+            out += primary
+        return out
 
     def forward_and_jacobian(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
         """Data and their derivatives with respect to ln of each parameter, in float64.
