@@ -12,7 +12,9 @@ the same problem (the factors profiled out of its residuals too); "seg" is the n
 and "chi w/o" the χ of geobp's best fit without them. "net chi" is the network-only χ of the
 chosen layer count; "net BIC" the network-only answer a network-only inverter would give: of
 every layer count's network answer (no refinement), the one with the lowest BIC
-(n·χ² + (2N − 1)·ln n), as χ/N.
+(n·χ² + (2N − 1)·ln n), as χ/N. "IP chi" is the χ of the TEM answer's polarisable
+(Cole–Cole) model where the layered χ exceeds 1.5 (:mod:`inversion.served.tem_ip`), with its
+layer count and ``*`` where BIC prefers it.
 
 Run: ``.venv/bin/python bench/field.py [--networks DIR] [--n-starts 200] [--tem] [--field DIR ...]
 [--tem-starts 20]`` (without ``--networks`` the served set is trained first, with the starter
@@ -81,7 +83,8 @@ def soundings(tem: bool = False, folders: list[Path] | None = None) -> list[tupl
     out = []
     paths = [p for folder in folders or [FIELD] for p in sorted(Path(folder).iterdir())]
     for path in paths:
-        if path.suffix not in (".csv", ".edi") or (path.name.startswith("tem_") and not tem):
+        is_tem = path.name.startswith("tem_") or path.suffix in (".tem", ".usf")
+        if path.suffix not in (".csv", ".edi", ".tem", ".usf") or (is_tem and not tem):
             continue
         try:
             out.extend(inversion.read_soundings(str(path)).items())
@@ -114,7 +117,7 @@ def main() -> None:
     header = f"{'sounding':34s} {'method':17s} {'N':>2s} {'chi':>6s} {'RMS%':>6s} {'net chi':>8s}"
     print(
         header + f" {'ref chi':>8s} {'ratio':>6s} {'time s':>7s} {'seg':>3s} {'chi w/o':>7s}"
-        f" {'net BIC':>8s}"
+        f" {'net BIC':>8s} {'IP chi':>9s}"
     )
     for sid, obs in soundings(args.tem, args.field):
         t = time.perf_counter()
@@ -132,9 +135,18 @@ def main() -> None:
         print(
             f"{sid:34s} {result['method']:17s} {n:2d} {chi:6.3f} "
             f"{result['misfit']['rms_percent']:6.2f} {net_text} {ref:8.3f} {chi / ref:6.3f} "
-            f"{elapsed:7.2f} {seg} {without} {network_only(result)}",
+            f"{elapsed:7.2f} {seg} {without} {network_only(result)} {polarisable(result)}",
             flush=True,
         )
+
+
+def polarisable(result: dict) -> str:
+    """``χ/N`` of the polarisable model, ``*`` where BIC prefers it ("-": none was fitted)."""
+    ip = result.get("ip")
+    if not ip:
+        return f"{'-':>9s}"
+    text = f"{ip['misfit']['chi']:.3f}/{ip['n_layers']}{'*' if ip['preferred'] else ' '}"
+    return f"{text:>9s}"
 
 
 def network_only(result: dict) -> str:

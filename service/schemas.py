@@ -332,6 +332,29 @@ class SegmentShifts(BaseModel):
     chi_without_shifts: float | None = Field(description="null when not searched (always)")
 
 
+class PolarisableModel(BaseModel):
+    """A TEM sounding's best layered earth with one Cole–Cole (Pelton) layer, fitted where the
+    non-polarisable layered answer stays above χ 1.5 (served path)."""
+
+    model: dict[str, list[float]] = Field(
+        description="rho_ohmm (DC resistivities ρ_0, Ω·m), thickness_m, depth_m, and per layer "
+        "chargeability (0 ≤ m < 1; 0 where the layer does not polarise), tau_s (s) and c"
+    )
+    n_layers: int
+    polarisable_layer: int = Field(description="the polarisable layer, 1 = top")
+    misfit: dict[str, Any] = Field(description="chi and rms_percent on the fitted gates")
+    predicted: list[float] = Field(description="−dBz/dt per A at predicted.times_s; may be < 0")
+    bic: float | None
+    layered_bic: float | None = Field(description="BIC of the chosen non-polarisable answer")
+    preferred: bool = Field(
+        description="whether BIC prefers the polarisable model (a warning "
+        "says so); the layered model, its bands and the smooth model ignore IP"
+    )
+    at_bounds: list[str] = Field(
+        description="parameters that ended at a search bound (not bounded by the data)"
+    )
+
+
 class InversionResult(BaseModel):
     model: dict[str, list[float]]
     uncertainty: dict[str, Any]
@@ -351,6 +374,11 @@ class InversionResult(BaseModel):
         default=None,
         description="segment level factors of a Schlumberger sounding with overlapping MN/2 "
         "segments (served path); null when there are none or segment_shifts=never",
+    )
+    ip: PolarisableModel | None = Field(
+        default=None,
+        description="TEM: the best fit with one polarisable (Cole–Cole) layer where the layered "
+        "answer stays above χ 1.5 (served path); null otherwise",
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from inversion.formats.figures_tem import is_tem, tem_data_panels
+from inversion.formats.figures_tem import POLARISABLE, is_tem, tem_data_panels
 from inversion.formats.response import (
     dense_response,
     fit_title,
@@ -227,6 +227,28 @@ def _draw_smooth(ax: Any, smooth: Mapping[str, Any], shallow: float, deep: float
     return [rho] + [b for b in (p10, p90) if b is not None]
 
 
+def _draw_polarisable(ax: Any, ip: Mapping[str, Any], shallow: float, deep: float) -> np.ndarray:
+    """The polarisable (Cole–Cole) model's DC resistivities ρ_0 as steps, its Cole–Cole
+    parameters written at the polarisable layer's depth; returns the ρ_0 drawn."""
+    model = ip["model"]
+    steps, rho, *_ = _smooth_steps(
+        {"rho_ohmm": model["rho_ohmm"], "depth_m": model["depth_m"]}, shallow, deep
+    )
+    ax.plot(rho, steps, "-.", color=POLARISABLE, lw=1.6, label="polarisable model ρ₀")
+    k = int(ip["polarisable_layer"]) - 1
+    top, bottom = float(steps[2 * k]), float(steps[2 * k + 1])
+    mid = np.sqrt(top * bottom) if top > 0 else bottom / 2  # log or linear depth axis
+    ax.annotate(
+        f"m {model['chargeability'][k]:.2f}, τ {model['tau_s'][k]:.2g} s, c {model['c'][k]:.2f}",
+        xy=(0.02, float(mid)),
+        xycoords=("axes fraction", "data"),
+        va="center",
+        fontsize=7,
+        color=POLARISABLE,
+    )
+    return rho
+
+
 #: the two DOI labels' distance, as a share of the depth axis, below which they share one label
 DOI_LABEL_GAP = 0.045
 
@@ -298,6 +320,9 @@ def _model_panel(fig: Figure, grid: Any, result: Mapping[str, Any], depth_scale:
     smooth = result.get("smooth")
     if isinstance(smooth, Mapping) and smooth.get("rho_ohmm"):
         drawn += _draw_smooth(ax, smooth, shallow, deep)
+    ip = result.get("ip")
+    if isinstance(ip, Mapping) and ip.get("preferred"):
+        drawn.append(_draw_polarisable(ax, ip, shallow, deep))
     _grey_below_doi(ax, result, (shallow, deep), depth_scale)
     _decade_axis(ax, "x", drawn)
     ax.xaxis.set_major_formatter(_PLAIN)

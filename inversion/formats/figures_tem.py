@@ -36,6 +36,7 @@ __all__ = [
 
 MU0 = 4e-7 * np.pi
 OBSERVED, PREDICTED = "#222222", "#c0392b"  # the dashboard's colours
+POLARISABLE = "#2e8b57"  # the polarisable (Cole–Cole) model of a TEM sounding
 LEFT_OUT = "#999999"  # observed gates the fit left out
 DATA = "dbzdt_v_per_am2"
 _RECEIVERS = {"central": "tem-central-loop", "coincident": "tem-coincident-loop"}
@@ -141,6 +142,14 @@ def tem_data_panels(
     if t_pred is not None and d_pred is not None:
         top.plot(t_pred, d_pred, "x", color=PREDICTED, ms=5, label="fitted at the gates")
         series.append((t_pred, d_pred, "x", PREDICTED))
+    ip = result.get("ip")
+    if t_pred is not None and isinstance(ip, Mapping) and ip.get("preferred"):
+        d_ip = np.asarray(ip["predicted"], dtype=float)
+        shown = d_ip > 0  # a polarisable model may reverse sign: only the positive part is drawn
+        chi = ip["misfit"]["chi"]
+        label = "polarisable (Cole–Cole) model" + ("" if chi is None else f", χ {chi:.2f}")
+        top.plot(t_pred[shown], d_ip[shown], "-.", color=POLARISABLE, lw=1.6, label=label)
+        series.append((t_pred[shown], d_ip[shown], "-", POLARISABLE))
     _log_axes(top)
     values = np.concatenate([d[d > 0] for _, d, _, _ in series]) if series else np.empty(0)
     if values.size:  # the data and the model decide the axis, not the noise gates' bars

@@ -148,7 +148,7 @@ def format_layer_table(result: Mapping[str, Any]) -> str:
         lines.append("misfit: " + ", ".join(parts))
     if "in_domain" in result:
         lines.append(f"in training domain: {'yes' if result['in_domain'] else 'NO'}")
-    lines += doi_text(result) + segment_text(result)
+    lines += doi_text(result) + segment_text(result) + polarisable_text(result)
     for warning in result.get("warnings") or []:
         lines.append(f"warning: {warning}")
     return "\n".join(lines) + "\n"
@@ -190,6 +190,23 @@ def segment_text(result: Mapping[str, Any]) -> list[str]:
     return [
         f"segment factors {state}: MN/2 = {factors} (reference MN/2 = "
         f"{report['reference_mn2_m']:g} m){compare}"
+    ]
+
+
+def polarisable_text(result: Mapping[str, Any]) -> list[str]:
+    """Lines for a terminal on a TEM result's polarisable (Cole–Cole) model (or none)."""
+    ip = result.get("ip")
+    if not isinstance(ip, Mapping) or not isinstance(ip.get("model"), Mapping):
+        return []
+    model, k = ip["model"], int(ip["polarisable_layer"]) - 1
+    rho = ", ".join(f"{v:.4g}" for v in model["rho_ohmm"])
+    thick = ", ".join(f"{v:.4g}" for v in model["thickness_m"]) or "-"
+    chi = (ip.get("misfit") or {}).get("chi")
+    state = "preferred by BIC" if ip.get("preferred") else "not preferred by BIC"
+    return [
+        f"polarisable model ({state}, chi = {_short(chi)}): rho0 = {rho} ohm.m, thickness = "
+        f"{thick} m; layer {k + 1}: chargeability {model['chargeability'][k]:.3g}, tau "
+        f"{model['tau_s'][k]:.3g} s, c {model['c'][k]:.3g}"
     ]
 
 

@@ -212,8 +212,9 @@ def _negative_gates_warning(rows: list[dict[str, Any]]) -> str:
         f"{len(significant)} lie below zero by more than {SIGN_REVERSAL_Z:g} standard errors (up "
         f"to {max(z for z, _ in significant):.0f}) from t = {first:.3g} s: the transient "
         "reverses sign, which no layered earth without induced polarisation does in a central "
-        "or coincident loop — likely induced polarisation (IP), which geobp does not model; "
-        "the gates before the reversal carry it too, so a layered model may not fit them"
+        "or coincident loop — likely induced polarisation (IP); the gates before the reversal "
+        "carry it too, so a layered model may not fit them (where it does not, a model with a "
+        'polarisable Cole–Cole layer is fitted too: the result\'s "ip")'
     )
 
 

@@ -37,6 +37,7 @@ from .search import (
     refine_starts,
     split_layers,
 )
+from .tem_ip import IP_TRIGGER_CHI, fit_polarisable
 
 __all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet"]
 
@@ -181,6 +182,7 @@ class ServedSet:
         result = result_dict(
             used, chosen_fit.candidates, chosen_fit.scored, chosen_fit.chosen, ms, shift_report
         )
+        _add_polarisable(result, used, chosen_fit)
         untrained = [
             c.n_layers for c in chosen_fit.candidates if c.n_layers > 1 and c.network_model is None
         ]
@@ -376,3 +378,22 @@ def _start_model(start: Mapping[str, Any] | None) -> np.ndarray | None:
     if not np.all(np.isfinite(model) & (model > 0)):
         raise InversionInputError("start: values must be positive numbers", field="start")
     return model
+
+
+def _add_polarisable(result: dict[str, Any], sounding: ServedSounding, fits: LayerFits) -> None:
+    """For a TEM sounding whose layered answer stays above ``IP_TRIGGER_CHI``: the best layered
+    earth with one Cole–Cole layer (:mod:`inversion.served.tem_ip`) as ``result["ip"]``, with a
+    warning that says which fits better by BIC. Other soundings get ``"ip": None``."""
+    result["ip"] = None
+    chi = fits.chosen_candidate.best.chi
+    if sounding.loop_area_m2 is None or not chi > IP_TRIGGER_CHI:
+        return
+    t0 = time.perf_counter()
+    fit = fit_polarisable(sounding, fits.candidates)
+    result["elapsed_ms"] += 1e3 * (time.perf_counter() - t0)
+    if fit is None:
+        return
+    result["ip"] = fit.as_dict(fits.bic())
+    result["warnings"].append(
+        fit.warning(fits.chosen_candidate.n_layers, chi, preferred=result["ip"]["preferred"])
+    )

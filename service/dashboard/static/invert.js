@@ -141,6 +141,12 @@
         + " (reference MN/2 = " + g.fmt(shifts.reference_mn2_m, 3) + " m)" + without
         + (shifts.applied ? "; the predicted curve carries each segment's factor" : "")));
     }
+    const ip = result.ip;
+    if (ip && ip.misfit) {
+      items.push(el("li", { id: "ip-fit" }, el("strong", {}, "Induced polarisation: "),
+        ip.n_layers + " layers with layer " + ip.polarisable_layer + " polarisable (Cole–Cole), χ "
+        + g.fmt(ip.misfit.chi, 3) + (ip.preferred ? " — preferred by BIC; drawn dash-dot in green" : " — not preferred by BIC")));
+    }
     const smooth = result.smooth;
     if (smooth && smooth.misfit) {
       items.push(el("li", { id: "smooth-fit" }, el("strong", {}, "Smooth model: "),

@@ -37,6 +37,7 @@ window.geobpPlots = (function () {
   const PREDICTED = "#c0392b";
   const MODEL = "#1f5fa8";
   const SMOOTH = "#e67e22";
+  const POLARISABLE = "#2e8b57";
   const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
   function axisKey(obj) {
@@ -245,6 +246,10 @@ window.geobpPlots = (function () {
     if (smooth && Array.isArray(smooth.rho_ohmm) && smooth.rho_ohmm.length) {
       traces.unshift(...smoothTraces(smooth, shallow, deep));
     }
+    const ip = result.ip;
+    if (ip && ip.preferred && ip.model && Array.isArray(ip.model.rho_ohmm)) {
+      traces.push(polarisableTrace(ip, shallow, deep));
+    }
     const shapes = doiShapes(result, deep);
     const yaxis = scale === "log"
       ? Object.assign(logAxis("depth (m), log scale"), { range: [Math.log10(deep), Math.log10(shallow)] })
@@ -297,6 +302,23 @@ window.geobpPlots = (function () {
       return [label(d.standard, std + ", " + d.conservative.toPrecision(3) + " m (conservative)")];
     }
     return [label(d.conservative, "DOI " + d.conservative.toPrecision(3) + " m (conservative)"), label(d.standard, std)];
+  }
+
+  /** The polarisable (Cole–Cole) model's DC resistivities ρ0 as a dash-dot step line. */
+  function polarisableTrace(ip, shallow, deep) {
+    const model = ip.model;
+    const depths = model.depth_m || [];
+    const k = ip.polarisable_layer - 1;
+    const x = [], y = [];
+    for (let i = 0; i < model.rho_ohmm.length; i++) {
+      const top = i === 0 ? shallow : Math.max(depths[i - 1], shallow);
+      const bottom = i < depths.length ? depths[i] : deep;
+      x.push(model.rho_ohmm[i], model.rho_ohmm[i]);
+      y.push(top, bottom);
+    }
+    const name = "polarisable model ρ0 (layer " + (k + 1) + ": m " + Number(model.chargeability[k]).toFixed(2)
+      + ", τ " + Number(model.tau_s[k]).toPrecision(2) + " s, c " + Number(model.c[k]).toFixed(2) + ")";
+    return { x: x, y: y, mode: "lines", name: name, line: { color: POLARISABLE, width: 2, dash: "dashdot" } };
   }
 
   /** The smooth model as a dashed step line with its p10–p90 band (Plotly traces). */

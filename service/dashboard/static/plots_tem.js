@@ -6,6 +6,7 @@ window.geobpTemPlots = (function () {
   const P = window.geobpPlots;
   const OBSERVED = "#222";
   const PREDICTED = "#c0392b";
+  const POLARISABLE = "#2e8b57";
   const LEFT_OUT = "#999";
   const MU0 = 4e-7 * Math.PI;
   const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
@@ -94,6 +95,19 @@ window.geobpTemPlots = (function () {
       dataTraces.push({ x: pred.times_s, y: pred.dbzdt_v_per_am2, mode: "lines+markers", name: "predicted (model response at the gates)", line: line });
       if (area) {
         rhoTraces.push({ x: pred.times_s, y: lateTimeRho(pred.times_s, pred.dbzdt_v_per_am2, area), mode: "lines+markers", name: "predicted", line: line });
+      }
+    }
+    const ip = result && result.ip;
+    if (ip && ip.preferred && Array.isArray(pred.times_s) && Array.isArray(ip.predicted)) {
+      // a polarisable model may reverse sign: only its positive part is drawn on the log axis
+      const shown = ip.predicted.map(function (v) { return v > 0; });
+      const t = pred.times_s.filter(function (_, i) { return shown[i]; });
+      const g = ip.predicted.filter(function (_, i) { return shown[i]; });
+      const name = "polarisable (Cole–Cole) model, χ " + Number(ip.misfit.chi).toPrecision(3);
+      const line = { color: POLARISABLE, width: 2, dash: "dashdot" };
+      dataTraces.push({ x: t, y: g, mode: "lines", name: name, line: line });
+      if (area) {
+        rhoTraces.push({ x: t, y: lateTimeRho(t, g, area), mode: "lines", name: name, line: line });
       }
     }
     const dataLayout = layout("TEM data: −dBz/dt per ampere", "−dBz/dt per A (V/(A·m²))");

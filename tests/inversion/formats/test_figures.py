@@ -232,3 +232,54 @@ def test_doi_labels_share_one_line_when_they_would_overlap(
     assert len(labels) == n_labels, labels
     assert any(f"{standard:.3g} m (standard)" in t for t in labels)
     assert any(f"{conservative:.3g} m (conservative)" in t for t in labels)
+
+
+@pytest.mark.parametrize("preferred", [True, False])
+def test_a_preferred_polarisable_model_is_drawn_in_both_panels(preferred) -> None:
+    """The result's ``ip`` model: its positive response at the gates (a reversed tail is not
+    drawn on the log axis) and its ρ_0 profile, only when BIC prefers it."""
+    import numpy as np
+
+    from inversion.formats.figures_tem import POLARISABLE
+
+    times = np.geomspace(1e-5, 1e-3, 10)
+    data = 1e-4 * (times / 1e-5) ** -2.5
+    ip_data = data.copy()
+    ip_data[-2:] = -1e-12  # reversed
+    observation = {
+        "times_s": times.tolist(),
+        "dbzdt_v_per_am2": data.tolist(),
+        "receiver": "coincident",
+        "loop_side_m": 25.0,
+    }
+    result = {
+        "method": "tem-coincident-loop",
+        "model": {"rho_ohmm": [30.0, 5.0], "thickness_m": [10.0], "depth_m": [10.0]},
+        "predicted": {"times_s": times.tolist(), "dbzdt_v_per_am2": data.tolist()},
+        "misfit": {"chi": 3.0, "rms_percent": 20.0},
+        "ip": {
+            "model": {
+                "rho_ohmm": [40.0, 200.0],
+                "thickness_m": [8.0],
+                "depth_m": [8.0],
+                "chargeability": [0.3, 0.0],
+                "tau_s": [2e-4, 0.0],
+                "c": [0.6, 0.0],
+            },
+            "n_layers": 2,
+            "polarisable_layer": 1,
+            "misfit": {"chi": 1.0, "rms_percent": 3.0},
+            "predicted": ip_data.tolist(),
+            "preferred": preferred,
+        },
+    }
+    fig = make_figure(observation, result)
+    data_ax, model_ax = fig.axes[0], fig.axes[2]
+    curves = [ln for ln in data_ax.get_lines() if ln.get_color() == POLARISABLE]
+    profiles = [ln for ln in model_ax.get_lines() if ln.get_color() == POLARISABLE]
+    assert len(curves) == len(profiles) == (1 if preferred else 0)
+    if preferred:
+        assert len(curves[0].get_xdata()) == 8 and "χ 1.00" in curves[0].get_label()
+        assert profiles[0].get_label() == "polarisable model ρ₀"
+        assert any(t.get_text() == "m 0.30, τ 0.0002 s, c 0.60" for t in model_ax.texts)
+        assert sorted(set(profiles[0].get_xdata())) == [40.0, 200.0]

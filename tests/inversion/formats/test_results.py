@@ -89,6 +89,18 @@ def test_terminal_table(ves_result, mt_result) -> None:
     assert len(text.splitlines()[1].split()) == 10  # 7 columns, then S, T and which is resolved
     assert text.splitlines()[0].split()[-4:] == ["(S)", "T", "(ohm.m2)", "resolved"]
     assert "in training domain: NO" in format_layer_table(mt_result)
+    assert "polarisable model" not in text
+
+
+def test_terminal_table_gives_a_polarisable_model(ves_result) -> None:
+    ip_model = {"rho_ohmm": [40.0, 200.0], "thickness_m": [8.0], "depth_m": [8.0]}
+    ip_model |= {"chargeability": [0.3, 0.0], "tau_s": [2e-4, 0.0], "c": [0.6, 0.0]}
+    ip = {"model": ip_model, "polarisable_layer": 1, "misfit": {"chi": 0.97}, "preferred": True}
+    text = format_layer_table({**ves_result, "ip": ip})
+    assert (
+        "polarisable model (preferred by BIC, chi = 0.97): rho0 = 40, 200 ohm.m, thickness = "
+        "8 m; layer 1: chargeability 0.3, tau 0.0002 s, c 0.6"
+    ) in text
 
 
 def test_conductance_and_transverse_resistance_of_each_layer(ves_result) -> None:
