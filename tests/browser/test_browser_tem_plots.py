@@ -46,3 +46,46 @@ def test_dropped_gates_are_drawn_apart(open_tab: Any) -> None:
     # the axis follows the data and the model a decade either side, not the last gate's bar
     assert drawn["range"] == pytest.approx([math.log10(3e-4) - 1, math.log10(5e-3) + 1])
     assert tab.errors == []
+
+
+DRAW_IP = """async (preferred) => {
+  const data = document.createElement("div");
+  const rho = document.createElement("div");
+  const model = document.createElement("div");
+  document.body.append(data, rho, model);
+  const observation = {
+    times_s: [1e-5, 2e-5, 3e-5, 4e-5],
+    dbzdt_v_per_am2: [5e-3, 1e-3, 2e-4, 4e-5],
+    loop_side_m: 25,
+  };
+  const ip = {
+    model: { rho_ohmm: [40, 200], thickness_m: [8], depth_m: [8], chargeability: [0.3, 0],
+             tau_s: [2e-4, 0], c: [0.6, 0] },
+    n_layers: 2, polarisable_layer: 1, misfit: { chi: 0.97 }, preferred: preferred,
+    predicted: [5e-3, 1e-3, 2e-4, -1e-6],
+  };
+  const result = {
+    model: { rho_ohmm: [30, 5], thickness_m: [10], depth_m: [10] },
+    predicted: { times_s: observation.times_s, dbzdt_v_per_am2: [4e-3, 1.2e-3, 1.5e-4, 5e-5] },
+    ip: ip,
+  };
+  await window.geobpTemPlots.temPlots(data, rho, observation, result);
+  await window.geobpPlots.modelPlot(model, result, "model", "log");
+  const show = (div) => div.data.map((t) => [t.name, t.x.length]);
+  return { data: show(data), rho: show(rho), model: show(model) };
+}"""
+
+
+@pytest.mark.parametrize("preferred", [True, False])
+def test_a_preferred_polarisable_model_is_drawn(open_tab: Any, preferred: bool) -> None:
+    """The result's ``ip`` model: its positive response at the gates (the reversed last gate is
+    left off the log axis) in both TEM panels, and its ρ0 profile, only when BIC prefers it."""
+    tab = open_tab("/invert")
+    tab.page.wait_for_function("window.geobpTemPlots !== undefined")
+    drawn = tab.page.evaluate(DRAW_IP, preferred)
+    name = "polarisable (Cole–Cole) model, χ 0.970"
+    assert ([name, 3] in drawn["data"]) == preferred
+    assert ([name, 3] in drawn["rho"]) == preferred
+    profile = "polarisable model ρ0 (layer 1: m 0.30, τ 0.00020 s, c 0.60)"
+    assert ([profile, 4] in drawn["model"]) == preferred
+    assert tab.errors == []
