@@ -99,7 +99,6 @@ class PolarisableFit:
             "at_bounds": list(self.at_bounds),
         }
 
-
     def warning(self, layered_n_layers: int, layered_chi: float, preferred: bool) -> str:
         """The result's warning: the polarisable fit against the chosen layered one's χ."""
         earth = (
@@ -124,7 +123,7 @@ class PolarisableFit:
         )
         return (
             f"induced polarisation: {polarisable} fits to χ {self.chi:.2f} against the "
-            f"{layered}, and BIC prefers it (see \"ip\"); the layered model, its bands and the "
+            f'{layered}, and BIC prefers it (see "ip"); the layered model, its bands and the '
             "smooth model ignore IP. A single sounding constrains the Cole–Cole parameters "
             f"weakly: they trade off with each other and with the layering{bounds}"
         )
