@@ -11,7 +11,8 @@ as there; coincident loop unless ``--method``):
   polarisable model, the share of those at χ ≤ 1.2 and ≤ 1.5, the share whose fit reaches the true
   model's χ or below ("min found": the true model fits its noisy data to that χ, so a fit above it
   is a missed minimum) and the median |log10| error of τ of the polarisable layer where the fit
-  chose the right layer count and layer; the median time per sounding.
+  chose the right layer count and layer, and how often the true τ lies in its p10–p90 band there;
+  the median time per sounding.
 * **no IP**: the generator's non-polarisable soundings. Printed: the share above χ 1.5, and the
   share where a polarisable model is preferred (false alarms).
 
@@ -75,7 +76,8 @@ def main() -> None:
     args = parser.parse_args()
     served: ServedSet = load_set(args.networks)
     rng = np.random.default_rng(args.seed)
-    seen, preferred, within12, within15, found, tau_err, times = [], [], [], [], [], [], []
+    seen, preferred, within12, within15, found, times = [], [], [], [], [], []
+    tau_err, tau_cover = [], []
     for _ in range(args.n):
         obs, truth, chi_true = polarised_sounding(args.method, rng, args.geometry)
         t0 = time.perf_counter()
@@ -95,6 +97,8 @@ def main() -> None:
         if ip["n_layers"] == truth["n_layers"] and ip["polarisable_layer"] - 1 == truth["layer"]:
             k = truth["layer"]
             tau_err.append(abs(np.log10(ip["model"]["tau_s"][k] / truth["tau_s"])))
+            band = ip["uncertainty"]["tau_s"]
+            tau_cover.append(band["p10"] <= truth["tau_s"] <= band["p90"])
     print(f"IP soundings ({args.method}, {args.geometry}, n {args.n}, seed {args.seed}):")
     print(f"  layered chi > {IP_TRIGGER_CHI}:      {share(seen)}")
     print(f"  of those, IP preferred:  {share(preferred)}")
@@ -102,6 +106,7 @@ def main() -> None:
     print(f"  of those, min found:     {share(found)}")
     tau_text = f"{np.median(tau_err):.2f} decades (n {len(tau_err)})" if tau_err else "-"
     print(f"  median |log10 tau error| (right layer count and layer): {tau_text}")
+    print(f"  true tau within the p10-p90 band (same):  {share(tau_cover)}")
     print(f"  median time per sounding {np.median(times):.1f} s")
     above, alarms, times = [], [], []
     for _ in range(args.n):

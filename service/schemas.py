@@ -353,6 +353,10 @@ class PolarisableModel(BaseModel):
     at_bounds: list[str] = Field(
         description="parameters that ended at a search bound (not bounded by the data)"
     )
+    uncertainty: dict[str, Any] = Field(
+        description="linearised p10/p90 of rho_ohmm and thickness_m (lists) and of the "
+        "polarisable layer's chargeability, tau_s and c (numbers), clipped to the bounds"
+    )
 
 
 class InversionResult(BaseModel):

@@ -203,10 +203,16 @@ def polarisable_text(result: Mapping[str, Any]) -> list[str]:
     thick = ", ".join(f"{v:.4g}" for v in model["thickness_m"]) or "-"
     chi = (ip.get("misfit") or {}).get("chi")
     state = "preferred by BIC" if ip.get("preferred") else "not preferred by BIC"
+    tau_band = (ip.get("uncertainty") or {}).get("tau_s")
+    band = (
+        f" (p10-p90 {tau_band['p10']:.3g}-{tau_band['p90']:.3g} s)"
+        if isinstance(tau_band, Mapping)
+        else ""
+    )
     return [
         f"polarisable model ({state}, chi = {_short(chi)}): rho0 = {rho} ohm.m, thickness = "
         f"{thick} m; layer {k + 1}: chargeability {model['chargeability'][k]:.3g}, tau "
-        f"{model['tau_s'][k]:.3g} s, c {model['c'][k]:.3g}"
+        f"{model['tau_s'][k]:.3g} s{band}, c {model['c'][k]:.3g}"
     ]
 
 

@@ -28,6 +28,7 @@ from scipy.optimize import least_squares
 
 import forward_models
 
+from ..calibration import Z90
 from ..layers import bic
 from ..misfit import chi as chi_of
 from ..misfit import rms_percent
@@ -62,7 +63,9 @@ class PolarisableFit:
     ``chargeability``, ``tau_s`` and ``c``; ``predicted`` (K,) data; ``chi`` in the served
     measure; ``bic`` with 2N − 1 + 3 free parameters; ``at_bounds`` the parameters that ended at
     a search bound (``rho1``…, ``h1``…, ``chargeability``, ``tau_s``, ``c``): not bounded by the
-    data."""
+    data; ``p10``/``p90`` (2N − 1 + 3,) the linearised 10th/90th percentiles of every parameter
+    in that order (physical units), from the Gauss–Newton covariance (JᵀJ)⁻¹ in the fitted
+    coordinates scaled by χ² when χ > 1, clipped to the bounds."""
 
     n_layers: int
     layer: int
@@ -75,6 +78,8 @@ class PolarisableFit:
     rms_percent: float
     bic: float
     at_bounds: tuple[str, ...]
+    p10: np.ndarray
+    p90: np.ndarray
 
     def as_dict(self, layered_bic: float) -> dict[str, Any]:
         """The result's ``ip`` entry: the model with per-layer Cole–Cole arrays (m = 0 where a
@@ -97,7 +102,22 @@ class PolarisableFit:
             "layered_bic": finite(layered_bic),
             "preferred": bool(self.bic < layered_bic),
             "at_bounds": list(self.at_bounds),
+            "uncertainty": self._bands(),
         }
+
+    def _bands(self) -> dict[str, dict[str, Any]]:
+        """``{"rho_ohmm", "thickness_m": {"p10": [...], "p90": [...]}, "chargeability",
+        "tau_s", "c": {"p10": x, "p90": x}}`` (the Cole–Cole ones of the polarisable layer)."""
+        n = self.n_layers
+        spans = {"rho_ohmm": slice(0, n), "thickness_m": slice(n, 2 * n - 1)}
+        out: dict[str, dict[str, Any]] = {
+            key: {"p10": self.p10[cut].tolist(), "p90": self.p90[cut].tolist()}
+            for key, cut in spans.items()
+        }
+        for offset, key in enumerate(("chargeability", "tau_s", "c")):
+            j = 2 * n - 1 + offset
+            out[key] = {"p10": float(self.p10[j]), "p90": float(self.p90[j])}
+        return out
 
     def warning(self, layered_n_layers: int, layered_chi: float, preferred: bool) -> str:
         """The result's warning: the polarisable fit against the chosen layered one's χ."""
@@ -197,6 +217,9 @@ def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
     predicted = problem.predict(fit.x[None])[0]
     is_phase = np.zeros(predicted.size, dtype=bool)
     chi = float(chi_of(obs.data, predicted, is_phase, obs.sigma))
+    cov = np.linalg.pinv(fit.jac.T @ fit.jac) * max(1.0, chi * chi)
+    std = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    p10, p90 = (_physical(np.clip(fit.x + z * std, low, high), p_earth) for z in (-Z90, Z90))
     return PolarisableFit(
         n_layers=candidate.n_layers,
         layer=layer,
@@ -209,7 +232,17 @@ def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
         rms_percent=float(rms_percent(obs.data, predicted, is_phase)),
         bic=bic(chi, obs.data.size, p_earth + 3),
         at_bounds=at_bounds,
+        p10=p10,
+        p90=p90,
     )
+
+
+def _physical(x: np.ndarray, p_earth: int) -> np.ndarray:
+    """Fitted coordinates (ln ρ_0, ln h, m, ln τ, c) → physical values (ρ_0, h, m, τ, c)."""
+    out = np.exp(x)
+    out[p_earth] = x[p_earth]
+    out[p_earth + 2] = x[p_earth + 2]
+    return out
 
 
 def fit_polarisable(sounding: Any, candidates: Sequence[Candidate]) -> PolarisableFit | None:

@@ -47,6 +47,13 @@ def test_a_polarisable_layer_fits_cole_cole_data_no_layered_earth_fits():
     k = ip["polarisable_layer"] - 1
     assert 0 < model["chargeability"][k] < 1 and model["tau_s"][k] > 0
     assert sum(m > 0 for m in model["chargeability"]) == 1
+    band = ip["uncertainty"]
+    for key in ("chargeability", "tau_s", "c"):
+        assert band[key]["p10"] <= model[key][k] <= band[key]["p90"]
+    assert band["tau_s"]["p10"] < band["tau_s"]["p90"]  # a finite, non-degenerate band
+    for key in ("rho_ohmm", "thickness_m"):
+        assert np.all(np.array(band[key]["p10"]) <= np.array(model[key]) * (1 + 1e-9))
+        assert np.all(np.array(model[key]) <= np.array(band[key]["p90"]) * (1 + 1e-9))
     assert any(w.startswith("induced polarisation:") for w in result["warnings"])
 
 

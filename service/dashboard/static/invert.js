@@ -143,8 +143,13 @@
     }
     const ip = result.ip;
     if (ip && ip.misfit) {
+      const k = ip.polarisable_layer - 1;
+      const tauBand = (ip.uncertainty || {}).tau_s;
+      const tau = "τ " + g.fmt(ip.model.tau_s[k], 2) + " s"
+        + (tauBand ? " (p10–p90 " + g.fmt(tauBand.p10, 2) + "–" + g.fmt(tauBand.p90, 2) + " s)" : "");
       items.push(el("li", { id: "ip-fit" }, el("strong", {}, "Induced polarisation: "),
-        ip.n_layers + " layers with layer " + ip.polarisable_layer + " polarisable (Cole–Cole), χ "
+        ip.n_layers + " layers with layer " + ip.polarisable_layer + " polarisable (Cole–Cole m "
+        + g.fmt(ip.model.chargeability[k], 2) + ", " + tau + ", c " + g.fmt(ip.model.c[k], 2) + "), χ "
         + g.fmt(ip.misfit.chi, 3) + (ip.preferred ? " — preferred by BIC; drawn dash-dot in green" : " — not preferred by BIC")));
     }
     const smooth = result.smooth;

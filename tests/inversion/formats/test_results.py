@@ -101,6 +101,9 @@ def test_terminal_table_gives_a_polarisable_model(ves_result) -> None:
         "polarisable model (preferred by BIC, chi = 0.97): rho0 = 40, 200 ohm.m, thickness = "
         "8 m; layer 1: chargeability 0.3, tau 0.0002 s, c 0.6"
     ) in text
+    ip["uncertainty"] = {"tau_s": {"p10": 1e-4, "p90": 5e-4}}
+    text = format_layer_table({**ves_result, "ip": ip})
+    assert "tau 0.0002 s (p10-p90 0.0001-0.0005 s), c 0.6" in text
 
 
 def test_conductance_and_transverse_resistance_of_each_layer(ves_result) -> None:
