@@ -117,6 +117,8 @@ def tem_data_panels(
     t_pred, d_pred = optional_array(predicted, "times_s"), optional_array(predicted, DATA)
     if t_obs is not None and d_obs is not None:
         err = optional_array(observation, "dbzdt_error_percent")
+        if err is not None and err.size == 1:  # one error for every gate (the API allows it)
+            err = np.full(d_obs.shape, float(err.ravel()[0]))
         fitted = fitted_gates(t_obs, t_pred)
         keep = (d_obs > 0) & fitted
         bars = None if err is None else log_error_bars(d_obs[keep], err[keep])

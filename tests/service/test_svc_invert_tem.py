@@ -68,3 +68,38 @@ def test_tem_refusals(client, change, status, text):
     response = client.post("/api/v1/invert", json={"data": obs})
     assert response.status_code == status
     assert text in str(response.get_json()["error"])
+
+
+def test_a_polarised_sounding_gets_its_polarisable_model_through_the_api(
+    client, settings, tiny_tem
+):
+    """A Cole–Cole sounding no layered earth fits: the JSON carries ``ip`` (schema fields, the
+    preferred fit, its bands) and the figure export draws it."""
+    import numpy as np
+
+    import forward_models
+
+    times = np.geomspace(5e-6, 5e-4, 24)
+    fm = forward_models.create("tem-coincident-loop", n_layers=2, times_s=times, loop_side_m=25.0)
+    clean = fm.forward_cole_cole([40.0, 200.0, 8.0], [[0.3, 0.0]], [[2e-4, 1e-3]], [[0.6, 0.5]])
+    keep = clean[0] > 0
+    noisy = clean[0][keep] * (1 + 0.03 * np.random.default_rng(0).standard_normal(keep.sum()))
+    data = {
+        "times_s": times[keep].tolist(),
+        "dbzdt_v_per_am2": noisy.tolist(),
+        "dbzdt_error_percent": 3.0,
+        "receiver": "coincident",
+        "loop_side_m": 25.0,
+    }
+    save_set(tiny_tem, settings.artifact_dir / "served")
+    response = client.post("/api/v1/invert", json={"data": data, "max_layers": 2})
+    assert response.status_code == 200, response.get_json()
+    doc = response.get_json()
+    ip = doc["ip"]
+    assert doc["misfit"]["chi"] > 1.5 and ip["preferred"] and ip["misfit"]["chi"] <= 1.2
+    assert set(ip) >= {"model", "polarisable_layer", "predicted", "bic", "uncertainty"}
+    assert len(ip["predicted"]) == len(doc["predicted"]["times_s"])
+    figure = client.post(
+        "/dashboard/files/export/figure.png", json={"result": doc, "observation": data}
+    )
+    assert figure.status_code == 200 and figure.data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -283,3 +283,25 @@ def test_a_preferred_polarisable_model_is_drawn_in_both_panels(preferred) -> Non
         assert profiles[0].get_label() == "polarisable model ρ₀"
         assert any(t.get_text() == "m 0.30, τ 0.0002 s, c 0.60" for t in model_ax.texts)
         assert sorted(set(profiles[0].get_xdata())) == [40.0, 200.0]
+
+
+def test_a_tem_figure_takes_one_error_for_every_gate() -> None:
+    """``dbzdt_error_percent`` may be one number (the API allows it): bars on every gate."""
+    import numpy as np
+
+    times = np.geomspace(1e-5, 1e-3, 6)
+    data = 1e-4 * (times / 1e-5) ** -2.5
+    observation = {
+        "times_s": times.tolist(),
+        "dbzdt_v_per_am2": data.tolist(),
+        "dbzdt_error_percent": 3.0,
+        "loop_side_m": 25.0,
+    }
+    result = {
+        "method": "tem-coincident-loop",
+        "model": {"rho_ohmm": [30.0], "thickness_m": [], "depth_m": []},
+        "predicted": {"times_s": times.tolist(), "dbzdt_v_per_am2": data.tolist()},
+        "misfit": {"chi": 1.0, "rms_percent": 3.0},
+    }
+    (observed,) = [c for c in make_figure(observation, result).axes[0].containers]
+    assert observed.has_yerr and len(observed.lines[0].get_xdata()) == 6
