@@ -1,17 +1,24 @@
-"""Smooth (Occam) models: the stack, the regularised solver against reference solutions, TEM."""
+"""Smooth (Occam) models: the stack, the regularised solver against reference solutions (with
+Occam's line search by forwards and on the linearised misfit), TEM."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 
 import forward_models
+from inversion.doi import doi_of_model
+from inversion.served import ServedSet
+from inversion.served.smooth_result import TEM_OCCAM, smooth_part
 from inversion.smooth import (
     UNREACHABLE_MARGIN,
     OccamSettings,
     SmoothModelError,
     invert_smooth,
+    linearised_start,
     weighted_jacobian,
 )
 from inversion.smooth_stack import (
@@ -95,6 +102,67 @@ def test_layered_models_map_onto_the_stack():
     np.testing.assert_allclose(average_layered(model, 2, depth), [1, 1, 2.5, 3])
 
 
+LINEARISED = OccamSettings(line_search="linearised")
+
+
+def _linear_case():
+    """A linear problem (G (20, 12), noisy data, σ 0.05), its stack and closed-form solution
+    x(λ) of (GᵀWᵀWG + λQ) x = GᵀWᵀW d + λα·2 (x_ref = 2, the start's mean), and its χ."""
+    rng = np.random.default_rng(3)
+    n, n_data = 12, 20
+    g = rng.normal(size=(n_data, n)) * np.exp(-np.arange(n) / 4.0)
+    truth = np.linspace(1.0, 3.0, n)
+    sigma = np.full(n_data, 0.05)
+    observed = g @ truth + sigma * rng.standard_normal(n_data)
+    thk = stack_thickness_m(1.0, 100.0, n)
+    alpha = OccamSettings().reference_weight
+    r = np.eye(n - 1, n, 1) - np.eye(n - 1, n)
+    q = r.T @ r + alpha * np.eye(n)
+    gw = g / sigma[:, None]
+
+    def closed(lam: float) -> np.ndarray:
+        return np.linalg.solve(gw.T @ gw + lam * q, gw.T @ (observed / sigma) + lam * alpha * 2.0)
+
+    def chi(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(((g @ x - observed) / sigma) ** 2)))
+
+    return g, observed, sigma, thk, closed, chi
+
+
+def test_linearised_search_on_a_linear_problem_is_the_closed_form_at_the_largest_fitting_lambda():
+    """On a linear problem the linearised misfit is exact: one step to the smoothest model of
+    the fine λ grid (10 per decade) that fits, then the next step is too small to take."""
+    g, observed, sigma, thk, closed, chi = _linear_case()
+    start = np.linspace(1.5, 2.5, thk.size + 1)  # mean 2; no layer a decade from the answer
+    args = (_LinearForward(g), observed, sigma, np.ones(observed.size, bool), thk, start)
+    fit = invert_smooth(*args, (1e-3, 1e6), LINEARISED)
+    np.testing.assert_allclose(fit.log10_rho, closed(fit.lam), atol=1e-6)
+    assert 0.95 <= fit.chi <= 1.0 and chi(fit.log10_rho) == pytest.approx(fit.chi)
+    assert chi(closed(10**0.1 * fit.lam)) > 1.0  # the next grid λ no longer fits
+    assert fit.n_iterations == 2
+
+
+def test_linearised_start_of_a_linear_problem_is_its_occam_model():
+    """From any model it is linearised about, the start of a linear problem is the smoothest
+    model that fits, to the fine grid's 0.05 decades in λ."""
+    g, observed, sigma, thk, closed, chi = _linear_case()
+    about = np.linspace(3.0, 1.0, thk.size + 1)  # mean 2, the closed form's reference
+    residuals = (g @ about - observed) / sigma
+    start = linearised_start(about, residuals, g / sigma[:, None], (1e-3, 1e6), LINEARISED)
+    lo, hi = -8.0, 8.0  # log10 λ: χ(closed(λ)) rises through 1 between them
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if chi(closed(10**mid)) <= 1.0 else (lo, mid)
+    assert 10 ** (lo - 0.05) <= _closest_lambda(closed, start) <= 10**lo
+    assert 0.97 <= chi(start) <= 1.0
+
+
+def _closest_lambda(closed, x: np.ndarray) -> float:
+    """The λ (on a 0.001-decade grid) whose closed-form model is nearest to ``x``."""
+    lams = 10.0 ** np.arange(-8.0, 8.0, 0.001)
+    return float(min(lams, key=lambda lam: float(np.max(np.abs(closed(lam) - x)))))
+
+
 def test_linear_problem_matches_the_closed_form_at_the_chosen_lambda():
     rng = np.random.default_rng(3)
     n, n_data = 12, 20
@@ -139,11 +207,14 @@ def _ves_case(rel: float = 0.03, seed: int = 0):
     return true, data, thk, fs, np.full(AB2_M.size, rel)
 
 
-def test_nonlinear_ves_reaches_the_target_and_is_the_minimum_of_its_objective():
+@pytest.mark.parametrize("line_search", ["forward", "linearised"])
+def test_nonlinear_ves_reaches_the_target_and_is_the_minimum_of_its_objective(line_search):
     true, data, thk, fs, sigma = _ves_case()
     is_phase = np.zeros(data.size, bool)
     start = sample_layered(true, 3, np.cumsum(thk))
-    settings = OccamSettings(roughness_rtol=1e-5, max_iterations=60)
+    settings = OccamSettings(
+        roughness_rtol=1e-5, max_iterations=60, line_search=line_search, converged_step_log10=0.0
+    )
     fit = invert_smooth(fs, data, sigma, is_phase, thk, start, (0.1, 1e5), settings)
     assert 0.9 <= fit.chi <= 1.0 + 1e-9
     # the same objective at the same λ, minimised by scipy from a half-space
@@ -202,7 +273,12 @@ def test_a_forward_model_without_finite_data_is_a_clear_error():
         invert_smooth(blind, np.ones(4), np.ones(4), np.ones(4, bool), thk, np.zeros(3), (1, 10))
 
 
-def test_an_unreachable_target_gives_the_smoothest_model_near_the_least_chi():
+@pytest.mark.parametrize(
+    "settings",
+    [OccamSettings(), OccamSettings(line_search="linearised", relax_from_starts=False)],
+    ids=["forward, relaxed from the starts", "linearised, relaxed from the least chi"],
+)
+def test_an_unreachable_target_gives_the_smoothest_model_near_the_least_chi(settings):
     """5 % noise stated as 1 %: χ = 1 is out of reach; the answer is the smoothest model within
     UNREACHABLE_MARGIN of the least χ, smoother than the least-χ model itself."""
     rng = np.random.default_rng(3)
@@ -217,9 +293,80 @@ def test_an_unreachable_target_gives_the_smoothest_model_near_the_least_chi():
     fwd = forward_models.create("ves-schlumberger", n_layers=24, ab2_m=ab2)
     start = np.full(24, 2.0)
     args = (fwd, observed, sigma, is_phase, thk, start, (0.1, 1e5))
-    least = invert_smooth(*args, settings=OccamSettings(fallback_chi=np.inf))
+    least = invert_smooth(*args, settings=replace(settings, fallback_chi=np.inf))
     assert least.chi > 2.0  # the target is out of reach
-    fit = invert_smooth(*args)
+    fit = invert_smooth(*args, settings=settings)
     assert least.chi < fit.chi <= UNREACHABLE_MARGIN * least.chi + 1e-9
     roughness = [float(np.sum(np.diff(f.log10_rho) ** 2)) for f in (least, fit)]
     assert roughness[1] < roughness[0]
+
+
+class _Counting:
+    """A forward model that counts the models it is given: forwards and Jacobians."""
+
+    def __init__(self, fwd) -> None:
+        self.fwd, self.forwards, self.jacobians = fwd, 0, 0
+        self.name = fwd.name
+
+    def forward(self, models: np.ndarray, precision: str = "auto") -> np.ndarray:
+        self.forwards += np.atleast_2d(models).shape[0]
+        return self.fwd.forward(models, precision=precision)
+
+    def forward_and_jacobian(self, models: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.jacobians += np.atleast_2d(models).shape[0]
+        return self.fwd.forward_and_jacobian(models)
+
+
+def _tem_sounding():
+    """A noisy (3 %) coincident-loop sounding over a 3-layer earth, parsed for the served path,
+    and that earth [ρ (3) Ω·m, h (2) m]."""
+    truth = np.array([100.0, 10.0, 300.0, 15.0, 40.0])
+    times = np.geomspace(1e-5, 3e-3, 25)
+    fm = forward_models.create("tem-coincident-loop", n_layers=3, times_s=times, loop_side_m=50.0)
+    clean = fm.forward(truth, precision="double")[0]
+    noisy = clean * (1 + 0.03 * np.random.default_rng(1).standard_normal(times.size))
+    obs = {
+        "times_s": times.tolist(),
+        "dbzdt_v_per_am2": noisy.tolist(),
+        "dbzdt_error_percent": 3.0,
+        "receiver": "coincident",
+        "loop_side_m": 50.0,
+    }
+    return ServedSet().parse(obs, {"rho_a_rel": 0.03})[0], truth
+
+
+def test_tem_smooth_model_fits_and_the_layered_doi_comes_from_the_shared_jacobian():
+    sounding, truth = _tem_sounding()
+    smooth, layered_doi, _ = smooth_part(sounding, truth, 3)
+    assert 0.9 <= smooth["misfit"]["chi"] <= 1.2
+    thk = np.asarray(smooth["thickness_m"])
+    n, obs = thk.size + 1, sounding.obs
+    fs = forward_models.create("tem-coincident-loop", n_layers=n, **obs.geometry)
+    reference = doi_of_model(fs, truth, 3, thk, obs.sigma, np.zeros(obs.data.size, bool))
+    assert layered_doi == pytest.approx(reference)
+    for block in (smooth["doi_m"], layered_doi):
+        assert 0 < block["conservative"] <= block["standard"]
+
+
+def test_tem_linearised_search_needs_far_fewer_forwards_for_the_same_fit():
+    """TEM's settings against Occam's line search by forwards, from the same half-space on the
+    same stack: both reach χ ≤ 1 with the same roughness to within 30 %, with less than half the
+    forward-model work (forwards + 5 × Jacobians, a Jacobian costing ~5 forwards)."""
+    sounding, truth = _tem_sounding()
+    obs = sounding.obs
+    top, bottom = depth_range_m("times_s", sounding.axis, 10.0, 300.0)
+    thk = stack_thickness_m(top, bottom, 20)
+    fs = forward_models.create("tem-coincident-loop", n_layers=20, **obs.geometry)
+    is_phase = np.zeros(obs.data.size, bool)
+    fits, work = [], []
+    for settings in (OccamSettings(), TEM_OCCAM):
+        counting = _Counting(fs)
+        fit = invert_smooth(
+            counting, obs.data, obs.sigma, is_phase, thk, np.full(20, 1.7), (0.1, 1e5), settings
+        )
+        fits.append(fit)
+        work.append(counting.forwards + 5 * counting.jacobians)
+    assert all(0.9 <= f.chi <= 1.0 + 1e-9 for f in fits)
+    roughness = [float(np.linalg.norm(np.diff(f.log10_rho))) for f in fits]
+    assert roughness[1] == pytest.approx(roughness[0], rel=0.3)
+    assert work[1] < 0.5 * work[0]
