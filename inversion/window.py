@@ -75,6 +75,9 @@ def window_observation(
     name = names[0]
     axis = as_vector(obs, name, index)
     inside = (axis >= (lower or 0.0)) & (axis <= (upper if upper is not None else math.inf))
+    reversed_gates = obs.get("reversed_gates")
+    if isinstance(reversed_gates, Mapping):  # TEM gates after a sign reversal: the same window
+        out["reversed_gates"] = _windowed_gates(reversed_gates, lower, upper)
     if inside.all():
         return out
     bounds = (
@@ -100,3 +103,22 @@ def window_observation(
     if notes is None or isinstance(notes, list):  # anything else is refused by the parser
         out["warnings"] = [*(notes or []), note]
     return out
+
+
+def _windowed_gates(
+    gates: Mapping[str, Any], lower: float | None, upper: float | None
+) -> dict[str, Any] | None:
+    """The reversed TEM gates (``{"times_s", …}`` lists) inside [``lower``, ``upper``] s, or
+    None when none is; malformed ones are passed on for the parser to refuse."""
+    times = gates.get("times_s")
+    if not isinstance(times, list) or not all(isinstance(t, int | float) for t in times):
+        return dict(gates)
+    keep = [(lower or 0.0) <= t <= (upper if upper is not None else math.inf) for t in times]
+    if not any(keep):
+        return None
+    return {
+        key: [v for v, k in zip(value, keep, strict=False) if k]
+        if isinstance(value, list) and len(value) == len(times)
+        else value
+        for key, value in gates.items()
+    }

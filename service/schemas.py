@@ -212,6 +212,15 @@ class AliasRequest(Strict):
     alias: Literal["production", "latest"] = "production"
 
 
+class ReversedGates(Strict):
+    """TEM gates where the transient has reversed sign (induced polarisation), left out of the
+    layered fit and fitted by the polarisable (Cole–Cole) model; the file readers give them."""
+
+    times_s: list[Finite] = Field(min_length=1, description="gate times (s)")
+    dbzdt_v_per_am2: list[Finite] = Field(description="−dBz/dt per ampere, V/(A·m²), < 0")
+    dbzdt_error_percent: list[Finite] = Field(description="errors, % of |−dBz/dt|")
+
+
 class Observation(Strict):
     """One sounding in the layout of the network's forward model (VES, Wenner, MT or TEM)."""
 
@@ -239,6 +248,11 @@ class Observation(Strict):
     gate_open_s: list[Finite] | None = None
     gate_close_s: list[Finite] | None = None
     lowpass_hz: list[Finite] | None = None
+    reversed_gates: ReversedGates | None = Field(
+        default=None,
+        description="TEM: gates below zero where the transient reverses sign (not with "
+        "gate_open_s/gate_close_s); fitted only by the polarisable model",
+    )
     current_a: Finite | None = Field(default=None, description="TEM current (A), for the record")
     warnings: list[str] | None = Field(
         default=None,

@@ -174,6 +174,9 @@ def build_observation(
         obs["gate_open_s"] = [r["time_s"] - r["width_s"] / 2 for r in kept]
         obs["gate_close_s"] = [r["time_s"] + r["width_s"] / 2 for r in kept]
     obs.update(geometry)
+    reversed_gates = _reversed_gates([r for r in rows if r["line"] in negative])
+    if reversed_gates is not None and "gate_open_s" not in obs:
+        obs["reversed_gates"] = reversed_gates
     for warning in warnings:
         logger.warning("%s: %s", Path(path).name if path else "TEM data", warning)
     if warnings:
@@ -216,6 +219,21 @@ def _negative_gates_warning(rows: list[dict[str, Any]]) -> str:
         "carry it too, so a layered model may not fit them (where it does not, a model with a "
         'polarisable Cole–Cole layer is fitted too: the result\'s "ip")'
     )
+
+
+def _reversed_gates(rows: list[dict[str, Any]]) -> dict[str, list[float]] | None:
+    """The dropped gates below zero with their errors, where the transient reverses sign (some
+    lie more than ``SIGN_REVERSAL_Z`` standard errors below zero): ``{"times_s",
+    "dbzdt_v_per_am2" (negative), "dbzdt_error_percent"}``, which the served path's polarisable
+    fit uses (:mod:`inversion.served.tem_ip`); None otherwise (noise, or gates without errors)."""
+    below = [r for r in rows if r["value"] < 0 and r.get("error")]
+    if not any(-r["value"] / abs(r["error"]) > SIGN_REVERSAL_Z for r in below):
+        return None
+    return {
+        "times_s": [r["time_s"] for r in below],
+        "dbzdt_v_per_am2": [r["value"] for r in below],
+        "dbzdt_error_percent": [100.0 * abs(r["error"]) / -r["value"] for r in below],
+    }
 
 
 def _lines(numbers: list[int]) -> str:

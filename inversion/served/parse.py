@@ -30,7 +30,7 @@ from ..spacings import (  # RANGE_RTOL: abscissae within 1 % of the served range
 )
 from ..ves_checks import steep_warning, steeper_than_45
 from .frame import METHODS, MethodSpec
-from .tem import late_time_rho_a, log_tau_first, parse_tem, tem_method
+from .tem import ReversedGates, late_time_rho_a, log_tau_first, parse_tem, tem_method
 
 __all__ = ["RANGE_RTOL", "ServedSounding", "method_of", "parse_served"]
 
@@ -45,7 +45,9 @@ class ServedSounding:
     overlapping segments averaged) and ``phase_deg`` (K',) or None for the network; TEM:
     ``log_rho_a`` the data's late-time apparent resistivity, ``loop_area_m2`` the loop's area;
     ``shifts`` the overlapping MN/2 segments of a Schlumberger sounding whose factors are fitted
-    (:mod:`inversion.segments`), None when there are none or they are not wanted."""
+    (:mod:`inversion.segments`), None when there are none or they are not wanted;
+    ``reversed_gates`` a TEM sounding's gates after a sign reversal (fitted only by the
+    polarisable model), or None."""
 
     spec: MethodSpec
     obs: Observation
@@ -54,6 +56,7 @@ class ServedSounding:
     phase_deg: np.ndarray | None
     loop_area_m2: float | None = None
     shifts: SegmentShifts | None = None
+    reversed_gates: ReversedGates | None = None
 
     def extra_features(self, log_rho_ref: np.ndarray) -> np.ndarray | None:
         """The method's extra network inputs (1, n_extra) for references ``log_rho_ref`` (1,):
@@ -112,10 +115,12 @@ def parse_served(
     """Validate one observation dict for the served networks (InversionInputError if bad)."""
     spec = METHODS[method_of(obs, index)]
     if spec.is_tem:
-        parsed, area = parse_tem(spec, obs, noise_floor["rho_a_rel"], index)
+        parsed, area, reversed_gates = parse_tem(spec, obs, noise_floor["rho_a_rel"], index)
         log_t = np.log10(parsed.axis_values)
         log_rho = np.log10(late_time_rho_a(parsed.axis_values, parsed.data, area))
-        return ServedSounding(spec, parsed, log_t, log_rho, None, area)
+        return ServedSounding(
+            spec, parsed, log_t, log_rho, None, area, reversed_gates=reversed_gates
+        )
     _check_served(spec, obs, index)
     axis = as_vector(obs, spec.axis, index)
     order = sort_order(axis, segment_mn2(obs, spec.axis, axis.size), spec.axis, index)

@@ -17,6 +17,7 @@ which always uses the exact forward model on the observed geometry.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -223,12 +224,69 @@ def concave_early_gates(times_s: np.ndarray, data: np.ndarray, rel_err: np.ndarr
     return int(bent.max()) + 1 if bent.size else 0
 
 
+@dataclass(frozen=True)
+class ReversedGates:
+    """TEM gates after a sign reversal (:func:`reversed_gates`): ``times_s`` (R,) s, ``data``
+    (R,) −dBz/dt per A (< 0), ``sigma`` (R,) relative to |data| (floored)."""
+
+    times_s: np.ndarray
+    data: np.ndarray
+    sigma: np.ndarray
+
+
+def reversed_gates(
+    obs: Mapping[str, Any], kept_times_s: np.ndarray, rel_floor: float, index: int | None
+) -> ReversedGates | None:
+    """``obs["reversed_gates"]`` checked (None when absent): equal lengths, times positive and
+    distinct from the fitted gates' ``kept_times_s``, values below zero, errors (%) positive;
+    not with per-gate ``gate_open_s``/``gate_close_s``. InversionInputError (400) otherwise."""
+    raw = obs.get("reversed_gates")
+    if raw is None:
+        return None
+    field = "reversed_gates"
+    if not isinstance(raw, Mapping):
+        raise InversionInputError(f"{field}: expected an object", field=field, index=index)
+    if obs.get("gate_open_s") is not None:
+        raise InversionInputError(
+            f"{field}: not supported with gate_open_s/gate_close_s (gate-integrated data)",
+            field=field,
+            index=index,
+        )
+    named = {f"{field}.{key}": value for key, value in raw.items()}  # errors name the path
+    times = as_vector(named, f"{field}.times_s", index)
+    data = as_vector(named, f"{field}.{TEM_DATA}", index)
+    err = as_vector(named, f"{field}.dbzdt_error_percent", index)
+    if not data.size == err.size == times.size:
+        raise InversionInputError(
+            f"{field}: times_s, {TEM_DATA} and dbzdt_error_percent need equal lengths "
+            f"({times.size}, {data.size}, {err.size})",
+            field=field,
+            index=index,
+        )
+    require_positive(times, f"{field}.times_s", index)
+    require_positive(err, f"{field}.dbzdt_error_percent", index)
+    if np.any(data >= 0):
+        raise InversionInputError(
+            f"{field}.{TEM_DATA}: the gates after a sign reversal are below zero",
+            field=f"{field}.{TEM_DATA}",
+            index=index,
+        )
+    if np.intersect1d(times, kept_times_s).size or np.unique(times).size < times.size:
+        raise InversionInputError(
+            f"{field}.times_s repeats a gate time", field=f"{field}.times_s", index=index
+        )
+    order = np.argsort(times)
+    sigma = np.maximum(err[order] / 100.0, rel_floor)
+    return ReversedGates(times[order], data[order], sigma)
+
+
 def parse_tem(
     spec: MethodSpec, obs: Mapping[str, Any], rel_floor: float, index: int | None
-) -> tuple[Observation, float]:
+) -> tuple[Observation, float, ReversedGates | None]:
     """One TEM observation dict checked and read for ``spec``: the :class:`Observation` (data
     −dBz/dt per ampere on the observed gates, σ relative = max(error, ``rel_floor``), geometry
-    keywords of the forward model) and the loop area (m²). Gates are sorted by time; early gates
+    keywords of the forward model), the loop area (m²) and the gates after a sign reversal
+    (:func:`reversed_gates`, or None). Gates are sorted by time; early gates
     below a later one beyond their errors (a rising start: ramp or receiver transient, which no
     step-off layered earth gives; :func:`rising_early_gates`) are dropped with a warning, and so
     are early coincident-loop gates that bend the wrong way (:func:`concave_early_gates`).
@@ -293,7 +351,7 @@ def parse_tem(
         same_geometry=True,
         warnings=warnings,
     )
-    return obs_out, area
+    return obs_out, area, reversed_gates(obs, times[keep], rel_floor, index)
 
 
 def prior_depth_range(span_decades: float) -> tuple[float, float]:

@@ -39,9 +39,11 @@ __all__ = ["IP_MAX_LAYERS", "IP_TRIGGER_CHI", "PolarisableFit", "fit_polarisable
 
 #: layered χ above which the polarisable fits are tried: the field-data target of issue 17
 IP_TRIGGER_CHI = 1.5
-#: largest layer count given a polarisable layer (8 parameters at 3 layers against the 20–40
-#: gates of a TEM-FAST or terraTEM sounding)
-IP_MAX_LAYERS = 3
+#: largest layer count given a polarisable layer (10 parameters at 4 layers against the 20–45
+#: gates of a TEM-FAST or terraTEM sounding). With the reversed gates fitted too, 3 left
+#: Hengstberg P08-25 at χ 1.61 (m at its bound); 4 reaches 0.44 with m 0.88 inside its band
+#: (docs/benchmarks.md)
+IP_MAX_LAYERS = 4
 #: bounds of the Cole–Cole parameters: chargeability, time constant (s), exponent
 CHARGEABILITY_RANGE = (0.0, 0.95)
 TAU_RANGE_S = (1e-7, 1.0)
@@ -65,7 +67,9 @@ class PolarisableFit:
     a search bound (``rho1``…, ``h1``…, ``chargeability``, ``tau_s``, ``c``): not bounded by the
     data; ``p10``/``p90`` (2N − 1 + 3,) the linearised 10th/90th percentiles of every parameter
     in that order (physical units), from the Gauss–Newton covariance (JᵀJ)⁻¹ in the fitted
-    coordinates scaled by χ² when χ > 1, clipped to the bounds."""
+    coordinates scaled by χ² when χ > 1, clipped to the bounds; ``reversed_predicted`` (R,) and
+    ``reversed_chi`` (RMS of (f − d)/(σ|d|)) on the sounding's gates after a sign reversal,
+    which the fit includes (None without them)."""
 
     n_layers: int
     layer: int
@@ -80,6 +84,8 @@ class PolarisableFit:
     at_bounds: tuple[str, ...]
     p10: np.ndarray
     p90: np.ndarray
+    reversed_predicted: np.ndarray | None = None
+    reversed_chi: float | None = None
 
     def as_dict(self, layered_bic: float) -> dict[str, Any]:
         """The result's ``ip`` entry: the model with per-layer Cole–Cole arrays (m = 0 where a
@@ -103,6 +109,12 @@ class PolarisableFit:
             "preferred": bool(self.bic < layered_bic),
             "at_bounds": list(self.at_bounds),
             "uncertainty": self._bands(),
+            "reversed_gates": None
+            if self.reversed_predicted is None
+            else {
+                "predicted": self.reversed_predicted.tolist(),
+                "chi": finite(self.reversed_chi),
+            },
         }
 
     def _bands(self) -> dict[str, dict[str, Any]]:
@@ -141,6 +153,11 @@ class PolarisableFit:
             if self.at_bounds
             else ""
         )
+        if self.reversed_predicted is not None:
+            bounds += (
+                f"; the {self.reversed_predicted.size} gates after the sign reversal are fitted "
+                f"too (χ {self.reversed_chi:.2f} there)"
+            )
         return (
             f"induced polarisation: {polarisable} fits to χ {self.chi:.2f} against the "
             f'{layered}, and BIC prefers it (see "ip"); the layered model, its bands and the '
@@ -189,11 +206,26 @@ def _bounds(candidate: Candidate) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def _gates(sounding: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    """``(forward-model geometry, data (K + R,), σ relative (K + R,), indices (K,) of the
+    fitted gates)`` over the fitted gates and those after a sign reversal, by time."""
+    obs, rev = sounding.obs, sounding.reversed_gates
+    if rev is None:
+        return obs.geometry, obs.data, obs.sigma, np.arange(obs.data.size)
+    times = np.concatenate([obs.axis_values, rev.times_s])
+    order = np.argsort(times)
+    kept = np.flatnonzero(order < obs.data.size)
+    data = np.concatenate([obs.data, rev.data])[order]
+    sigma = np.concatenate([obs.sigma, rev.sigma])[order]
+    return {**obs.geometry, "times_s": times[order]}, data, sigma, kept
+
+
 def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
     obs = sounding.obs
-    fm = forward_models.create(sounding.spec.name, n_layers=candidate.n_layers, **obs.geometry)
+    geometry, data, sigma, kept = _gates(sounding)
+    fm = forward_models.create(sounding.spec.name, n_layers=candidate.n_layers, **geometry)
     low, high = _bounds(candidate)
-    problem = _Problem(fm, obs.data, obs.sigma, layer, high)
+    problem = _Problem(fm, data, sigma, layer, high)
     tau0 = float(np.sqrt(obs.axis_values[0] * obs.axis_values[-1]))
     x0 = np.r_[np.log(candidate.best.model), START_CHARGEABILITY, np.log(tau0), START_C]
     span = high - low
@@ -214,7 +246,14 @@ def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
         for name, x, lo, hi, e in zip(names, fit.x, low, high, edge, strict=True)
         if x <= lo + e or x >= hi - e
     )
-    predicted = problem.predict(fit.x[None])[0]
+    predicted_all = problem.predict(fit.x[None])[0]
+    predicted = predicted_all[kept]
+    reversed_at = np.setdiff1d(np.arange(data.size), kept)
+    reversed_predicted, reversed_chi = None, None
+    if reversed_at.size:
+        reversed_predicted = predicted_all[reversed_at]
+        residuals = (reversed_predicted - data[reversed_at]) / problem.scale[reversed_at]
+        reversed_chi = float(np.sqrt(np.mean(residuals**2)))
     is_phase = np.zeros(predicted.size, dtype=bool)
     chi = float(chi_of(obs.data, predicted, is_phase, obs.sigma))
     cov = np.linalg.pinv(fit.jac.T @ fit.jac) * max(1.0, chi * chi)
@@ -234,6 +273,8 @@ def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
         at_bounds=at_bounds,
         p10=p10,
         p90=p90,
+        reversed_predicted=reversed_predicted,
+        reversed_chi=reversed_chi,
     )
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import forward_models
 import inversion
 from inversion.served import ServedSet
+from inversion.served.parse import parse_served
 from inversion.served.tem_ip import IP_TRIGGER_CHI
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -78,18 +80,20 @@ def test_soundings_a_layered_earth_fits_get_no_polarisable_model():
     assert ves["ip"] is None
 
 
-def test_a_real_ip_affected_sounding_is_fitted_by_a_polarisable_layer():
+P20 = DATA / "field_more" / "tem_temfast_hengstberg_p20_sel.tem"
+
+
+def test_a_polarisable_fit_predicts_the_sign_reversal_it_never_saw():
     """Hengstberg P08-25 (TEM-FAST, 25 m loop, graphite site): no layered earth of up to 3 layers
-    fits it at a 5 % floor; one polarisable layer does, and although fitted without the six gates
-    where the transient reverses sign (file lines 24–29, dropped by the reader), it predicts
-    their negative sign."""
-    path = DATA / "field_more" / "tem_temfast_hengstberg_p20_sel.tem"
-    obs = inversion.read_soundings(str(path))["P08-25"]
+    fits it at a 5 % floor; one polarisable layer does, and fitted without the six gates where
+    the transient reverses sign (file lines 24–29), it predicts their negative sign."""
+    obs = inversion.read_soundings(str(P20))["P08-25"]
+    assert len(obs.pop("reversed_gates")["times_s"]) == 6
     (result,) = ServedSet().invert(obs, noise_floor=FLOOR, max_layers=3)
     assert result["misfit"]["chi"] > 5
     ip = result["ip"]
-    assert ip["preferred"] and ip["misfit"]["chi"] <= 1.5
-    lines = path.read_text().splitlines()[23:29]  # channels 16–21: µs, V/A
+    assert ip["preferred"] and ip["misfit"]["chi"] <= 1.5 and ip["reversed_gates"] is None
+    lines = P20.read_text().splitlines()[23:29]  # channels 16–21: µs, V/A
     times_s = np.array([float(line.split()[1]) for line in lines]) * 1e-6
     observed = np.array([float(line.split()[2]) for line in lines])
     assert np.all(observed < 0)
@@ -103,3 +107,60 @@ def test_a_real_ip_affected_sounding_is_fitted_by_a_polarisable_layer():
         model["rho_ohmm"] + model["thickness_m"], [model["chargeability"]], [tau], [c]
     )[0]
     assert np.all(predicted < 0)
+
+
+def test_the_reversed_gates_are_fitted_too():
+    """P08-25 as read, with its six reversed gates: the polarisable fit reaches χ ≤ 1.5 on the
+    fitted gates and on the reversed ones, predicting them below zero."""
+    obs = inversion.read_soundings(str(P20))["P08-25"]
+    (result,) = ServedSet().invert(obs, noise_floor=FLOOR, max_layers=4)
+    ip = result["ip"]
+    assert ip["preferred"] and ip["misfit"]["chi"] <= 1.5
+    reversed_fit = ip["reversed_gates"]
+    assert reversed_fit["chi"] <= 1.5 and len(reversed_fit["predicted"]) == 6
+    assert all(v < 0 for v in reversed_fit["predicted"])
+    assert any("after the sign reversal are fitted too" in w for w in result["warnings"])
+
+
+def _reversing(**change) -> dict:
+    obs, _ = _polarised_sounding()
+    times = obs["times_s"]
+    obs["reversed_gates"] = {
+        "times_s": [times[-1] * 1.5, times[-1] * 2.0],
+        "dbzdt_v_per_am2": [-1e-9, -5e-10],
+        "dbzdt_error_percent": [10.0, 20.0],
+    }
+    obs["reversed_gates"].update(change)
+    return obs
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        ({"dbzdt_v_per_am2": [-1e-9, 5e-10]}, "reversed_gates.dbzdt_v_per_am2", "below zero"),
+        ({"dbzdt_error_percent": [10.0]}, "reversed_gates", "equal lengths (2, 2, 1)"),
+        ({"times_s": [1e-3, 1e-3]}, "reversed_gates.times_s", "repeats a gate time"),
+        (
+            {"dbzdt_error_percent": [10.0, -1.0]},
+            "reversed_gates.dbzdt_error_percent[1]",
+            "must be positive",
+        ),
+        ({"times_s": [1e-3, float("nan")]}, "reversed_gates.times_s[1]", "not a finite number"),
+        ({"times_s": None}, "reversed_gates.times_s", "reversed_gates.times_s"),
+    ],
+)
+def test_malformed_reversed_gates_are_refused(change, field, text):
+    with pytest.raises(inversion.InversionInputError) as err:
+        parse_served(_reversing(**change), FLOOR)
+    assert err.value.status == 400 and err.value.field == field and text in str(err.value)
+
+
+def test_reversed_gates_are_read_sorted_and_not_with_gate_integration():
+    sounding = parse_served(_reversing(times_s=[2e-3, 1e-3]), FLOOR)
+    np.testing.assert_allclose(sounding.reversed_gates.times_s, [1e-3, 2e-3])
+    np.testing.assert_allclose(sounding.reversed_gates.sigma, [0.2, 0.1])  # sorted with them
+    gated = _reversing()
+    times = np.asarray(gated["times_s"])
+    gated["gate_open_s"], gated["gate_close_s"] = (times * 0.95).tolist(), (times * 1.05).tolist()
+    with pytest.raises(inversion.InversionInputError, match="gate-integrated"):
+        parse_served(gated, FLOOR)

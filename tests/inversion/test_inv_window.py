@@ -75,3 +75,24 @@ def test_malformed_reader_notes_are_left_for_the_parser_to_refuse():
     assert out["warnings"] == "not a list"
     with pytest.raises(InversionInputError, match="warnings must be a list"):
         parse_served(out, {"rho_a_rel": 0.05, "phase_deg": 1.5})
+
+
+def test_a_tem_sounding_s_reversed_gates_are_cut_by_the_same_window():
+    obs = {
+        "times_s": [1e-5, 2e-5, 4e-5, 8e-5],
+        "dbzdt_v_per_am2": [1e-3, 2e-4, 3e-5, 4e-6],
+        "reversed_gates": {
+            "times_s": [1e-4, 2e-4],
+            "dbzdt_v_per_am2": [-1e-7, -5e-8],
+            "dbzdt_error_percent": [5.0, 9.0],
+        },
+    }
+    cut = window_observation(obs, None, 1.5e-4)
+    assert cut["times_s"] == obs["times_s"]  # every fitted gate is inside
+    assert cut["reversed_gates"] == {
+        "times_s": [1e-4],
+        "dbzdt_v_per_am2": [-1e-7],
+        "dbzdt_error_percent": [5.0],
+    }
+    assert window_observation(obs, None, 9e-5)["reversed_gates"] is None
+    assert window_observation(obs)["reversed_gates"] == obs["reversed_gates"]

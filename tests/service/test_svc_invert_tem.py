@@ -103,3 +103,22 @@ def test_a_polarised_sounding_gets_its_polarisable_model_through_the_api(
         "/dashboard/files/export/figure.png", json={"result": doc, "observation": data}
     )
     assert figure.status_code == 200 and figure.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_file_s_reversed_gates_pass_the_api_and_reach_the_polarisable_fit(
+    client, settings, tiny_tem
+):
+    """The reader's ``reversed_gates`` (Hengstberg P08-25) are valid request fields; malformed
+    ones are a 400 naming them."""
+    path = Path(__file__).resolve().parents[1] / "data" / "field_more"
+    obs = inversion.read_soundings(str(path / "tem_temfast_hengstberg_p20_sel.tem"))["P08-25"]
+    save_set(tiny_tem, settings.artifact_dir / "served")
+    body = {"data": obs, "noise_floor": {"rho_a_rel": 0.05}, "max_layers": 1}
+    response = client.post("/api/v1/invert", json=body)
+    assert response.status_code == 200, response.get_json()
+    fit = response.get_json()["ip"]["reversed_gates"]
+    assert len(fit["predicted"]) == 6 and fit["chi"] is not None
+    bad = {**obs, "reversed_gates": {**obs["reversed_gates"], "dbzdt_v_per_am2": [1e-9] * 6}}
+    refused = client.post("/api/v1/invert", json={**body, "data": bad})
+    assert refused.status_code == 400
+    assert "reversed_gates.dbzdt_v_per_am2" in refused.get_json()["error"]["message"]

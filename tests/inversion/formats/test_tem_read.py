@@ -256,6 +256,7 @@ def test_negative_gates_within_their_errors_are_noise(tmp_path):
     obs = _negative_gate_csv(tmp_path, "-2e-7")  # 2 standard errors below zero
     assert len(obs["times_s"]) == 3
     assert obs["warnings"] == ["1 gates with zero or negative values (noise) dropped (lines 7)"]
+    assert "reversed_gates" not in obs
 
 
 def test_gates_far_below_zero_are_named_a_sign_reversal(tmp_path):
@@ -266,6 +267,7 @@ def test_gates_far_below_zero_are_named_a_sign_reversal(tmp_path):
     (warning,) = obs["warnings"]
     assert "1 lie below zero by more than 3 standard errors (up to 5) from t = 8e-05 s" in warning
     assert "reverses sign" in warning and "induced polarisation" in warning
+    assert obs["reversed_gates"]["times_s"] == [8e-05]
 
 
 def test_real_sign_reversals_are_told_from_noise():
@@ -277,5 +279,12 @@ def test_real_sign_reversals_are_told_from_noise():
         name for name, obs in soundings.items() if "reverses sign" in str(obs.get("warnings"))
     }
     assert len(soundings) == 10 and reversing == {"P08-25", "P05-25"}
+    # the gates below zero travel with the observation for the polarisable fit
+    gates = {name: obs.get("reversed_gates") for name, obs in soundings.items()}
+    assert {name for name, g in gates.items() if g} == reversing
+    assert len(gates["P08-25"]["times_s"]) == 6 and len(gates["P05-25"]["times_s"]) == 11
+    assert max(gates["P08-25"]["dbzdt_v_per_am2"]) < 0
+    assert gates["P08-25"]["times_s"][0] == pytest.approx(59.41e-6)
+    assert gates["P08-25"]["dbzdt_error_percent"][1] == pytest.approx(100 * 1.093e-3 / 1.609e-1)
     (xoc1,) = read_soundings(USF).values()
     assert "(noise)" in xoc1["warnings"][0] and "reverses sign" not in xoc1["warnings"][0]
