@@ -209,8 +209,13 @@ def polarisable_text(result: Mapping[str, Any]) -> list[str]:
         if isinstance(tau_band, Mapping)
         else ""
     )
+    state += f", chi = {_short(chi)}"
+    reversed_fit = ip.get("reversed_gates")
+    if isinstance(reversed_fit, Mapping):
+        state += f"; the {len(reversed_fit['predicted'])} reversed gates: chi = "
+        state += _short(reversed_fit.get("chi"))
     return [
-        f"polarisable model ({state}, chi = {_short(chi)}): rho0 = {rho} ohm.m, thickness = "
+        f"polarisable model ({state}): rho0 = {rho} ohm.m, thickness = "
         f"{thick} m; layer {k + 1}: chargeability {model['chargeability'][k]:.3g}, tau "
         f"{model['tau_s'][k]:.3g} s{band}, c {model['c'][k]:.3g}"
     ]

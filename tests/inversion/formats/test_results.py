@@ -104,6 +104,9 @@ def test_terminal_table_gives_a_polarisable_model(ves_result) -> None:
     ip["uncertainty"] = {"tau_s": {"p10": 1e-4, "p90": 5e-4}}
     text = format_layer_table({**ves_result, "ip": ip})
     assert "tau 0.0002 s (p10-p90 0.0001-0.0005 s), c 0.6" in text
+    ip["reversed_gates"] = {"predicted": [-1e-8, -2e-9], "chi": 0.5}
+    text = format_layer_table({**ves_result, "ip": ip})
+    assert "(preferred by BIC, chi = 0.97; the 2 reversed gates: chi = 0.5)" in text
 
 
 def test_conductance_and_transverse_resistance_of_each_layer(ves_result) -> None:
