@@ -137,6 +137,12 @@ def tem_data_panels(
                 label="not fitted (dropped: see the warnings)",
             )
             series.append((t_obs[left_out], d_obs[left_out], "o", LEFT_OUT))
+    reversed_gates = observation.get("reversed_gates")
+    if isinstance(reversed_gates, Mapping):  # below zero: drawn as |−dB/dt|, open triangles
+        t_rev = optional_array(reversed_gates, "times_s")
+        d_rev = np.abs(optional_array(reversed_gates, DATA))
+        top.plot(t_rev, d_rev, "v", mfc="none", color=OBSERVED, ms=5, label="below zero: |value|")
+        series.append((t_rev, d_rev, "v", OBSERVED))
     dense = tem_dense_response(observation, result)
     if dense is not None:
         top.plot(*dense, "-", color=PREDICTED, lw=1.5, label="model response")
@@ -152,6 +158,11 @@ def tem_data_panels(
         label = "polarisable (Cole–Cole) model" + ("" if chi is None else f", χ {chi:.2f}")
         top.plot(t_pred[shown], d_ip[shown], "-.", color=POLARISABLE, lw=1.6, label=label)
         series.append((t_pred[shown], d_ip[shown], "-", POLARISABLE))
+        fitted_reversed = ip.get("reversed_gates")
+        if isinstance(fitted_reversed, Mapping) and isinstance(reversed_gates, Mapping):
+            t_rev = optional_array(reversed_gates, "times_s")
+            d_rev = np.abs(np.asarray(fitted_reversed["predicted"], dtype=float))
+            top.plot(t_rev, d_rev, "v", color=POLARISABLE, ms=4, label="its |value| below zero")
     _log_axes(top)
     values = np.concatenate([d[d > 0] for _, d, _, _ in series]) if series else np.empty(0)
     if values.size:  # the data and the model decide the axis, not the noise gates' bars
@@ -161,6 +172,8 @@ def tem_data_panels(
     top.legend(loc="best", fontsize="small")
     if area is not None:
         for t, d, marker, colour in series:
+            if marker == "v":  # no apparent resistivity of a reversed transient
+                continue
             rho = late_time_rho_a(t, d, area)
             style = {"ms": 4} if marker != "-" else {"lw": 1.5}
             if colour == LEFT_OUT:

@@ -57,12 +57,15 @@ DRAW_IP = """async (preferred) => {
     times_s: [1e-5, 2e-5, 3e-5, 4e-5],
     dbzdt_v_per_am2: [5e-3, 1e-3, 2e-4, 4e-5],
     loop_side_m: 25,
+    reversed_gates: { times_s: [5e-5, 6e-5], dbzdt_v_per_am2: [-2e-6, -1e-6],
+                      dbzdt_error_percent: [10, 20] },
   };
   const ip = {
     model: { rho_ohmm: [40, 200], thickness_m: [8], depth_m: [8], chargeability: [0.3, 0],
              tau_s: [2e-4, 0], c: [0.6, 0] },
     n_layers: 2, polarisable_layer: 1, misfit: { chi: 0.97 }, preferred: preferred,
     predicted: [5e-3, 1e-3, 2e-4, -1e-6],
+    reversed_gates: { predicted: [-1.9e-6, -1.1e-6], chi: 0.8 },
   };
   const result = {
     model: { rho_ohmm: [30, 5], thickness_m: [10], depth_m: [10] },
@@ -86,6 +89,9 @@ def test_a_preferred_polarisable_model_is_drawn(open_tab: Any, preferred: bool) 
     name = "polarisable (Cole–Cole) model, χ 0.970"
     assert ([name, 3] in drawn["data"]) == preferred
     assert ([name, 3] in drawn["rho"]) == preferred
+    assert ["below zero: |value|", 2] in drawn["data"]
+    assert (["polarisable model's |value| below zero", 2] in drawn["data"]) == preferred
+    assert not any(name.startswith("below zero") for name, _ in drawn["rho"])
     profile = "polarisable model ρ0 (layer 1: m 0.30, τ 0.00020 s, c 0.60)"
     assert ([profile, 4] in drawn["model"]) == preferred
     assert tab.errors == []

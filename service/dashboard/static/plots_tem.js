@@ -97,7 +97,17 @@ window.geobpTemPlots = (function () {
         rhoTraces.push({ x: pred.times_s, y: lateTimeRho(pred.times_s, pred.dbzdt_v_per_am2, area), mode: "lines+markers", name: "predicted", line: line });
       }
     }
+    const rev = observation && observation.reversed_gates;
+    if (rev && Array.isArray(rev.times_s) && Array.isArray(rev.dbzdt_v_per_am2)) {
+      // gates after a sign reversal: below zero, drawn as |−dBz/dt| (no apparent resistivity)
+      dataTraces.push({ x: rev.times_s, y: rev.dbzdt_v_per_am2.map(Math.abs), mode: "markers",
+        name: "below zero: |value|", marker: { symbol: "triangle-down-open", color: OBSERVED, size: 8 } });
+    }
     const ip = result && result.ip;
+    if (ip && ip.preferred && rev && ip.reversed_gates && Array.isArray(ip.reversed_gates.predicted)) {
+      dataTraces.push({ x: rev.times_s, y: ip.reversed_gates.predicted.map(Math.abs), mode: "markers",
+        name: "polarisable model's |value| below zero", marker: { symbol: "triangle-down", color: POLARISABLE, size: 7 } });
+    }
     if (ip && ip.preferred && Array.isArray(pred.times_s) && Array.isArray(ip.predicted)) {
       // a polarisable model may reverse sign: only its positive part is drawn on the log axis
       const shown = ip.predicted.map(function (v) { return v > 0; });

@@ -273,9 +273,22 @@ def test_a_preferred_polarisable_model_is_drawn_in_both_panels(preferred) -> Non
             "preferred": preferred,
         },
     }
+    observation["reversed_gates"] = {
+        "times_s": [2e-3, 3e-3],
+        "dbzdt_v_per_am2": [-2e-9, -1e-9],
+        "dbzdt_error_percent": [10.0, 20.0],
+    }
+    result["ip"]["reversed_gates"] = {"predicted": [-1.8e-9, -1.1e-9], "chi": 0.8}
     fig = make_figure(observation, result)
     data_ax, model_ax = fig.axes[0], fig.axes[2]
-    curves = [ln for ln in data_ax.get_lines() if ln.get_color() == POLARISABLE]
+    (below,) = [ln for ln in data_ax.get_lines() if ln.get_label() == "below zero: |value|"]
+    np.testing.assert_allclose(below.get_ydata(), [2e-9, 1e-9])  # drawn as |−dB/dt|
+    assert not [ln for ln in fig.axes[1].get_lines() if ln.get_marker() == "v"]  # no ρa of them
+    fitted = [ln for ln in data_ax.get_lines() if ln.get_label() == "its |value| below zero"]
+    assert len(fitted) == (1 if preferred else 0)
+    curves = [
+        ln for ln in data_ax.get_lines() if ln.get_color() == POLARISABLE and ln.get_marker() != "v"
+    ]
     profiles = [ln for ln in model_ax.get_lines() if ln.get_color() == POLARISABLE]
     assert len(curves) == len(profiles) == (1 if preferred else 0)
     if preferred:
