@@ -13,7 +13,7 @@ from pathlib import Path
 
 import empymod
 import numpy as np
-from forward import square_loop_wires
+import tem_square_reference
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "tem_cole_cole_empymod.json"
 TIMES_S = np.geomspace(5e-6, 2e-3, 24)
@@ -38,13 +38,7 @@ def square_loop(side_m, rho, thk, m, tau, c) -> list[float]:
         "res": np.array([2e14, *rho]), "m": np.array([0.0, *m]), "tau": np.array([1.0, *tau]),
         "c": np.array([0.5, *c]), "func_eta": pelton_eta,
     }  # fmt: skip
-    out = empymod.bipole(
-        src=square_loop_wires(side_m), rec=[0, 0, 0, 0, 90],
-        depth=[0.0, *np.cumsum(thk)], res=res,
-        freqtime=TIMES_S, signal=0, mrec=True, srcpts=9, strength=1, verb=1,
-        ft="dlf", ftarg={"dlf": "wer_201_2018"}, htarg={"dlf": "key_201_2009"},
-    )  # fmt: skip
-    return (4e-7 * np.pi * np.asarray(out).sum(axis=-1)).tolist()
+    return tem_square_reference.square_loop(side_m, rho, thk, TIMES_S, res)
 
 
 def main() -> None:

@@ -25,11 +25,15 @@ CASES = [  # loop side (m), resistivities (Ω·m), thicknesses (m)
 ]
 
 
-def square_loop(side_m: float, rho: list[float], thk: list[float]) -> list[float]:
+def square_loop(
+    side_m: float, rho: list[float], thk: list[float], times_s: np.ndarray = TIMES_S, res=None
+) -> list[float]:
+    """−dBz/dt per A at the centre of a square loop at ``times_s``; ``res``: empymod's ``res``
+    including the air (default: air and ``rho``; a dict for a ``func_eta`` hook)."""
     out = empymod.bipole(
         src=square_loop_wires(side_m), rec=[0, 0, 0, 0, 90],
-        depth=[0.0, *np.cumsum(thk)], res=[2e14, *rho],
-        freqtime=TIMES_S, signal=0, mrec=True, srcpts=9, strength=1, verb=1,
+        depth=[0.0, *np.cumsum(thk)], res=[2e14, *rho] if res is None else res,
+        freqtime=times_s, signal=0, mrec=True, srcpts=9, strength=1, verb=1,
         ft="dlf", ftarg={"dlf": "wer_201_2018"}, htarg={"dlf": "key_201_2009"},
     )  # fmt: skip
     return (4e-7 * np.pi * np.asarray(out).sum(axis=-1)).tolist()

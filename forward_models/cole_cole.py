@@ -15,8 +15,12 @@ from typing import Any
 
 import numpy as np
 
-#: the parameters of one polarisable layer, in this order, with their units
-PARAMETERS = ("chargeability", "tau_s", "c")
+#: the parameters of one polarisable layer, in this order: the test of a bad value, its limits
+LIMITS = {
+    "chargeability": (lambda a: (a < 0) | (a >= 1), "0 ≤ m < 1"),
+    "tau_s": (lambda a: a <= 0, "τ > 0 s"),
+    "c": (lambda a: (a <= 0) | (a > 1), "0 < c ≤ 1"),
+}
 
 
 def conductivity(
@@ -37,21 +41,16 @@ def check(chargeability: Any, tau_s: Any, c: Any, shape: tuple[int, int]) -> tup
     """The three Cole–Cole arrays as float64 ``shape`` ``(n, N)`` (scalars and ``(N,)`` rows are
     broadcast); raises ``ValueError`` naming the first value outside 0 ≤ m < 1, τ > 0, 0 < c ≤ 1."""
     out = []
-    for name, value in zip(PARAMETERS, (chargeability, tau_s, c), strict=True):
+    for (name, (outside, limits)), value in zip(
+        LIMITS.items(), (chargeability, tau_s, c), strict=True
+    ):
         try:
             arr = np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name}: expected a number or an array of shape {shape}") from exc
-        bad = ~np.isfinite(arr)
-        if name == "chargeability":
-            bad |= (arr < 0) | (arr >= 1)
-        elif name == "tau_s":
-            bad |= arr <= 0
-        else:
-            bad |= (arr <= 0) | (arr > 1)
+        bad = ~np.isfinite(arr) | outside(arr)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            limits = {"chargeability": "0 ≤ m < 1", "tau_s": "τ > 0 s", "c": "0 < c ≤ 1"}[name]
             raise ValueError(f"{name}{list(idx)}: {float(arr[idx])!r} is outside {limits}")
         out.append(arr)
     return tuple(out)

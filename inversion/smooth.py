@@ -230,14 +230,12 @@ def linearised_start(
     shortened, clipped to ``rho_range_ohmm``. No forward: a smooth model near the data, where
     the blocky model itself, already fitting, would keep its interfaces (module docstring)."""
     s = settings or OccamSettings()
-    n = about.size
-    r_mat = _first_differences(n)
-    q = r_mat.T @ r_mat + s.reference_weight * np.eye(n)
+    _, q = _regulariser(about.size, s)
     jtj = jacobian.T @ jacobian
     lams = _fine_lambdas(jtj, q, s)
-    ref = np.full(n, s.reference_weight * about.mean())
+    ref = np.full(about.size, s.reference_weight * about.mean())
     models = _solve(jtj, jtj @ about - jacobian.T @ residuals, q, lams, ref)
-    chi_lin = np.sqrt(np.mean((residuals[None] + (models - about) @ jacobian.T) ** 2, axis=1))
+    chi_lin = _linearised_chi(about, residuals, jacobian, models)
     goal = max(s.target_chi, UNREACHABLE_MARGIN * float(chi_lin.min()))
     return np.clip(models[_largest_fitting(chi_lin, goal)], *np.log10(rho_range_ohmm))
 
@@ -276,9 +274,7 @@ def _occam(
 ) -> SmoothFit:
     """Occam's iteration from the start ``x`` (N,) log10 ρ with the reference model
     ``reference`` (N,) within ``bounds`` (log10 ρ)."""
-    n = x.size
-    r_mat = _first_differences(n)
-    q = r_mat.T @ r_mat + s.reference_weight * np.eye(n)
+    r_mat, q = _regulariser(x.size, s)
     ref = s.reference_weight * reference
     pred, r, jac = prob.linearise(x)
     chi = float(np.sqrt(np.mean(r * r)))
@@ -413,6 +409,20 @@ def _occam_choice(
     return trial[i], float(chis[i]), float(lams[i])
 
 
+def _regulariser(n: int, s: OccamSettings) -> tuple[np.ndarray, np.ndarray]:
+    """``(R (n−1, n), Q = RᵀR + αI (n, n))``: first differences and Occam's regulariser."""
+    r_mat = _first_differences(n)
+    return r_mat, r_mat.T @ r_mat + s.reference_weight * np.eye(n)
+
+
+def _linearised_chi(
+    x: np.ndarray, r: np.ndarray, jac: np.ndarray, trials: np.ndarray
+) -> np.ndarray:
+    """χ (k,) of the linearised residuals r + J·(trial − x) of ``trials`` (k, N) about ``x``
+    (N,) with residuals ``r`` (n_data,) and Jacobian ``jac`` (n_data, N): no forward."""
+    return np.sqrt(np.mean((r[None] + (trials - x) @ jac.T) ** 2, axis=1))
+
+
 def _largest_fitting(chi_lin: np.ndarray, goal: float) -> int:
     """Index of the largest λ whose χ (k,) (λ ascending) reaches ``goal``, else of the least χ."""
     fits = np.flatnonzero(chi_lin <= goal)
@@ -433,8 +443,7 @@ def _linearised_trials(
     jtj, rhs, q, ref = system
     lams = _fine_lambdas(jtj, q, s)
     trial = _shorten(x, _solve(jtj, rhs, q, lams, ref), s.max_step_log10, bounds)
-    chi_lin = np.sqrt(np.mean((r[None] + (trial - x) @ jac.T) ** 2, axis=1))
-    return lams, trial, chi_lin
+    return lams, trial, _linearised_chi(x, r, jac, trial)
 
 
 def _linearised_step(

@@ -117,8 +117,8 @@ def tem_data_panels(
     t_pred, d_pred = optional_array(predicted, "times_s"), optional_array(predicted, DATA)
     if t_obs is not None and d_obs is not None:
         err = optional_array(observation, "dbzdt_error_percent")
-        if err is not None and err.size == 1:  # one error for every gate (the API allows it)
-            err = np.full(d_obs.shape, float(err.ravel()[0]))
+        if err is not None:  # one error for every gate is allowed too
+            err = np.broadcast_to(err, d_obs.shape)
         fitted = fitted_gates(t_obs, t_pred)
         keep = (d_obs > 0) & fitted
         bars = None if err is None else log_error_bars(d_obs[keep], err[keep])
@@ -138,6 +138,7 @@ def tem_data_panels(
             )
             series.append((t_obs[left_out], d_obs[left_out], "o", LEFT_OUT))
     reversed_gates = observation.get("reversed_gates")
+    t_rev = None
     if isinstance(reversed_gates, Mapping):  # below zero: drawn as |−dB/dt|, open triangles
         t_rev = optional_array(reversed_gates, "times_s")
         d_rev = np.abs(optional_array(reversed_gates, DATA))
@@ -159,8 +160,7 @@ def tem_data_panels(
         top.plot(t_pred[shown], d_ip[shown], "-.", color=POLARISABLE, lw=1.6, label=label)
         series.append((t_pred[shown], d_ip[shown], "-", POLARISABLE))
         fitted_reversed = ip.get("reversed_gates")
-        if isinstance(fitted_reversed, Mapping) and isinstance(reversed_gates, Mapping):
-            t_rev = optional_array(reversed_gates, "times_s")
+        if isinstance(fitted_reversed, Mapping) and t_rev is not None:
             d_rev = np.abs(np.asarray(fitted_reversed["predicted"], dtype=float))
             top.plot(t_rev, d_rev, "v", color=POLARISABLE, ms=4, label="its |value| below zero")
     _log_axes(top)

@@ -156,8 +156,9 @@ def build_observation(
             f"{len(in_ramp)} gates that open before the end of the turn-off ramp "
             f"({ramp:g} s after its start) dropped (lines {_lines(in_ramp)})"
         )
-    if negative:
-        warnings.append(_negative_gates_warning([r for r in rows if r["line"] in negative]))
+    negative_rows = [r for r in rows if r["line"] in negative]
+    if negative_rows:
+        warnings.append(_negative_gates_warning(negative_rows))
     if len(kept) < 3:
         raise FormatError(
             f"only {len(kept)} usable gates (positive, not masked, after the turn-off ramp); "
@@ -174,7 +175,7 @@ def build_observation(
         obs["gate_open_s"] = [r["time_s"] - r["width_s"] / 2 for r in kept]
         obs["gate_close_s"] = [r["time_s"] + r["width_s"] / 2 for r in kept]
     obs.update(geometry)
-    reversed_gates = _reversed_gates([r for r in rows if r["line"] in negative])
+    reversed_gates = _reversed_gates(negative_rows)
     if reversed_gates is not None and "gate_open_s" not in obs:
         obs["reversed_gates"] = reversed_gates
     for warning in warnings:

@@ -386,7 +386,7 @@ def _add_polarisable(result: dict[str, Any], sounding: ServedSounding, fits: Lay
     warning that says which fits better by BIC. Other soundings get ``"ip": None``."""
     result["ip"] = None
     chi = fits.chosen_candidate.best.chi
-    if sounding.loop_area_m2 is None or not chi > IP_TRIGGER_CHI:
+    if not sounding.spec.is_tem or not chi > IP_TRIGGER_CHI:
         return
     t0 = time.perf_counter()
     fit = fit_polarisable(sounding, fits.candidates)

@@ -12,9 +12,11 @@ ln ρ_0, ln h, m, ln τ and c, with forward-difference Jacobians evaluated as on
 The best of those fits by BIC (the Cole–Cole parameters counted) is reported beside the layered
 answer, and preferred when its BIC is lower.
 
-Residuals are linear, (f − d)/(σ|d|), so that a model whose transient reverses sign within the
-gates stays defined; χ is then reported in the served measure (log ratio over σ), which equals the
-linear one to first order.
+Residuals are linear, (f − d)/(σ|d|), so that a model whose transient reverses sign stays
+defined, and the gates after a sign reversal, which the layered fit leaves out
+(``ServedSounding.reversed_gates``), are fitted too. χ and BIC are reported on the gates the
+layered fit used, in the served measure (log ratio over σ, equal to the linear one to first
+order), so that the two answers compare; the reversed gates get their own χ.
 """
 
 from __future__ import annotations
@@ -220,10 +222,13 @@ def _gates(sounding: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.nd
     return {**obs.geometry, "times_s": times[order]}, data, sigma, kept
 
 
-def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
+def _refine(
+    sounding: Any, candidate: Candidate, layer: int, fm: Any, gates: tuple[Any, ...]
+) -> PolarisableFit:
+    """``candidate`` refined with its layer ``layer`` polarisable, on the forward model ``fm``
+    of the gates ``gates`` (:func:`_gates`: data, σ, indices of the fitted gates)."""
     obs = sounding.obs
-    geometry, data, sigma, kept = _gates(sounding)
-    fm = forward_models.create(sounding.spec.name, n_layers=candidate.n_layers, **geometry)
+    data, sigma, kept = gates
     low, high = _bounds(candidate)
     problem = _Problem(fm, data, sigma, layer, high)
     tau0 = float(np.sqrt(obs.axis_values[0] * obs.axis_values[-1]))
@@ -246,14 +251,13 @@ def _refine(sounding: Any, candidate: Candidate, layer: int) -> PolarisableFit:
         for name, x, lo, hi, e in zip(names, fit.x, low, high, edge, strict=True)
         if x <= lo + e or x >= hi - e
     )
-    predicted_all = problem.predict(fit.x[None])[0]
+    predicted_all = data + fit.fun * problem.scale  # fit.fun: the residuals at fit.x
     predicted = predicted_all[kept]
     reversed_at = np.setdiff1d(np.arange(data.size), kept)
     reversed_predicted, reversed_chi = None, None
     if reversed_at.size:
         reversed_predicted = predicted_all[reversed_at]
-        residuals = (reversed_predicted - data[reversed_at]) / problem.scale[reversed_at]
-        reversed_chi = float(np.sqrt(np.mean(residuals**2)))
+        reversed_chi = float(np.sqrt(np.mean(fit.fun[reversed_at] ** 2)))
     is_phase = np.zeros(predicted.size, dtype=bool)
     chi = float(chi_of(obs.data, predicted, is_phase, obs.sigma))
     cov = np.linalg.pinv(fit.jac.T @ fit.jac) * max(1.0, chi * chi)
@@ -289,11 +293,12 @@ def _physical(x: np.ndarray, p_earth: int) -> np.ndarray:
 def fit_polarisable(sounding: Any, candidates: Sequence[Candidate]) -> PolarisableFit | None:
     """The best polarisable fit by BIC over every layered ``candidates`` entry of at most
     ``IP_MAX_LAYERS`` layers and each of its layers (None when no fit has a finite χ)."""
-    fits = [
-        _refine(sounding, cand, layer)
-        for cand in candidates
-        if cand.n_layers <= IP_MAX_LAYERS
-        for layer in range(cand.n_layers)
-    ]
+    geometry, *gates = _gates(sounding)
+    fits = []
+    for cand in candidates:
+        if cand.n_layers > IP_MAX_LAYERS:
+            continue
+        fm = forward_models.create(sounding.spec.name, n_layers=cand.n_layers, **geometry)
+        fits += [_refine(sounding, cand, layer, fm, gates) for layer in range(cand.n_layers)]
     fits = [f for f in fits if np.isfinite(f.chi)]
     return min(fits, key=lambda f: f.bic) if fits else None
