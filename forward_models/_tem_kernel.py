@@ -16,6 +16,7 @@ E_j = e^{−2 u_j h_j}. With R_{k+1} = P/Q and X = P E: R_k = (n_k Q + d_k X)/(d
 
 from __future__ import annotations
 
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -34,7 +35,8 @@ RESCALE_STEPS = 4
 
 
 class PairGrid:
-    """Per-pair constants, each ``(1, P)`` float64: λ, λ²/2, λ⁴/4, ωμ_0, (ωμ_0/2)²."""
+    """Per-pair constants, each ``(1, P)`` float64: λ, λ²/2, λ⁴/4, ωμ_0, (ωμ_0/2)²; ``lam_host``
+    the pairs' λ as a NumPy array (for :func:`active_pairs`)."""
 
     def __init__(self, lam: Any, omega: Any, xp: ModuleType) -> None:
         lam = xp.asarray(lam, dtype=xp.float64).reshape(1, -1)
@@ -45,6 +47,37 @@ class PairGrid:
         self.quarter_lam4 = self.half_lam2 * self.half_lam2
         self.wmu = wmu
         self.quarter_wmu2 = (wmu / 2) ** 2
+        self.lam_host = np.asarray(lam.get() if hasattr(lam, "get") else lam)[0]
+
+    def head(self, m: int) -> PairGrid:
+        """The first ``m`` pairs (views)."""
+        if m == self.size:
+            return self
+        out = object.__new__(PairGrid)
+        for name in ("lam", "half_lam2", "quarter_lam4", "wmu", "quarter_wmu2"):
+            setattr(out, name, getattr(self, name)[:, :m])
+        out.size, out.lam_host = m, self.lam_host[:m]
+        return out
+
+
+#: depth attenuation (nepers, 2λ·z) beyond which a pair no longer sees the layers below depth z
+#: (:func:`active_pairs`): e^{−50} ≈ 2·10⁻²²
+SEEN_NEPERS = 50.0
+
+
+def active_pairs(thk: Any, grid: PairGrid) -> list[int]:
+    """For each layer k of ``thk (nb, N−1)`` (m), how many leading pairs of ``grid`` see it.
+
+    Every wavenumber obeys Re u_j ≥ λ, so the layers below depth z enter r_TE at the surface
+    through a factor |Π E_j| ≤ e^{−2λz}; pairs with 2λz > :data:`SEEN_NEPERS` are left out of
+    the recursion there (their contribution is below float64's resolution). With the pairs
+    sorted by λ (λ-major, ascending) each layer's pairs are a prefix; the shallowest model of
+    the batch sets z."""
+    thk_host = np.asarray(thk.get() if hasattr(thk, "get") else thk, dtype=float)
+    tops = np.concatenate([[0.0], np.cumsum(thk_host.min(axis=0))])
+    with np.errstate(divide="ignore"):
+        limits = SEEN_NEPERS / (2 * tops)
+    return [int(np.searchsorted(grid.lam_host, v, side="right")) for v in limits]
 
 
 class Workspace:
@@ -141,61 +174,84 @@ def reflection(
     xp: ModuleType,
     fast_trig: bool = False,
     want_real: bool = False,
+    active: list[int] | None = None,
 ) -> tuple[Any, Any]:
     """``(Im r_TE, Re r_TE or None)``, each ``(nb, P)`` views of ``ws`` buffers.
 
     ``sigma (nb, N)`` S/m, ``thk (nb, N−1)`` m, float64; ``grid`` the P (ω, λ) pairs; ``ws`` a
-    :class:`Workspace` of shape ``(nb, P)``. The results are overwritten by the next call.
+    :class:`Workspace` of shape ``(nb, P)``; ``active``: per layer, the leading pairs that see
+    it (:func:`active_pairs`; default all: where layer k + 1 is not seen, R_k = r_k). The
+    results are overwritten by the next call.
     """
     n_layers = sigma.shape[1]
+    seen = active or [grid.size] * n_layers
     col = [sigma[:, j : j + 1] for j in range(n_layers)]
     u: dict[int, tuple[Any, Any]] = {}
+
+    def head(*arrays: Any, m: int) -> list[Any]:
+        return [a[:, :m] for a in arrays]
 
     def layer(j: int) -> tuple[Any, Any]:
         if j not in u:
             u.pop(j + 2, None)  # two neighbouring layers are alive at a time (bottom-up)
-            u[j] = (ws[f"ur{j % 2}"], ws[f"ui{j % 2}"])
-            _u(col[j], grid, *u[j], xp)
+            m = seen[j]
+            ur, ui = head(ws[f"ur{j % 2}"], ws[f"ui{j % 2}"], m=m)
+            _u(col[j], grid.head(m), ur, ui, xp)
+            u[j] = (ur, ui)
         return u[j]
 
-    def interface(k: int, n: Any) -> tuple[Any, Any]:
-        """d = (u_{k−1} + u_k)² and n = ωμ(σ_{k−1} − σ_k) (into ``n``) above layer k."""
+    def interface(k: int, n: Any, part: Any) -> tuple[Any, Any]:
+        """d = (u_{k−1} + u_k)² and n = ωμ(σ_{k−1} − σ_k) (into ``n``) above layer k, on the
+        ``part`` (a :class:`PairGrid` prefix) of the pairs that see layer k."""
+        m = part.size
+        sub = _Prefix(ws, m)
         if k == 0:
             ur, ui = layer(0)
-            xp.multiply(-col[0], grid.wmu, out=n)
-            return _square_of_sum(grid.lam, ui, ur, None, ws, xp)
+            xp.multiply(-col[0], part.wmu, out=n)
+            return _square_of_sum(part.lam, ui[:, :m], ur[:, :m], None, sub, xp)
         (ar, ai), (br, bi) = layer(k - 1), layer(k)
-        xp.multiply(col[k - 1] - col[k], grid.wmu, out=n)
-        return _square_of_sum(ar, ai, br, bi, ws, xp)
+        xp.multiply(col[k - 1] - col[k], part.wmu, out=n)
+        return _square_of_sum(ar[:, :m], ai[:, :m], br, bi, sub, xp)
 
+    m = seen[-1]
     nbuf, tmp = ws["n"], ws["tmp"]
     pr, pi, qr, qi = ws["pr"], ws["pi"], ws["qr"], ws["qi"]
     p2r, p2i, q2r, q2i = ws["p2r"], ws["p2i"], ws["q2r"], ws["q2i"]
-    dr, di = interface(n_layers - 1, pi)  # R_{N−1} = n/d: P = i·pi, Q = d
-    qr[...] = dr
-    qi[...] = di
+    dr, di = interface(n_layers - 1, pi[:, :m], grid.head(m))  # R_{N−1} = n/d: P = i·pi, Q = d
+    qr[:, :m] = dr
+    qi[:, :m] = di
     imaginary_p = True
     for k in range(n_layers - 2, -1, -1):
-        er, ei = _phase_factor(*layer(k), -2 * thk[:, k : k + 1], ws, xp, fast_trig)
-        xr, xi = ws["xr"], ws["xi"]
+        m, m_below = seen[k], seen[k + 1]
+        if m_below < m:  # layer k + 1 unseen there: X = 0 (P = 0, Q = 1)
+            for a, value in ((pr, 0.0), (pi, 0.0), (qr, 1.0), (qi, 0.0)):
+                a[:, m_below:m] = value
+        lr, li = layer(k)
+        er, ei = _phase_factor(
+            lr[:, :m], li[:, :m], -2 * thk[:, k : k + 1], _Prefix(ws, m), xp, fast_trig
+        )
+        xr, xi = head(ws["xr"], ws["xi"], m=m)
+        p_r, p_i, q_r, q_i, t = head(pr, pi, qr, qi, tmp, m=m)
         if imaginary_p:  # X = i·pi·E
-            xp.multiply(pi, ei, out=xr)
+            xp.multiply(p_i, ei, out=xr)
             xp.negative(xr, out=xr)
-            xp.multiply(pi, er, out=xi)
+            xp.multiply(p_i, er, out=xi)
         else:  # X = P E
-            _sum_of_products(xr, tmp, xp, (pr, er), (-1, pi, ei))
-            _sum_of_products(xi, tmp, xp, (pr, ei), (1, pi, er))
-        dr, di = interface(k, nbuf)
+            _sum_of_products(xr, t, xp, (p_r, er), (-1, p_i, ei))
+            _sum_of_products(xi, t, xp, (p_r, ei), (1, p_i, er))
+        n = nbuf[:, :m]
+        dr, di = interface(k, n, grid.head(m))
+        p2r_, p2i_, q2r_, q2i_ = head(p2r, p2i, q2r, q2i, m=m)
         # P' = n Q + d X, Q' = d Q + n X with n = i·nbuf
-        _sum_of_products(p2r, tmp, xp, (dr, xr), (-1, di, xi), (-1, nbuf, qi))
-        _sum_of_products(p2i, tmp, xp, (dr, xi), (1, di, xr), (1, nbuf, qr))
-        _sum_of_products(q2r, tmp, xp, (dr, qr), (-1, di, qi), (-1, nbuf, xi))
-        _sum_of_products(q2i, tmp, xp, (dr, qi), (1, di, qr), (1, nbuf, xr))
+        _sum_of_products(p2r_, t, xp, (dr, xr), (-1, di, xi), (-1, n, q_i))
+        _sum_of_products(p2i_, t, xp, (dr, xi), (1, di, xr), (1, n, q_r))
+        _sum_of_products(q2r_, t, xp, (dr, q_r), (-1, di, q_i), (-1, n, xi))
+        _sum_of_products(q2i_, t, xp, (dr, q_i), (1, di, q_r), (1, n, xr))
         pr, p2r, pi, p2i = p2r, pr, p2i, pi
         qr, q2r, qi, q2i = q2r, qr, q2i, qi
         imaginary_p = False
         if k % RESCALE_STEPS == 0 and k > 0:
-            _rescale(pr, pi, qr, qi, tmp, xp)
+            _rescale(*head(pr, pi, qr, qi, tmp, m=m), xp)
     # r = P/Q = P conj(Q) / |Q|²
     den, im = ws["den"], ws["im"]
     _sum_of_products(den, tmp, xp, (qr, qr), (1, qi, qi))
@@ -215,118 +271,178 @@ def reflection(
     return im, re
 
 
-def _complex(re: Any, im: Any, xp: ModuleType) -> Any:
-    """A new complex128 array re + i·im (writes through the views: faster than re + 1j * im)."""
-    out = xp.empty(re.shape, dtype=xp.complex128)
-    xp.copyto(out.real, re)
-    xp.copyto(out.imag, im)
-    return out
+class _Prefix:
+    """The first ``m`` pairs of a :class:`Workspace`'s buffers (views), for the helpers that
+    take one."""
+
+    def __init__(self, ws: Workspace, m: int) -> None:
+        self.ws, self.m = ws, m
+
+    def __getitem__(self, name: str) -> Any:
+        return self.ws[name][:, : self.m]
+
+    def get(self, name: str, dtype: Any) -> Any:
+        return self.ws.get(name, dtype)[:, : self.m]
 
 
-def _reciprocal(z: Any, tmp: Any, tmp2: Any, xp: ModuleType) -> Any:
-    """1/z = conj(z)/|z|² for complex128 ``z``, in place, by real arithmetic (NumPy's complex
-    division is ~2× slower); ``tmp``/``tmp2`` real buffers shaped like ``z``. |z| stays far
-    from float64's limits here (|u|² ≤ λ⁴ + (ωμσ)², |1 + r X| ≤ 2)."""
+#: complex128 values a thread keeps for :func:`reflection_gradient`'s buffers between calls
+#: (64 MiB); a larger request gets fresh memory
+KEPT_VALUES = 1 << 22
+_KEPT = threading.local()
+
+
+def _buffers(xp: ModuleType, count: int, shape: tuple[int, int]) -> Any:
+    """``count`` complex128 buffers of ``shape`` as one array ``(count, *shape)``.
+
+    On NumPy the memory is kept per thread and reused by the next call: fresh memory costs a
+    page fault per 4 KiB page on first touch, which on the 2-core VM of docs/benchmarks.md was
+    about half of the gradient's time (a 30-layer stack, 7 840 pairs: 35 → 21 ms with glibc
+    told to keep freed memory). CuPy has its own memory pool."""
+    size = count * shape[0] * shape[1]
+    if xp is not np or size > KEPT_VALUES:
+        return xp.empty((count, *shape), dtype=xp.complex128)
+    kept = getattr(_KEPT, "buffer", None)
+    if kept is None or kept.size < size:
+        kept = _KEPT.buffer = np.empty(size, dtype=np.complex128)
+    return kept[:size].reshape(count, *shape)
+
+
+def _reciprocal(z: Any, out: Any, tmp: Any, tmp2: Any, xp: ModuleType) -> None:
+    """``out`` = 1/z = conj(z)/|z|² for complex128 ``z`` by real arithmetic (NumPy's complex
+    division is slower); ``tmp``/``tmp2`` real buffers shaped like ``z``. |z| stays far from
+    float64's limits here (|u|² ≤ λ⁴ + (ωμσ)², |1 + r X| ≤ 2)."""
     xp.multiply(z.real, z.real, out=tmp)
     xp.multiply(z.imag, z.imag, out=tmp2)
     tmp += tmp2
     xp.reciprocal(tmp, out=tmp)
-    z.real *= tmp
+    xp.multiply(z.real, tmp, out=out.real)
     xp.negative(tmp, out=tmp)
-    z.imag *= tmp
-    return z
+    xp.multiply(z.imag, tmp, out=out.imag)
 
 
-def reflection_gradient(sigma: Any, thk: Any, grid: PairGrid, xp: ModuleType) -> tuple[Any, Any]:
+def reflection_gradient(
+    sigma: Any, thk: Any, grid: PairGrid, xp: ModuleType, active: list[int] | None = None
+) -> tuple[Any, Any]:
     """r_TE and its derivatives with respect to ln ρ_j and ln h_j, by reverse accumulation.
 
-    ``sigma (nb, N)`` S/m, ``thk (nb, N−1)`` m. Returns ``r (nb, P)`` complex and
-    ``grad (2N−1, nb, P)`` complex in the model-vector order [ρ_1 … ρ_N, h_1 … h_{N−1}]. With
-    R_k = (r_k + X_k)/D_k, X_k = R_{k+1} E_k, D_k = 1 + r_k X_k: ∂R_k/∂r_k = (1 − X_k²)/D_k²,
+    ``sigma (nb, N)`` S/m, ``thk (nb, N−1)`` m; ``active``: per layer, the leading pairs that
+    see it (:func:`active_pairs`, pairs sorted by λ; default all). Returns ``r (nb, P)`` complex
+    and ``grad (2N−1, nb, P)`` complex in the model-vector order [ρ_1 … ρ_N, h_1 … h_{N−1}]
+    (zero for the pairs that do not see the parameter): views of buffers that the next call in
+    the same thread overwrites (:func:`_buffers`). With R_k = (r_k + X_k)/D_k,
+    X_k = R_{k+1} E_k, D_k = 1 + r_k X_k: ∂R_k/∂r_k = (1 − X_k²)/D_k²,
     ∂R_k/∂X_k = (1 − r_k²)/D_k²; r_k = (u_{k−1} − u_k)/s_k = iωμ_0(σ_{k−1} − σ_k)/s_k²,
     s_k = u_{k−1} + u_k (u_{−1} = λ, σ_{−1} = 0): ∂r_k/∂u_{k−1} = 2u_k/s_k²,
     ∂r_k/∂u_k = −2u_{k−1}/s_k²; ∂E_k/∂u_k = −2h_k E_k, ∂E_k/∂ln h_k = −2u_k h_k E_k;
-    ∂u_j/∂ln ρ_j = −iωμ_0σ_j/(2u_j). Complex128 throughout; one reciprocal per layer and per
-    interface, by real arithmetic (:func:`_reciprocal`), and E by :func:`_trig.exp_cis`.
+    ∂u_j/∂ln ρ_j = −iωμ_0σ_j/(2u_j). Where layer k + 1 is not seen, X_k = 0. Complex128
+    throughout, every operation into a buffer; the reciprocals by real arithmetic
+    (:func:`_reciprocal`), E by :func:`_trig.exp_cis`.
     """
-    n_layers = sigma.shape[1]
+    n = sigma.shape[1]
     shape = (sigma.shape[0], grid.size)
-    tmp, tmp2 = xp.empty(shape), xp.empty(shape)
-    u, inv_u_abs2 = [], []  # u_j, and 1/|u_j|² (real) for ∂u_j/∂ln ρ_j
-    for j in range(n_layers):
-        ur, ui = xp.empty(shape), xp.empty(shape)
-        _u(sigma[:, j : j + 1], grid, ur, ui, xp)
-        u.append(_complex(ur, ui, xp))
-        xp.multiply(ur, ur, out=tmp)
-        xp.multiply(ui, ui, out=ui)
-        ui += tmp
-        inv_u_abs2.append(xp.reciprocal(ui, out=ui))
-    above = [grid.lam, *u[:-1]]  # u_{k−1} above layer k
-    inv_s2, r = [], []
-    for k in range(n_layers):
-        s2 = xp.add(above[k], u[k])
-        s2 *= s2
-        inv_s2.append(_reciprocal(s2, tmp, tmp2, xp))
-        step = (sigma[:, k - 1 : k] if k else 0.0) - sigma[:, k : k + 1]
-        r.append(inv_s2[k] * (1j * step * grid.wmu))
-    e = []
-    for k in range(n_layers - 1):
+    seen = active or [grid.size] * n
+    buf = _buffers(xp, 8 * n + 4, shape)
+    grad = buf[: 2 * n - 1]
+    u, inv_s2, r = (
+        buf[2 * n - 1 : 3 * n - 1],
+        buf[3 * n - 1 : 4 * n - 1],
+        buf[4 * n - 1 : 5 * n - 1],
+    )
+    e, x, inv_d = buf[5 * n - 1 : 6 * n - 2], buf[6 * n - 2 : 7 * n - 3], buf[7 * n - 3 : 8 * n - 4]
+    big_r, adj_full, g_r_full, g_x_full, tmpc_full, iwmu = (
+        buf[8 * n - 4 : 8 * n - 2],
+        *buf[8 * n - 2 : 8 * n + 3],
+    )
+    real = buf[8 * n + 3].view(xp.float64)  # (nb, 2P): two real scratch buffers
+    tmp_full, tmp2_full = real[:, : grid.size], real[:, grid.size :]
+    iwmu[...] = 1j * grid.wmu
+    for j in range(n):
+        m = seen[j]
+        _u(sigma[:, j : j + 1], grid.head(m), u[j, :, :m].real, u[j, :, :m].imag, xp)
+        grad[j, :, m:] = 0
+        if j < n - 1:
+            grad[n + j, :, seen[j + 1] :] = 0
+    for k in range(n):
+        m = seen[k]
+        tmpc, tmp, tmp2 = tmpc_full[:, :m], tmp_full[:, :m], tmp2_full[:, :m]
+        xp.add(grid.lam[:, :m] if k == 0 else u[k - 1, :, :m], u[k, :, :m], out=tmpc)
+        tmpc *= tmpc
+        _reciprocal(tmpc, inv_s2[k, :, :m], tmp, tmp2, xp)
+        xp.multiply(inv_s2[k, :, :m], iwmu[:, :m], out=r[k, :, :m])
+        r[k, :, :m] *= (sigma[:, k - 1 : k] if k else 0.0) - sigma[:, k : k + 1]
+    for k in range(n - 1):
+        m = seen[k + 1]
+        tmp, tmp2 = tmp_full[:, :m], tmp2_full[:, :m]
         h2 = -2 * thk[:, k : k + 1]
-        xp.maximum(xp.multiply(h2, u[k].real, out=tmp), PHASE_MIN, out=tmp)
-        phase = xp.multiply(h2, u[k].imag)
-        xp.maximum(phase, PHASE_MIN, out=phase)
-        er, ei = xp.empty(shape), xp.empty(shape)
-        _trig.exp_cis(tmp, phase, er, ei, xp)
-        e.append(_complex(er, ei, xp))
-    big_r = [None] * n_layers
-    big_r[-1] = r[-1]
-    x, inv_d = [None] * n_layers, [None] * n_layers
-    for k in range(n_layers - 2, -1, -1):
-        x[k] = big_r[k + 1] * e[k]
-        d = r[k] * x[k]
-        d += 1
-        inv_d[k] = _reciprocal(d, tmp, tmp2, xp)
-        big_r[k] = r[k] + x[k]
-        big_r[k] *= inv_d[k]
-    # reverse sweep: adj = ∂R_0/∂R_k, g_u[j] = ∂R_0/∂u_j
-    g_u: list[Any] = [None] * n_layers
-    grad = xp.empty((2 * n_layers - 1, *shape), dtype=xp.complex128)
-    adj = None
-    for k in range(n_layers):
-        if k < n_layers - 1:
-            inv_d2 = inv_d[k]
+        xp.multiply(u[k, :, :m].real, h2, out=tmp)
+        xp.maximum(tmp, PHASE_MIN, out=tmp)
+        xp.multiply(u[k, :, :m].imag, h2, out=tmp2)
+        xp.maximum(tmp2, PHASE_MIN, out=tmp2)
+        _trig.exp_cis(tmp, tmp2, e[k, :, :m].real, e[k, :, :m].imag, xp)
+    below = r[n - 1]  # R_{k+1}
+    for k in range(n - 2, -1, -1):
+        m, m_below = seen[k], seen[k + 1]
+        tmpc, tmp, tmp2 = tmpc_full[:, :m], tmp_full[:, :m], tmp2_full[:, :m]
+        xp.multiply(below[:, :m_below], e[k, :, :m_below], out=x[k, :, :m_below])
+        x[k, :, m_below:m] = 0
+        xp.multiply(r[k, :, :m], x[k, :, :m], out=tmpc)
+        tmpc += 1
+        _reciprocal(tmpc, inv_d[k, :, :m], tmp, tmp2, xp)
+        below = big_r[k % 2]
+        xp.add(r[k, :, :m], x[k, :, :m], out=below[:, :m])
+        below[:, :m] *= inv_d[k, :, :m]
+    # reverse sweep: adj = ∂R_0/∂R_k; grad[j] gathers ∂R_0/∂u_j, then × ∂u_j/∂ln ρ_j
+    for k in range(n):
+        m = seen[k]
+        adj, g_r, g_x, tmpc = adj_full[:, :m], g_r_full[:, :m], g_x_full[:, :m], tmpc_full[:, :m]
+        if k < n - 1:
+            inv_d2 = inv_d[k, :, :m]
             inv_d2 *= inv_d2
-            adj = inv_d2 if adj is None else xp.multiply(adj, inv_d2, out=adj)
-            g_r = x[k] * x[k]
+            if k == 0:
+                adj[...] = inv_d2
+            else:
+                adj *= inv_d2
+            xp.multiply(x[k, :, :m], x[k, :, :m], out=g_r)
             xp.subtract(1, g_r, out=g_r)
             g_r *= adj
-            g_x = r[k] * r[k]
+            xp.multiply(r[k, :, :m], r[k, :, :m], out=g_x)
             xp.subtract(1, g_x, out=g_x)
             g_x *= adj
+            g_rk = g_r
+        elif k == 0:  # a half-space: R_0 = r_0
+            g_rk = adj
+            g_rk[...] = 1
         else:
-            g_r = adj if adj is not None else xp.ones(shape, dtype=xp.complex128)
-        g_r *= inv_s2[k]
-        g_r *= 2
+            g_rk = adj
+        g_rk *= inv_s2[k, :, :m]
+        g_rk *= 2
         if k > 0:
-            g_u[k - 1] += g_r * u[k]
-        g_u[k] = g_r * above[k]
-        xp.negative(g_u[k], out=g_u[k])
-        if k < n_layers - 1:
-            g_e = x[k]  # ∂R_0/∂E_k · E_k = g_x R_{k+1} E_k = g_x X_k
-            g_e *= g_x
+            xp.multiply(g_rk, u[k, :, :m], out=tmpc)
+            grad[k - 1, :, :m] += tmpc
+        xp.multiply(g_rk, grid.lam[:, :m] if k == 0 else u[k - 1, :, :m], out=grad[k, :, :m])
+        xp.negative(grad[k, :, :m], out=grad[k, :, :m])
+        if k < n - 1:
+            m_below = seen[k + 1]
+            g_e = tmpc_full[:, :m_below]  # ∂R_0/∂E_k · E_k = g_x R_{k+1} E_k = g_x X_k
+            xp.multiply(g_x_full[:, :m_below], x[k, :, :m_below], out=g_e)
             g_e *= -2 * thk[:, k : k + 1]
-            g_u[k] += g_e
-            xp.multiply(g_e, u[k], out=grad[n_layers + k])
-            adj = xp.multiply(g_x, e[k], out=g_x)
-    for j in range(n_layers):
+            grad[k, :, :m_below] += g_e
+            xp.multiply(g_e, u[k, :, :m_below], out=grad[n + k, :, :m_below])
+            xp.multiply(g_x_full[:, :m_below], e[k, :, :m_below], out=adj_full[:, :m_below])
+    for j in range(n):
         # ∂u_j/∂ln ρ_j = −iωμσ_j/(2u_j) = −½ωμσ_j (Im u_j + i Re u_j)/|u_j|²
-        scale = inv_u_abs2[j]
-        scale *= -0.5 * sigma[:, j : j + 1] * grid.wmu
-        out = grad[j]
-        xp.multiply(u[j].imag, scale, out=out.real)
-        xp.multiply(u[j].real, scale, out=out.imag)
-        out *= g_u[j]
-    return big_r[0], grad
+        m = seen[j]
+        tmpc, tmp, tmp2 = tmpc_full[:, :m], tmp_full[:, :m], tmp2_full[:, :m]
+        uj = u[j, :, :m]
+        xp.multiply(uj.real, uj.real, out=tmp)
+        xp.multiply(uj.imag, uj.imag, out=tmp2)
+        tmp += tmp2
+        xp.divide(grid.wmu[:, :m], tmp, out=tmp)
+        tmp *= -0.5 * sigma[:, j : j + 1]
+        xp.multiply(uj.imag, tmp, out=tmpc.real)
+        xp.multiply(uj.real, tmp, out=tmpc.imag)
+        grad[j, :, :m] *= tmpc
+    return (big_r[0] if n > 1 else r[0]), grad
 
 
 def reflection_dispersive(sigma: Any, thk: Any, grid: PairGrid, xp: ModuleType) -> Any:

@@ -190,12 +190,13 @@ class _TEMLoop(ForwardModel):
         return lam, weights, omega, a_im * scale, a_re, primary
 
     def _pairs(self, xp: ModuleType) -> _tem_kernel.PairGrid:
-        """The kernel's (ω, λ) pairs, ω-major (cached per array module)."""
+        """The kernel's (λ, ω) pairs, λ-major with λ ascending, so that the pairs that see a
+        layer are a prefix (``_tem_kernel.active_pairs``; cached per array module)."""
         key = ("pairs", xp.__name__)
         if key not in self._operators:
             lam, _w, omega, *_ = self._operator(xp, xp.float64, self._build)
             self._operators[key] = _tem_kernel.PairGrid(
-                xp.tile(lam, omega.size), xp.repeat(omega, lam.size), xp
+                xp.repeat(lam, omega.size), xp.tile(omega, lam.size), xp
             )
         return self._operators[key]
 
@@ -203,10 +204,10 @@ class _TEMLoop(ForwardModel):
         """Secondary-field data ``(nb, K)`` from Im r_TE and Re r_TE (used with low-pass filters
         only; may be None otherwise), each ``(nb, P)``: linear, so derivatives map the same way."""
         lam, weights, omega, a_im, a_re, primary = self._operator(xp, xp.float64, self._build)
-        shape = (im.shape[0], omega.size, lam.size)
-        out = (im.reshape(shape) @ weights) @ a_im
+        shape = (im.shape[0], lam.size, omega.size)
+        out = (weights @ im.reshape(shape)) @ a_im
         if a_re.shape[0]:
-            out += (re.reshape(shape) @ weights) @ a_re
+            out += (weights @ re.reshape(shape)) @ a_re
         return out
 
     def _solve(self, models: Any, xp: ModuleType, dtype: Any) -> Any:
@@ -232,6 +233,7 @@ class _TEMLoop(ForwardModel):
                 xp,
                 fast_trig,
                 want_real=a_re.shape[0] > 0,
+                active=_tem_kernel.active_pairs(thk[start:stop], grid),
             )
             out[start:stop] = self._to_data(im, re, xp)
         if a_re.shape[0]:
@@ -247,12 +249,14 @@ class _TEMLoop(ForwardModel):
         rows = max(1, self.jacobian_block_elements // (2 * p * grid.size)) if xp is np else n
         for start in range(0, n, rows):
             block = models[start : start + rows]
+            thk = block[:, self.n_layers :]
             r, grad = _tem_kernel.reflection_gradient(
-                1 / block[:, : self.n_layers], block[:, self.n_layers :], grid, xp
+                1 / block[:, : self.n_layers], thk, grid, xp, _tem_kernel.active_pairs(thk, grid)
             )
             data[start : start + rows] = self._to_data(r.imag, r.real, xp)
-            for j in range(p):
-                jac[start : start + rows, :, j] = self._to_data(grad[j].imag, grad[j].real, xp)
+            flat = grad.reshape(-1, grid.size)  # (p·nb, P): every column in one product
+            cols = self._to_data(flat.imag, flat.real, xp).reshape(p, block.shape[0], -1)
+            jac[start : start + rows] = cols.transpose(1, 2, 0)
         if a_re.shape[0]:
             data += primary
         return data, jac
@@ -287,7 +291,7 @@ class _TEMLoop(ForwardModel):
             sigma = cole_cole.conductivity(
                 arr[block, : self.n_layers], *(a[block] for a in ip), omega, xp
             )
-            sigma = xp.repeat(sigma, lam.size, axis=2)  # the pairs are ω-major
+            sigma = xp.tile(sigma, (1, 1, lam.size))  # the pairs are λ-major
             r = _tem_kernel.reflection_dispersive(sigma, arr[block, self.n_layers :], grid, xp)
             out[block] = self._to_data(r.imag, r.real, xp)
         if a_re.shape[0]:

@@ -23,7 +23,12 @@ class SmoothModelError(RuntimeError):
 
 
 class StackProblem:
-    """The residuals and their Jacobian for one sounding on a fixed stack."""
+    """The residuals and their Jacobian for one sounding on a fixed stack.
+
+    ``jacobian_with_forward``: a forward of one model computes its Jacobian too (the forward
+    model's ``forward_and_jacobian``), kept for :meth:`linearise` of the same model — for a
+    line search that forward-models one trial at a time and linearises about it when it is
+    taken (TEM: the Jacobian costs about two forwards, the forward it saves one)."""
 
     def __init__(
         self,
@@ -32,8 +37,11 @@ class StackProblem:
         sigma: np.ndarray,
         is_phase: np.ndarray,
         thickness_m: np.ndarray,
+        jacobian_with_forward: bool = False,
     ) -> None:
         self.fwd, self.is_phase = fwd, np.asarray(is_phase, dtype=bool)
+        self.jacobian_with_forward = jacobian_with_forward
+        self._kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.thickness_m = np.asarray(thickness_m, dtype=float)
         self.n = self.thickness_m.size + 1
         self.weight = 1.0 / np.asarray(sigma, dtype=float)
@@ -56,8 +64,15 @@ class StackProblem:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Predictions (k, n_data) of log10 ρ rows (k, N), in the forward model's faster
         precision (trial models are only screened by χ; the accepted one is recomputed in
-        double precision with its Jacobian)."""
-        return np.asarray(self.fwd.forward(self.models(x), precision="auto"), dtype=float)
+        double precision with its Jacobian). One model with ``jacobian_with_forward``: in
+        double precision, its Jacobian kept for :meth:`linearise`."""
+        x = np.atleast_2d(x)
+        if not (self.jacobian_with_forward and x.shape[0] == 1):
+            return np.asarray(self.fwd.forward(self.models(x), precision="auto"), dtype=float)
+        data, jac = self.fwd.forward_and_jacobian(self.models(x))
+        data, jac = np.asarray(data, dtype=float), np.asarray(jac, dtype=float)[0, :, : self.n]
+        self._kept = (x[0].copy(), data[0], jac)
+        return data
 
     def chi(self, predicted: np.ndarray) -> np.ndarray:
         """χ (k,) of predictions (k, n_data)."""
@@ -66,7 +81,11 @@ class StackProblem:
 
     def linearise(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(predicted (n_data,), r (n_data,), ∂r/∂log10 ρ (n_data, N))`` at ``x`` (N,)."""
-        pred, dd = _data_and_rho_jacobian(self.fwd, self.models(x)[0], self.n)
+        kept = self._kept
+        if kept is not None and np.array_equal(kept[0], x) and np.all(np.isfinite(kept[1])):
+            pred, dd = kept[1], kept[2]
+        else:
+            pred, dd = _data_and_rho_jacobian(self.fwd, self.models(x)[0], self.n)
         scale = self.weight * _LN10 / np.where(self.is_phase, 1.0, pred)
         jac = dd * scale[:, None]
         return pred, self.residuals(pred[None])[0], np.where(np.isfinite(jac), jac, 0.0)

@@ -93,3 +93,52 @@ def test_jacobian_of_a_large_batch_runs_in_chunks_with_the_same_rows():
         np.testing.assert_allclose(data[i], one_data[0], rtol=1e-10)
         scale = np.abs(one_jac[0]).max(axis=1, keepdims=True)  # per datum
         assert np.all(np.abs(jac[i] - one_jac[0]) <= 1e-10 * scale), i
+
+
+def _deep_stack(n_layers: int = 30) -> np.ndarray:
+    """One coincident-loop stack model (2N−1,): ρ 5–500 Ω·m over log-spaced layers to 600 m."""
+    rng = np.random.default_rng(7)
+    thk = np.diff(np.geomspace(1.0, 600.0, n_layers))
+    return np.concatenate([10 ** rng.uniform(0.7, 2.7, n_layers), thk])
+
+
+def test_pairs_that_cannot_see_deep_layers_are_left_out_without_changing_the_data(monkeypatch):
+    """Pairs with 2λz beyond SEEN_NEPERS skip the layers below z (the recursion's work on a
+    30-layer stack roughly halves); data and Jacobian equal the full recursion's."""
+    from forward_models import _tem_kernel
+
+    model = _deep_stack()
+    fm = forward_models.create(
+        "tem-coincident-loop", n_layers=30, times_s=np.geomspace(1e-5, 3e-3, 25), loop_side_m=25.0
+    )
+    seen = _tem_kernel.active_pairs(model[None, 30:], fm._pairs(np))
+    assert seen[0] == fm._pairs(np).size and seen == sorted(seen, reverse=True)
+    assert sum(seen) < 0.7 * 30 * seen[0]
+    pruned = fm.forward(model, precision="double"), *fm.forward_and_jacobian(model)
+    monkeypatch.setattr(_tem_kernel, "SEEN_NEPERS", np.inf)
+    assert _tem_kernel.active_pairs(model[None, 30:], fm._pairs(np)) == [seen[0]] * 30
+    full = fm.forward(model, precision="double"), *fm.forward_and_jacobian(model)
+    # late gates cancel ~10⁵-fold in the sine transform: rounding shows at ~10⁻¹²
+    np.testing.assert_allclose(pruned[0], full[0], rtol=1e-10)
+    np.testing.assert_allclose(pruned[1], full[1], rtol=1e-10)
+    scale = np.abs(full[2][0]).max(axis=1, keepdims=True)  # per datum
+    assert np.all(np.abs(pruned[2][0] - full[2][0]) <= 1e-11 * scale)
+
+
+def test_jacobians_in_concurrent_threads_keep_their_own_buffers():
+    """The gradient's buffers are kept per thread: two threads alternating between two models
+    get each model's own Jacobian, every time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fm = forward_models.create(
+        "tem-coincident-loop", n_layers=30, times_s=np.geomspace(1e-5, 3e-3, 25), loop_side_m=25.0
+    )
+    a = _deep_stack()
+    b = a.copy()
+    b[:30] = b[:30][::-1]
+    expected = {0: fm.forward_and_jacobian(a)[1], 1: fm.forward_and_jacobian(b)[1]}
+    assert not np.allclose(expected[0], expected[1])
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda i: (i % 2, fm.forward_and_jacobian((a, b)[i % 2])[1]), range(8)))
+    for which, jac in got:
+        np.testing.assert_array_equal(jac, expected[which])

@@ -370,3 +370,59 @@ def test_tem_linearised_search_needs_far_fewer_forwards_for_the_same_fit():
     roughness = [float(np.linalg.norm(np.diff(f.log10_rho))) for f in fits]
     assert roughness[1] == pytest.approx(roughness[0], rel=0.3)
     assert work[1] < 0.5 * work[0]
+
+
+def test_the_lambda_grid_solve_matches_one_solve_per_lambda():
+    """x(λ) of (JᵀJ + λQ) x = rhs + λ·ref from one generalised eigendecomposition against
+    numpy's solve for each λ, over 8 decades of λ and a Jacobian spanning 4 decades."""
+    from inversion.smooth import _regulariser, _solve
+
+    rng = np.random.default_rng(4)
+    n = 25
+    jac = rng.normal(size=(30, n)) * np.geomspace(1.0, 1e-4, n)
+    jtj = jac.T @ jac
+    _, q = _regulariser(n, OccamSettings())
+    rhs, ref = rng.normal(size=n), 1e-3 * rng.normal(size=n)
+    lams = np.trace(jtj) / np.trace(q) * 10.0 ** np.arange(-5.0, 3.01, 0.5)
+    ours = _solve(jtj, rhs, q, lams, ref)
+    for lam, x in zip(lams, ours, strict=True):
+        reference = np.linalg.solve(jtj + lam * q, rhs + lam * ref)
+        # both round at the system's condition number (up to ~10⁷ at the smallest λ)
+        assert np.linalg.norm(x - reference) <= 1e-8 * np.linalg.norm(reference)
+
+
+def test_a_forward_with_its_jacobian_is_reused_by_the_next_linearisation():
+    """With ``jacobian_with_forward`` a one-model forward keeps its Jacobian; linearising the
+    same model then costs no forward model call and gives what a fresh linearisation gives."""
+    from inversion.smooth_problem import StackProblem
+
+    fm = forward_models.create(
+        "tem-central-loop", n_layers=6, times_s=np.geomspace(1e-5, 1e-3, 12), loop_side_m=40.0
+    )
+    thk = stack_thickness_m(5.0, 200.0, 6)
+    x = np.array([2.0, 1.5, 1.0, 1.5, 2.0, 2.5])
+    observed = fm.forward(np.concatenate([10.0 ** (x + 0.1), thk]), precision="double")[0]
+    args = (observed, np.full(12, 0.05), np.zeros(12, bool), thk)
+    fresh = StackProblem(fm, *args).linearise(x)
+
+    class Counting:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def forward(self, models, precision="auto"):
+            self.calls += 1
+            return fm.forward(models, precision=precision)
+
+        def forward_and_jacobian(self, models):
+            self.calls += 1
+            return fm.forward_and_jacobian(models)
+
+    counting = Counting()
+    prob = StackProblem(counting, *args, jacobian_with_forward=True)
+    np.testing.assert_allclose(prob.forward(x)[0], fresh[0], rtol=1e-12)
+    reused = prob.linearise(x)
+    assert counting.calls == 1
+    for a, b in zip(reused, fresh, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    prob.linearise(x + 0.01)  # another model: computed afresh
+    assert counting.calls == 2
