@@ -12,6 +12,10 @@ d_k = (u_k + u_{k+1})² (no cancellation at low frequencies), and from the botto
     R_{N−1} = n_{N−1}/d_{N−1},   R_k = (r_k + R_{k+1} E_{k+1}) / (1 + r_k R_{k+1} E_{k+1}),
 
 E_j = e^{−2 u_j h_j}. With R_{k+1} = P/Q and X = P E: R_k = (n_k Q + d_k X)/(d_k Q + n_k X).
+
+The pairs come sorted by λ (λ-major, ascending): since Re u_j ≥ λ, the layers below depth z
+reach the surface through |Π E_j| ≤ e^{−2λz}, so each layer is seen by a prefix of the pairs
+(:func:`active_pairs`) and the recursions run each layer on its prefix only.
 """
 
 from __future__ import annotations
@@ -341,7 +345,7 @@ def reflection_gradient(
     n = sigma.shape[1]
     shape = (sigma.shape[0], grid.size)
     seen = active or [grid.size] * n
-    buf = _buffers(xp, 8 * n + 4, shape)
+    buf = _buffers(xp, 8 * n + 5, shape)
     grad = buf[: 2 * n - 1]
     u, inv_s2, r = (
         buf[2 * n - 1 : 3 * n - 1],
@@ -353,12 +357,18 @@ def reflection_gradient(
         buf[8 * n - 4 : 8 * n - 2],
         *buf[8 * n - 2 : 8 * n + 3],
     )
-    real = buf[8 * n + 3].view(xp.float64)  # (nb, 2P): two real scratch buffers
-    tmp_full, tmp2_full = real[:, : grid.size], real[:, grid.size :]
+    # four contiguous real scratch buffers (ufuncs into the complex buffers' strided real and
+    # imaginary views are slower: u and E are computed here and copied in)
+    real = buf[8 * n + 3 :].view(xp.float64)  # (2, nb, 2P)
+    tmp_full, tmp2_full = real[0, :, : grid.size], real[0, :, grid.size :]
+    tmp3_full, tmp4_full = real[1, :, : grid.size], real[1, :, grid.size :]
     iwmu[...] = 1j * grid.wmu
     for j in range(n):
         m = seen[j]
-        _u(sigma[:, j : j + 1], grid.head(m), u[j, :, :m].real, u[j, :, :m].imag, xp)
+        ur, ui = tmp_full[:, :m], tmp2_full[:, :m]
+        _u(sigma[:, j : j + 1], grid.head(m), ur, ui, xp)
+        u[j, :, :m].real = ur
+        u[j, :, :m].imag = ui
         grad[j, :, m:] = 0
         if j < n - 1:
             grad[n + j, :, seen[j + 1] :] = 0
@@ -373,12 +383,15 @@ def reflection_gradient(
     for k in range(n - 1):
         m = seen[k + 1]
         tmp, tmp2 = tmp_full[:, :m], tmp2_full[:, :m]
+        er, ei = tmp3_full[:, :m], tmp4_full[:, :m]
         h2 = -2 * thk[:, k : k + 1]
         xp.multiply(u[k, :, :m].real, h2, out=tmp)
         xp.maximum(tmp, PHASE_MIN, out=tmp)
         xp.multiply(u[k, :, :m].imag, h2, out=tmp2)
         xp.maximum(tmp2, PHASE_MIN, out=tmp2)
-        _trig.exp_cis(tmp, tmp2, e[k, :, :m].real, e[k, :, :m].imag, xp)
+        _trig.exp_cis(tmp, tmp2, er, ei, xp)
+        e[k, :, :m].real = er
+        e[k, :, :m].imag = ei
     below = r[n - 1]  # R_{k+1}
     for k in range(n - 2, -1, -1):
         m, m_below = seen[k], seen[k + 1]

@@ -25,7 +25,7 @@ when χ ≤ target and the roughness ‖Rx‖ changes by less than ``roughness_r
 longer lowers χ (the smallest reachable χ), or after ``max_iterations``.
 
 Where a forward is dear (TEM: a 20–35-layer stack model takes milliseconds, its Jacobian about
-five forwards), the line search can run on the linearised misfit instead (``OccamSettings.
+1.5 forwards), the line search can run on the linearised misfit instead (``OccamSettings.
 line_search = "linearised"``; ‖r + J·Δx‖ costs no forward once J is known): the same choice made
 on a fine λ grid (20 per decade) from the linearised χ, and only the chosen model
 forward-modelled to verify it; a miss gets one more forward call (phase 2: the step cut to 1/2,
