@@ -81,7 +81,7 @@ def active_pairs(thk: Any, grid: PairGrid) -> list[int]:
     tops = np.concatenate([[0.0], np.cumsum(thk_host.min(axis=0))])
     with np.errstate(divide="ignore"):
         limits = SEEN_NEPERS / (2 * tops)
-    return [int(np.searchsorted(grid.lam_host, v, side="right")) for v in limits]
+    return np.searchsorted(grid.lam_host, limits, side="right").tolist()
 
 
 class Workspace:
