@@ -426,3 +426,26 @@ def test_a_forward_with_its_jacobian_is_reused_by_the_next_linearisation():
         np.testing.assert_allclose(a, b, rtol=1e-12)
     prob.linearise(x + 0.01)  # another model: computed afresh
     assert counting.calls == 2
+
+
+def test_tem_smooth_bands_use_their_own_inflation(monkeypatch):
+    """TEM's p10–p90 half-widths (in log10 ρ, where not clipped to the served range) scale with
+    ``TEM_BAND_INFLATION``, not with the VES/MT factor."""
+    from inversion.served import smooth_result
+
+    sounding, truth = _tem_sounding()
+
+    def half_widths() -> tuple[np.ndarray, np.ndarray]:
+        smooth, _, _ = smooth_part(sounding, truth, 3)
+        log_rho = np.log10(smooth["rho_ohmm"])
+        return np.log10(smooth["p90"]) - log_rho, log_rho
+
+    monkeypatch.setattr(smooth_result, "TEM_BAND_INFLATION", 1.0)
+    unit, _ = half_widths()
+    monkeypatch.setattr(smooth_result, "BAND_INFLATION", 5.0)  # not TEM's
+    assert np.array_equal(half_widths()[0], unit)
+    monkeypatch.setattr(smooth_result, "TEM_BAND_INFLATION", 2.0)
+    doubled, log_rho = half_widths()
+    unclipped = log_rho + doubled < np.log10(sounding.spec.rho_range_ohmm[1]) - 1e-9
+    assert unclipped.sum() >= 5
+    np.testing.assert_allclose(doubled[unclipped], 2.0 * unit[unclipped], rtol=1e-9)
