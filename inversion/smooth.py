@@ -93,8 +93,9 @@ class OccamSettings:
     line search); ``"linearised"`` picks λ from the linearised misfit ‖r + J·Δx‖ on
     ``lambda_decades`` at ``linearised_per_decade`` and forward-models only that model
     (:func:`_linearised_step`; retries ``retry_decades`` larger λ in phase 1, and stops once
-    χ ≤ ``converged_chi``·target and the next step would move no layer by more than
-    ``converged_step_log10`` or change ‖Rx‖ by less than ``roughness_rtol``).
+    ``converged_low``·target ≤ χ ≤ ``converged_chi``·target and the next step would move no
+    layer by more than ``converged_step_log10`` or change ‖Rx‖ by less than
+    ``roughness_rtol``).
     ``relax_from_starts``: where no start reaches the target, the relaxed run repeats every
     start (True) or continues from the least-χ model (False).
 
@@ -121,6 +122,7 @@ class OccamSettings:
     retry_decades: tuple[float, ...] = (0.5, 1.0, 2.0)
     converged_step_log10: float = 0.15
     converged_chi: float = 1.05
+    converged_low: float = 0.9
     relax_from_starts: bool = True
 
 
@@ -467,12 +469,13 @@ def _linearised_step(
     λ is the largest of the fine grid whose linearised χ reaches the target (else the one of
     least linearised χ), and only its trial model is forward-modelled; it is taken when it fits
     or, in phase 1, lowers χ by ``chi_rtol``; otherwise :func:`_phase2_retry` or
-    :func:`_phase1_retry`. A model at χ ≤ ``converged_chi``·target whose next step is
-    :func:`_converged` ends the iteration before any forward."""
+    :func:`_phase1_retry`. A model at ``converged_low``·target ≤ χ ≤ ``converged_chi``·target
+    whose next step is :func:`_converged` ends the iteration before any forward (below
+    ``converged_low`` the step towards the target is taken however small: it smooths)."""
     lams, trial, chi_lin = _linearised_trials(system, x, r, jac, bounds, s)
     target, fitting = s.target_chi, chi <= s.target_chi
     i = _largest_fitting(chi_lin, target)
-    if chi <= s.converged_chi * target and _converged(x, trial[i], s):
+    if s.converged_low * target <= chi <= s.converged_chi * target and _converged(x, trial[i], s):
         return None
     new_chi = float(prob.chi(prob.forward(trial[i]))[0])
     if new_chi <= target or (not fitting and new_chi < chi * (1.0 - s.chi_rtol)):

@@ -449,3 +449,20 @@ def test_tem_smooth_bands_use_their_own_inflation(monkeypatch):
     unclipped = log_rho + doubled < np.log10(sounding.spec.rho_range_ohmm[1]) - 1e-9
     assert unclipped.sum() >= 5
     np.testing.assert_allclose(doubled[unclipped], 2.0 * unit[unclipped], rtol=1e-9)
+
+
+def test_linearised_search_smooths_an_overfitting_start_however_small_the_step():
+    """A start that fits better than the target (χ 0.89, an Occam model for a smaller λ) whose
+    step to the smoothest fitting model moves no layer by 0.15 decades: the step is still
+    taken (below ``converged_low`` the iteration does not stop for a small step), ending at
+    χ ≈ 1; with ``converged_low`` 0 it would stop at the start."""
+    g, observed, sigma, thk, closed, chi = _linear_case()
+    start = closed(10**1.7)
+    args = (_LinearForward(g), observed, sigma, np.ones(observed.size, bool), thk, start)
+    reference = np.full(start.size, 2.0)
+    fit = invert_smooth(*args, (1e-3, 1e6), LINEARISED, reference_log10_rho=reference)
+    assert 0.95 <= fit.chi <= 1.0
+    stopped = invert_smooth(
+        *args, (1e-3, 1e6), replace(LINEARISED, converged_low=0.0), reference_log10_rho=reference
+    )
+    assert stopped.chi == pytest.approx(chi(start)) and stopped.chi < 0.9
