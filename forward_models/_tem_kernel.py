@@ -204,11 +204,11 @@ def reflection(
             u[j] = (ur, ui)
         return u[j]
 
-    def interface(k: int, n: Any, part: Any) -> tuple[Any, Any]:
-        """d = (u_{k−1} + u_k)² and n = ωμ(σ_{k−1} − σ_k) (into ``n``) above layer k, on the
-        ``part`` (a :class:`PairGrid` prefix) of the pairs that see layer k."""
-        m = part.size
-        sub = _Prefix(ws, m)
+    def interface(k: int, n: Any) -> tuple[Any, Any]:
+        """d = (u_{k−1} + u_k)² and n = ωμ(σ_{k−1} − σ_k) (into ``n``, a prefix view) above
+        layer k, on the pairs that see layer k."""
+        m = n.shape[1]
+        part, sub = grid.head(m), _Prefix(ws, m)
         if k == 0:
             ur, ui = layer(0)
             xp.multiply(-col[0], part.wmu, out=n)
@@ -221,30 +221,36 @@ def reflection(
     nbuf, tmp = ws["n"], ws["tmp"]
     pr, pi, qr, qi = ws["pr"], ws["pi"], ws["qr"], ws["qi"]
     p2r, p2i, q2r, q2i = ws["p2r"], ws["p2i"], ws["q2r"], ws["q2i"]
-    dr, di = interface(n_layers - 1, pi[:, :m], grid.head(m))  # R_{N−1} = n/d: P = i·pi, Q = d
+    dr, di = interface(n_layers - 1, pi[:, :m])  # R_{N−1} = n/d: P = i·pi, Q = d
     qr[:, :m] = dr
     qi[:, :m] = di
     imaginary_p = True
     for k in range(n_layers - 2, -1, -1):
         m, m_below = seen[k], seen[k + 1]
-        if m_below < m:  # layer k + 1 unseen there: X = 0 (P = 0, Q = 1)
-            for a, value in ((pr, 0.0), (pi, 0.0), (qr, 1.0), (qi, 0.0)):
+        xr, xi = head(ws["xr"], ws["xi"], m=m)
+        if m_below < m:  # layer k + 1 unseen there: X = 0, and Q = 1 (R_{k+1} is not used)
+            for a, value in ((xr, 0.0), (xi, 0.0), (qr, 1.0), (qi, 0.0)):
                 a[:, m_below:m] = value
         lr, li = layer(k)
         er, ei = _phase_factor(
-            lr[:, :m], li[:, :m], -2 * thk[:, k : k + 1], _Prefix(ws, m), xp, fast_trig
+            lr[:, :m_below],
+            li[:, :m_below],
+            -2 * thk[:, k : k + 1],
+            _Prefix(ws, m_below),
+            xp,
+            fast_trig,
         )
-        xr, xi = head(ws["xr"], ws["xi"], m=m)
-        p_r, p_i, q_r, q_i, t = head(pr, pi, qr, qi, tmp, m=m)
+        xb_r, xb_i, p_r, p_i, tb = head(xr, xi, pr, pi, tmp, m=m_below)
         if imaginary_p:  # X = i·pi·E
-            xp.multiply(p_i, ei, out=xr)
-            xp.negative(xr, out=xr)
-            xp.multiply(p_i, er, out=xi)
+            xp.multiply(p_i, ei, out=xb_r)
+            xp.negative(xb_r, out=xb_r)
+            xp.multiply(p_i, er, out=xb_i)
         else:  # X = P E
-            _sum_of_products(xr, t, xp, (p_r, er), (-1, p_i, ei))
-            _sum_of_products(xi, t, xp, (p_r, ei), (1, p_i, er))
+            _sum_of_products(xb_r, tb, xp, (p_r, er), (-1, p_i, ei))
+            _sum_of_products(xb_i, tb, xp, (p_r, ei), (1, p_i, er))
+        q_r, q_i, t = head(qr, qi, tmp, m=m)
         n = nbuf[:, :m]
-        dr, di = interface(k, n, grid.head(m))
+        dr, di = interface(k, n)
         p2r_, p2i_, q2r_, q2i_ = head(p2r, p2i, q2r, q2i, m=m)
         # P' = n Q + d X, Q' = d Q + n X with n = i·nbuf
         _sum_of_products(p2r_, t, xp, (dr, xr), (-1, di, xi), (-1, n, q_i))

@@ -69,10 +69,9 @@ class StackProblem:
         x = np.atleast_2d(x)
         if not (self.jacobian_with_forward and x.shape[0] == 1):
             return np.asarray(self.fwd.forward(self.models(x), precision="auto"), dtype=float)
-        data, jac = self.fwd.forward_and_jacobian(self.models(x))
-        data, jac = np.asarray(data, dtype=float), np.asarray(jac, dtype=float)[0, :, : self.n]
-        self._kept = (x[0].copy(), data[0], jac)
-        return data
+        data, jac = _rho_columns(self.fwd, self.models(x)[0], self.n)
+        self._kept = (x[0].copy(), data, jac)
+        return data[None]
 
     def chi(self, predicted: np.ndarray) -> np.ndarray:
         """χ (k,) of predictions (k, n_data)."""
@@ -91,12 +90,17 @@ class StackProblem:
         return pred, self.residuals(pred[None])[0], np.where(np.isfinite(jac), jac, 0.0)
 
 
+def _rho_columns(fwd: Any, model: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Data (n_data,) and ∂data/∂ln ρ_j (n_data, n) of one model (2n−1,), unchecked."""
+    data, jac = fwd.forward_and_jacobian(model[None])
+    return np.asarray(data, dtype=float)[0], np.asarray(jac, dtype=float)[0, :, :n]
+
+
 def _data_and_rho_jacobian(fwd: Any, model: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Data (n_data,) and ∂data/∂ln ρ_j (n_data, n) of one model (2n−1,): the forward model's
     exact Jacobian, its n resistivity columns.
     Raises :class:`SmoothModelError` when the data are not finite."""
-    data, jac = fwd.forward_and_jacobian(model[None])
-    data, jac = np.asarray(data, dtype=float)[0], np.asarray(jac, dtype=float)[0, :, :n]
+    data, jac = _rho_columns(fwd, model, n)
     if not np.all(np.isfinite(data)):
         raise SmoothModelError(
             f"{getattr(fwd, 'name', 'the forward model')} gives non-finite data for the "

@@ -105,6 +105,12 @@ def test_layered_models_map_onto_the_stack():
 LINEARISED = OccamSettings(line_search="linearised")
 
 
+def _occam_q(n: int) -> np.ndarray:
+    """Occam's Q = RᵀR + αI (n, n): first differences R, the default reference weight α."""
+    r = np.eye(n - 1, n, 1) - np.eye(n - 1, n)
+    return r.T @ r + OccamSettings().reference_weight * np.eye(n)
+
+
 def _linear_case():
     """A linear problem (G (20, 12), noisy data, σ 0.05), its stack and closed-form solution
     x(λ) of (GᵀWᵀWG + λQ) x = GᵀWᵀW d + λα·2 (x_ref = 2, the start's mean), and its χ."""
@@ -116,8 +122,7 @@ def _linear_case():
     observed = g @ truth + sigma * rng.standard_normal(n_data)
     thk = stack_thickness_m(1.0, 100.0, n)
     alpha = OccamSettings().reference_weight
-    r = np.eye(n - 1, n, 1) - np.eye(n - 1, n)
-    q = r.T @ r + alpha * np.eye(n)
+    q = _occam_q(n)
     gw = g / sigma[:, None]
 
     def closed(lam: float) -> np.ndarray:
@@ -164,36 +169,19 @@ def _closest_lambda(closed, x: np.ndarray) -> float:
 
 
 def test_linear_problem_matches_the_closed_form_at_the_chosen_lambda():
-    rng = np.random.default_rng(3)
-    n, n_data = 12, 20
-    g = rng.normal(size=(n_data, n)) * np.exp(-np.arange(n) / 4.0)
-    truth = np.linspace(1.0, 3.0, n)
-    sigma = np.full(n_data, 0.05)
-    observed = g @ truth + sigma * rng.standard_normal(n_data)
-    thk = stack_thickness_m(1.0, 100.0, n)
+    g, observed, sigma, thk, closed, chi = _linear_case()
+    n = thk.size + 1
     start = np.full(n, 2.0)
-    settings = OccamSettings()
     fit = invert_smooth(
-        _LinearForward(g), observed, sigma, np.ones(n_data, bool), thk, start, (1e-3, 1e6)
+        _LinearForward(g), observed, sigma, np.ones(observed.size, bool), thk, start, (1e-3, 1e6)
     )
-    # closed form: (GᵀWᵀWG + λQ) x = GᵀWᵀW d + λ α x_ref, Q = RᵀR + αI
-    alpha = settings.reference_weight
-    r = np.eye(n - 1, n, 1) - np.eye(n - 1, n)
-    q = r.T @ r + alpha * np.eye(n)
-    gw = g / sigma[:, None]
-
-    def closed(lam: float) -> np.ndarray:
-        return np.linalg.solve(gw.T @ gw + lam * q, gw.T @ (observed / sigma) + lam * alpha * 2.0)
-
-    def chi(x: np.ndarray) -> float:
-        return float(np.sqrt(np.mean(((g @ x - observed) / sigma) ** 2)))
-
     np.testing.assert_allclose(fit.log10_rho, closed(fit.lam), atol=1e-6)
     assert 0.95 <= fit.chi <= 1.0
     assert chi(fit.log10_rho) == pytest.approx(fit.chi)
     # the next grid λ (half a decade up) no longer fits: the smoothest fitting model
     assert chi(closed(3.2 * fit.lam)) > 1.0
-    cov = np.linalg.inv(gw.T @ gw + fit.lam * q)
+    gw = g / sigma[:, None]
+    cov = np.linalg.inv(gw.T @ gw + fit.lam * _occam_q(n))
     np.testing.assert_allclose(fit.log10_std, np.sqrt(np.diag(cov)) * max(1.0, fit.chi))
 
 
