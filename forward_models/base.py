@@ -193,13 +193,28 @@ class ForwardModel(abc.ABC):
             future.result()
         return tuple(outs)
 
+    def _checked(self, models: Any, backend: str | None) -> tuple[ModuleType, Any]:
+        """The array module and the checked float64 models ``(n, n_params)``."""
+        xp = get_array_module(models, backend=backend)
+        return xp, self.check_models(models, backend=backend)
+
+    def _cotangent(self, cotangent: Any, n: int, xp: ModuleType) -> Any:
+        """A vector–Jacobian product's cotangent as float64 ``(n, n_data)``, checked."""
+        c = xp.asarray(cotangent, dtype=xp.float64)
+        if c.shape != (n, self.n_data):
+            raise ValueError(
+                f"cotangent: expected shape ({n}, {self.n_data}) (one per datum), got {c.shape}"
+            )
+        if not bool(xp.all(xp.isfinite(c))):
+            raise ValueError("cotangent: values must be finite")
+        return c
+
     def _blocked_data_and_jacobian(self, models: Any, backend: str | None) -> tuple[Any, Any]:
         """``(data (n, K), jac (n, K, n_params))`` filled by the subclass's
         ``_data_and_jacobian_block(rows, data, jac, xp)``: in one call for a small batch or a
         non-NumPy array module, else ``chunk_rows`` models per task on the shared thread pool,
         each in blocks of ``jacobian_block_rows`` written straight into the outputs."""
-        xp = get_array_module(models, backend=backend)
-        arr = self.check_models(models, backend=backend)
+        xp, arr = self._checked(models, backend)
         n = arr.shape[0]
         data = xp.empty((n, self.n_data))
         jac = xp.empty((n, self.n_data, self.n_params))

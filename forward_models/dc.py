@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _hankel, _validate
+from . import _hankel, _layer_chain, _validate
 from .base import ForwardModel
 
 
@@ -115,14 +115,19 @@ def _kernel(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> Any:
     return _transform_minus_top(rho, thk, lam, xp)
 
 
-def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[Any, Any]:
-    """T(λ) − ρ_1 (n, L) and its derivatives (2N−1, n, L) with respect to ln m, float64.
+def _kernel_and_local_derivatives(
+    rho: Any, thk: Any, lam: Any, xp: ModuleType
+) -> tuple[Any, Any, list[Any]]:
+    """T(λ) − ρ_1 (n, L), the local partials (2N−1, n, L) and the steps, float64.
 
-    ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``lam (L,)`` 1/m. Entry j of the derivatives is
-    ∂T_1/∂ln m_j, except entry 0, which is ∂T_1/∂ln ρ_1 − ρ_1 (the part the filter sees, since
-    ρ_a = ρ_1 + (T − ρ_1) @ W). Per layer i (bottom up), with T' = T_{i+1}, r = ρ_i,
-    u = T' − r, s = T' + r, x = λh_i, E = e^{−2x} and q = r(1 + E) + T'(1 − E) = s − uE (the
-    Pekeris denominator r + T' tanh x times 1 + E), differentiating T_i = r (s + uE)/q gives::
+    ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``lam (L,)`` 1/m. Entry j of the partials is
+    ∂T_i/∂ln m_j of the layer i the parameter belongs to (ρ_i at i, h_i at N + i), except entry 0,
+    which is ∂T_1/∂ln ρ_1 − ρ_1 (the part the filter sees, since ρ_a = ρ_1 + (T − ρ_1) @ W);
+    steps[k] is ∂T_i/∂T_{i+1} of layer i = N − 2 − k (bottom up), as :mod:`._layer_chain` takes
+    them (∂T_1/∂ln m_j is entry j times the steps of the layers above). Per layer i (bottom
+    up), with T' = T_{i+1}, r = ρ_i, u = T' − r, s = T' + r, x = λh_i, E = e^{−2x} and
+    q = r(1 + E) + T'(1 − E) = s − uE (the Pekeris denominator r + T' tanh x times 1 + E),
+    differentiating T_i = r (s + uE)/q gives::
 
         ∂T_i/∂T'     = 4 r² E / q²
         ∂T_i/∂ln h_i = 4 r (r² − T'²) x E / q²  = −4 r u s x E / q²
@@ -132,8 +137,8 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
 
     (T_i is homogeneous of degree 1 in (ρ_i, T'), so Euler's theorem gives the ρ derivatives
     from the T' one in two passes; their rounding is absolute, ε·T', where the closed forms in
-    brackets are relative), and ∂T_N/∂ln ρ_N = ρ_N; the chain rule from the top multiplies the
-    ∂T_i/∂T' of the layers above. One exponential and one reciprocal per layer; the (n, L)
+    brackets are relative), and ∂T_N/∂ln ρ_N = ρ_N. One exponential and one reciprocal per
+    layer; the (n, L)
     arrays are updated in place (in the output where possible) to keep a chunk's working set in
     cache. x is capped at 20 as in the forward pass (e^{−40}: the layers below are unseen).
     """
@@ -142,7 +147,7 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
     jac = xp.empty((2 * n_layers - 1, *shape), dtype=xp.float64)
     if n_layers == 1:
         jac[0] = 0.0
-        return xp.zeros(shape, dtype=xp.float64), jac
+        return xp.zeros(shape, dtype=xp.float64), jac, []
     below = rho[:, n_layers - 1 : n_layers]  # T': (n, 1) under the bottom interface, then (n, L)
     e, inv_q = xp.empty(shape, dtype=xp.float64), xp.empty(shape, dtype=xp.float64)
     steps = []  # ∂T_i/∂T_{i+1}, bottom up
@@ -187,19 +192,8 @@ def _kernel_and_jacobian(rho: Any, thk: Any, lam: Any, xp: ModuleType) -> tuple[
             xp.multiply(below, step, out=d_rho)
             xp.subtract(upper, d_rho, out=d_rho)
             below = upper
-    chain = None  # ∂T_1/∂T_j, from the top down (accumulated in the top step's array)
-    for j in range(1, n_layers):
-        step = steps[n_layers - 1 - j]  # ∂T_{j−1}/∂T_j (0-based layers; steps are bottom up)
-        if chain is None:
-            chain = step
-        else:
-            chain *= step
-        if j < n_layers - 1:
-            jac[j] *= chain
-            jac[n_layers + j] *= chain
-        else:  # ∂T_N/∂ln ρ_N = ρ_N
-            xp.multiply(chain, rho[:, j : j + 1], out=jac[j])
-    return kernel, jac
+    jac[n_layers - 1] = rho[:, n_layers - 1 : n_layers]  # ∂T_N/∂ln ρ_N = ρ_N
+    return kernel, jac, steps
 
 
 #: OpenBLAS hands a product to its thread pool once m·n·k exceeds 65536 · 4; waking those threads
@@ -285,17 +279,44 @@ class _VES(ForwardModel):
         ``models`` ``(n, n_params)`` or ``(n_params,)`` as for :meth:`forward`. Returns
         ``data (n, K)`` Ω·m (as ``forward(models, precision="double")``) and
         ``jac (n, K, n_params)`` with ``jac[i, d, j] = ∂ρ_a,d/∂ln m_j`` in Ω·m (a parameter × 1.01
-        changes datum d by about 0.01·jac), from :func:`_kernel_and_jacobian` through the same
-        filter matrix W as the data. Same array module as the input.
+        changes datum d by about 0.01·jac), from :func:`_kernel_and_local_derivatives` through
+        the same filter matrix W as the data. Same array module as the input.
         """
         return self._blocked_data_and_jacobian(models, backend)
+
+    def forward_and_vjp(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
+        """Data and their vector–Jacobian product with respect to ln of each parameter.
+
+        ``models`` as for :meth:`forward`. Returns ``data (n, K)`` Ω·m (as
+        :meth:`forward_and_jacobian`) and ``vjp``: ``vjp(cotangent (n, K)) → (n, n_params)`` =
+        Σ_d c_d ∂ρ_a,d/∂ln m_j, without forming the Jacobian: the cotangent goes through the
+        filter once, c̄ = c Wᵀ (n, L), and is taken against the kernel's local partials from the
+        top layer down (one filter product instead of one per parameter). For a loss's gradient
+        (the physics-guided training); keeps (2N−1, n, L) values until ``vjp`` is dropped, so
+        meant for batches of thousands of models, not millions. Same array module as the input;
+        ``vjp`` may be called more than once.
+        """
+        xp, arr = self._checked(models, backend)
+        lam, weights, _ = self._operator(xp, xp.float64, self._operator_with_abs)
+        rho, thk = arr[:, : self.n_layers], arr[:, self.n_layers :]
+        kernel, local, steps = _kernel_and_local_derivatives(rho, thk, lam, xp)
+        data = rho[:, 0:1] + _matmul(kernel, weights, xp)
+
+        def vjp(cotangent: Any) -> Any:
+            c = self._cotangent(cotangent, arr.shape[0], xp)
+            grad = _layer_chain.chain_reverse(_matmul(c, weights.T, xp), local, steps, xp)
+            grad[:, 0] += rho[:, 0] * c.sum(axis=1)  # ρ_a = ρ_1 + …: ∂ρ_a/∂ln ρ_1 adds ρ_1
+            return grad
+
+        return data, vjp
 
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write ``ρ_a (n, K)`` and ``∂ρ_a/∂ln m (n, K, n_params)`` of checked models
         ``arr (n, n_params)`` into ``data`` and ``jac``."""
         lam, weights, _ = self._operator(xp, xp.float64, self._operator_with_abs)
         rho, thk = arr[:, : self.n_layers], arr[:, self.n_layers :]
-        kernel, dkernel = _kernel_and_jacobian(rho, thk, lam, xp)
+        kernel, local, steps = _kernel_and_local_derivatives(rho, thk, lam, xp)
+        dkernel = _layer_chain.chain_forward(local, steps)
         xp.add(rho[:, 0:1], _matmul(kernel, weights, xp), out=data)
         n_params, n, n_lam = dkernel.shape
         flat = _matmul(dkernel.reshape(n_params * n, n_lam), weights, xp)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _trig, _validate
+from . import _layer_chain, _trig, _validate
 from .base import ForwardModel
 
 MU0 = 4e-7 * np.pi
@@ -92,10 +92,15 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
     return x, y
 
 
-def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[Any, Any]:
-    """ζ_1 (n, K) and ∂ln ζ_1/∂ln m (2N−1, n, K), both complex128.
+def _impedance_and_local_derivatives(
+    rho: Any, thk: Any, skin: Any, xp: ModuleType
+) -> tuple[Any, Any, list[Any]]:
+    """ζ_1 (n, K), the local logarithmic partials (2N−1, n, K) and the steps, all complex128.
 
-    ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2). Per layer j (bottom up),
+    ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2). Entry j of the partials
+    is ∂ln ζ_j/∂ln m_j of the layer the parameter belongs to (ρ_j, or h_j at N + j); steps[i]
+    is ∂ln ζ_j/∂ln ζ_{j+1} of layer j = N − 2 − i (bottom up), as :mod:`._layer_chain` takes
+    them. Per layer j (bottom up),
     with ζ' = ζ_{j+1}, s = √ρ_j, u = ζ' − s, v = ζ' + s, m = −2 h_j skin / s, θ = −(1 + i) m,
     E = e^{−θ} (:func:`_trig.exp_cis`), N = v + E u, M = v − E u and R = 1/(M N), so that
     ζ_j = s N/M = s N² R, the local logarithmic partials are::
@@ -104,9 +109,9 @@ def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tu
         ∂ln ζ_j/∂ln h_j = −2 θ u v E R = 2 (1 + i) m u v E R
         ∂ln ζ_j/∂ln ρ_j = ½ (1 − ∂ln ζ_j/∂ln ζ' − ∂ln ζ_j/∂ln h_j)
 
-    and ∂ln ζ_N/∂ln ρ_N = ½; the chain rule from the top multiplies the ∂ln ζ_j/∂ln ζ' of the
-    layers above. One complex reciprocal per layer; (n, K) buffers and the output are updated in
-    place. m is capped at −40 as in the forward pass (e^{−40}: the layer below is unseen).
+    and ∂ln ζ_N/∂ln ρ_N = ½. One complex reciprocal per layer; (n, K) buffers and the output are
+    updated in place. m is capped at −40 as in the forward pass (e^{−40}: the layer below is
+    unseen).
     """
     n, n_layers = rho.shape
     shape = (n, skin.shape[0])
@@ -150,22 +155,10 @@ def _impedance_and_jacobian(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tu
         big_n *= sj  # ζ_j
         zeta = big_n
         steps.append(step)
+    jac[n_layers - 1] = 0.5  # ∂ln ζ_N/∂ln ρ_N
     if n_layers == 1:
-        jac[0] = 0.5
-        return xp.broadcast_to(zeta, shape).copy(), jac
-    chain = None  # ∂ln ζ_1/∂ln ζ_j, from the top down (accumulated in the top step's array)
-    for j in range(1, n_layers):
-        step = steps[n_layers - 1 - j]  # ∂ln ζ_{j−1}/∂ln ζ_j (0-based layers; steps bottom up)
-        if chain is None:
-            chain = step
-        else:
-            chain *= step
-        if j < n_layers - 1:
-            jac[j] *= chain
-            jac[n_layers + j] *= chain
-        else:  # the half-space: ∂ln ζ_N/∂ln ρ_N = ½
-            xp.multiply(chain, 0.5, out=jac[j])
-    return zeta, jac
+        return xp.broadcast_to(zeta, shape).copy(), jac, steps
+    return zeta, jac, steps
 
 
 @lru_cache(maxsize=1)
@@ -203,6 +196,20 @@ def _phase_deg(x: Any, y: Any, xp: ModuleType, out: Any, polynomial: bool | None
         acc += c
     acc *= ratio
     xp.add(acc, 45, out=out)
+
+
+def _data_from_impedance(zeta: Any, data: Any, xp: ModuleType) -> None:
+    """Write ρ_a = |ζ_1|² (Ω·m) and φ = 45° + arg ζ_1 of ``zeta (n, K)`` complex128 into
+    ``data (n, 2K)`` float64 (Re ζ_1 > 0, so arg ζ_1 = arctan(Im/Re))."""
+    k = zeta.shape[1]
+    phase = data[:, k:]
+    xp.divide(zeta.imag, zeta.real, out=phase)
+    xp.arctan(phase, out=phase)
+    phase *= 180 / np.pi
+    phase += 45
+    rho_a = data[:, :k]
+    xp.multiply(zeta.real, zeta.real, out=rho_a)
+    rho_a += zeta.imag**2
 
 
 def _mt_response(models: Any, skin: Any, n_layers: int, xp: ModuleType) -> Any:
@@ -267,22 +274,45 @@ class MT1D(ForwardModel):
         """
         return self._blocked_data_and_jacobian(models, backend)
 
+    def forward_and_vjp(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
+        """Data and their vector–Jacobian product with respect to ln of each parameter.
+
+        ``models`` as for :meth:`forward`. Returns ``data (n, 2K)`` (as
+        :meth:`forward_and_jacobian`) and ``vjp``: ``vjp(cotangent (n, 2K)) → (n, n_params)`` =
+        Σ_d c_d ∂data_d/∂ln m_j, without forming the Jacobian: the local partials are taken
+        against one complex adjoint per period, a_k = 2 ρ_a,k c_ρ,k − i (180/π) c_φ,k, from the
+        top layer down. For a loss's gradient (the physics-guided training); keeps (2N−1, n, K)
+        complex values until ``vjp`` is dropped, so meant for batches of thousands of models,
+        not millions. Same array module as the input; ``vjp`` may be called more than once.
+        """
+        xp, arr = self._checked(models, backend)
+        (skin,) = self._operator(xp, xp.float64, self._skin)
+        zeta, local, steps = _impedance_and_local_derivatives(
+            arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
+        )
+        data = xp.empty((arr.shape[0], self.n_data))
+        _data_from_impedance(zeta, data, xp)
+        k = zeta.shape[1]
+        rho_a = data[:, :k]
+
+        def vjp(cotangent: Any) -> Any:
+            c = self._cotangent(cotangent, arr.shape[0], xp)
+            adjoint = (2 * rho_a * c[:, :k]) - 1j * (180 / np.pi) * c[:, k:]
+            return _layer_chain.chain_reverse(adjoint, local, steps, xp).real
+
+        return data, vjp
+
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write the data ``(n, 2K)`` and ``∂data/∂ln m (n, 2K, n_params)`` of checked models
         ``arr (n, n_params)`` into ``data`` and ``jac``."""
         (skin,) = self._operator(xp, xp.float64, self._skin)
-        zeta, dlog = _impedance_and_jacobian(
+        zeta, local, steps = _impedance_and_local_derivatives(
             arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
         )
+        dlog = _layer_chain.chain_forward(local, steps)  # ∂ln ζ_1/∂ln m
+        _data_from_impedance(zeta, data, xp)
         k = zeta.shape[1]
-        phase = data[:, k:]
-        xp.divide(zeta.imag, zeta.real, out=phase)  # Re ζ > 0: arg ζ = arctan(Im/Re)
-        xp.arctan(phase, out=phase)
-        phase *= 180 / np.pi
-        phase += 45
         rho_a = data[:, :k]
-        xp.multiply(zeta.real, zeta.real, out=rho_a)
-        rho_a += zeta.imag**2
         # ∂ρ_a/∂ln m = 2 ρ_a Re ∂ln ζ_1/∂ln m;  ∂φ/∂ln m = Im ∂ln ζ_1/∂ln m (radians → degrees)
         two_rho_a = 2 * rho_a
         for p in range(dlog.shape[0]):

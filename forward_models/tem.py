@@ -313,6 +313,20 @@ class _TEMLoop(ForwardModel):
         data, jac = self._in_chunks(lambda rows: self._solve_with_jacobian(rows, np), arr)
         return data, jac
 
+    def forward_and_vjp(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
+        """Data ``(n, K)`` and ``vjp``: ``vjp(cotangent (n, K)) → (n, n_params)`` =
+        Σ_d c_d ∂data_d/∂ln m_j, as the DC and MT models offer; here the contraction of
+        :meth:`forward_and_jacobian` (whose derivatives are already reverse accumulation per
+        frequency, so a fused product would save only the contraction)."""
+        data, jac = self.forward_and_jacobian(models, backend)
+        xp = get_array_module(data)
+
+        def vjp(cotangent: Any) -> Any:
+            c = self._cotangent(cotangent, data.shape[0], xp)
+            return xp.einsum("nd,ndp->np", c, jac)
+
+        return data, vjp
+
 
 class TEMCentralLoop(_TEMLoop):
     """Central-loop TEM: −dB_z/dt at the centre of a circular or square transmitter loop.

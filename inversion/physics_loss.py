@@ -12,6 +12,7 @@ a callable on plain arrays (bpnet knows no geophysics).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ class DataMisfitLoss:
     :func:`inversion.misfit.weighted_residuals` between the data the row's features stand for
     and the forward response of the model its outputs stand for.
 
-    ``forward_model``: with ``forward_and_jacobian`` (VES and MT); ``data_transform``,
+    ``forward_model``: with ``forward_and_vjp`` (VES and MT); ``data_transform``,
     ``param_transform``: the fitted feature/target transforms; ``sigma`` (n_data,): standard
     errors (fraction for ρa, degrees for phase); ``lower``, ``upper`` (n_params,): training
     bounds (Ω·m / m); ``weight``: the term's weight beside the parameter MSE (per element).
@@ -47,10 +48,10 @@ class DataMisfitLoss:
         upper: np.ndarray,
         weight: float,
     ) -> None:
-        if not hasattr(forward_model, "forward_and_jacobian"):
+        if not hasattr(forward_model, "forward_and_vjp"):
             raise ValueError(
-                f"data_misfit_weight: {forward_model.name} has no exact Jacobian "
-                "(forward_and_jacobian), which the data-misfit loss needs"
+                f"data_misfit_weight: {forward_model.name} has no exact vector–Jacobian product "
+                "(forward_and_vjp), which the data-misfit loss needs"
             )
         self.forward_model = forward_model
         self.data_transform = data_transform
@@ -72,10 +73,10 @@ class DataMisfitLoss:
         log_m = np.asarray(outputs, dtype=float) * self.log_std + self.log_mean
         inside = (log_m > self.log_low) & (log_m < self.log_high)
         models = 10.0 ** np.clip(log_m, self.log_low, self.log_high)
-        predicted, jac = self.forward_model.forward_and_jacobian(models)
+        predicted, vjp = self.forward_model.forward_and_vjp(models)
         weights = self.weight / self.is_phase.size
         values, grad_lnm = weighted_misfit(
-            observed, predicted, jac, self.is_phase, self.sigma, weights
+            observed, predicted, vjp, self.is_phase, self.sigma, weights
         )
         grad = np.where(inside, grad_lnm * self.dlnm_doutput, 0.0)
         value = float(values.sum())
@@ -85,20 +86,21 @@ class DataMisfitLoss:
 def weighted_misfit(
     observed: np.ndarray,
     predicted: np.ndarray,
-    jacobian: np.ndarray,
+    vjp: Callable[[np.ndarray], np.ndarray],
     is_phase: np.ndarray,
     sigma: np.ndarray,
     weights: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row Σ_d w_d r_d² (k,) and its gradient with respect to ln m (k, p): r the
     error-weighted residuals (:func:`inversion.misfit.weighted_residuals`) of ``predicted``
-    (k, n_data) against ``observed`` (physical units), ``jacobian`` (k, n_data, p) = ∂data/∂ln m,
-    ``weights`` w (scalar or broadcast to (k, n_data))."""
+    (k, n_data) against ``observed`` (physical units); ``vjp``: the forward model's
+    vector–Jacobian product of ``predicted`` (``forward_and_vjp``), cotangent (k, n_data) →
+    Σ_d c_d ∂data_d/∂ln m (k, p); ``weights`` w (scalar or broadcast to (k, n_data))."""
     r = weighted_residuals(observed, predicted, is_phase, sigma)
-    # ∂r/∂ln m: ∂ln ρa/∂ln m / σ for apparent resistivities, ∂φ/∂ln m / σ for phases
+    # ∂r/∂data: 1/(σ ρa) for apparent resistivities (r in ln ρa), 1/σ for phases
     scale = np.where(is_phase, 1.0, 1.0 / predicted) / sigma
     wr = np.asarray(weights) * r
-    return np.einsum("kd,kd->k", wr, r), 2.0 * np.einsum("kd,kdp->kp", wr * scale, jacobian)
+    return np.einsum("kd,kd->k", wr, r), vjp(2.0 * wr * scale)
 
 
 def data_misfit_loss(inverter: Any) -> DataMisfitLoss | None:

@@ -50,7 +50,7 @@ def check_settings(inverter: Any) -> None:
     if not (math.isfinite(weight) and weight >= 0):
         raise ValueError(f"data_misfit_weight must be >= 0, got {inverter.data_misfit_weight}")
     fm = inverter.forward_model
-    if weight > 0 and not hasattr(fm, "forward_and_jacobian"):
+    if weight > 0 and not hasattr(fm, "forward_and_vjp"):
         raise ValueError(
-            f"data_misfit_weight: {fm.name} has no exact Jacobian (forward_and_jacobian)"
+            f"data_misfit_weight: {fm.name} has no exact vector–Jacobian product (forward_and_vjp)"
         )

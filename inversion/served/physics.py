@@ -88,7 +88,7 @@ class CanonicalMisfitLoss:
         free = (log_m > self.log_low) & (log_m < self.log_high)
         log_m = np.clip(log_m, self.log_low, self.log_high)
         log_m[:, n:] += self.log_length_unit
-        predicted, jac = self.forward_model.forward_and_jacobian(10.0**log_m)
+        predicted, vjp = self.forward_model.forward_and_vjp(10.0**log_m)
         observed = 10.0 ** raw[:, :g]  # ρa / ρ_ref on the grid
         mask = inside
         if self.has_phase:
@@ -96,6 +96,6 @@ class CanonicalMisfitLoss:
             mask = np.hstack([inside, inside])
         weights = mask * (self.weight / np.maximum(mask.sum(axis=1, keepdims=True), 1))
         values, grad_lnm = weighted_misfit(
-            observed, predicted, jac, self.is_phase, self.sigma, weights
+            observed, predicted, vjp, self.is_phase, self.sigma, weights
         )
         return values, np.where(free, grad_lnm * self.dlnm_doutput, 0.0)

@@ -79,7 +79,7 @@ def test_a_forward_model_without_exact_derivatives_is_refused() -> None:
         name = "no-jacobian"
         data_kinds = ("rho_a",)
 
-    with pytest.raises(ValueError, match="no exact Jacobian"):
+    with pytest.raises(ValueError, match="no exact vector–Jacobian product"):
         DataMisfitLoss(NoJacobian(), None, None, np.ones(1), np.ones(1), np.ones(1), 1.0)
 
 
