@@ -7,6 +7,11 @@ geometries inside the served range, 3 % / 1° noise) — median, share at χ ≤
 the training settings that made the network. With two folders the second's row follows the
 first's, with the ratio of medians.
 
+Then, per method and folder, the answer of a network-only inverter that has the whole set: on
+every held-out sounding (all layer counts pooled) each layer count's network answers, and the
+one with the lowest BIC (n χ² + (2N − 1) ln n, n data) is returned — the "net BIC" of
+``bench/field.py``, without refinement; its median χ, share at χ ≤ 2 and χ ≤ 1.2.
+
 Run: ``.venv/bin/python bench/served_network_only.py --networks DIR [DIR2] [--n 200]``
 """
 
@@ -34,6 +39,30 @@ def network_chis(net: ServedNetwork, soundings: list[dict]) -> np.ndarray:
             continue
         value = served.network_chi(sounding, net.n_layers)
         chis.append(math.inf if value is None or not math.isfinite(value) else value)
+    return np.asarray(chis)
+
+
+def set_answer_chis(served: ServedSet, method: str, n: int) -> np.ndarray:
+    """χ (m,) of the lowest-BIC network answer over the layer counts of ``served`` on the
+    held-out soundings of ``method`` with 2–6 true layers (``n`` each), pooled."""
+    layer_counts = [k for k in range(2, 7) if (method, k) in served.networks]
+    chis = []
+    for n_layers in range(2, 7):
+        for obs in held_out_soundings(method, n_layers, n):
+            try:
+                (sounding,) = served.parse(obs)
+            except InversionInputError:
+                continue
+            n_data = sounding.obs.data.size
+            best_bic, best_chi = math.inf, math.inf
+            for k in layer_counts:
+                value = served.network_chi(sounding, k)
+                if value is None or not math.isfinite(value):
+                    continue
+                bic = n_data * value**2 + (2 * k - 1) * math.log(n_data)
+                if bic < best_bic:
+                    best_bic, best_chi = bic, value
+            chis.append(best_chi)
     return np.asarray(chis)
 
 
@@ -80,6 +109,19 @@ def main() -> None:
         print(
             f"{method + ' (2-6 layers)':26s} {k:4d} {np.median(chis):7.2f} "
             f"{100 * np.mean(chis <= 2):5.1f}% {100 * np.mean(chis <= 1.2):5.1f}%"
+        )
+    print("\nthe set's network-only answer: lowest BIC over every layer count's network")
+    for method, k in summary:
+        served = ServedSet(max_layers=6)
+        for n_layers in range(2, 7):
+            path = Path(args.networks[k]) / f"{served_name(method, n_layers)}.npz"
+            if path.exists():
+                served.add(ServedNetwork.load(str(path)))
+        chis = set_answer_chis(served, method, args.n)
+        print(
+            f"{method + ' (set, BIC)':26s} {k:4d} {np.median(chis):7.2f} "
+            f"{100 * np.mean(chis <= 2):5.1f}% {100 * np.mean(chis <= 1.2):5.1f}%",
+            flush=True,
         )
 
 

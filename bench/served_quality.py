@@ -20,8 +20,10 @@ that knew the layer count would score (a fit with few parameters, a half-space a
 most of the noise's χ²); "χ² ceiling": the share an exact least-squares fit with the true
 number of parameters can expect at χ ≤ 1.2, P(χ²_{K−p} ≤ 1.44 K) averaged over the soundings
 (``inversion.misfit.expected_share_within``; K data, p = 2N − 1) — above it, a method overfits;
-last, the median Levenberg–Marquardt iterations of the chosen
-fit's winning start.
+then the median Levenberg–Marquardt iterations of the chosen
+fit's winning start, and last ("net LM it") those of the row started at the chosen layer
+count's network answer, to its own minimum (over the soundings with one): how far the
+network's answer lies from a minimum.
 
 With ``--draws 0`` the search refines only the network's answers, their members and the split
 models (no prior draws): how far the networks alone carry the refinement.
@@ -87,7 +89,8 @@ def main() -> None:
     print(
         f"{'method':17s} {'n':>4s} {'chi<=1.2':>9s} {'net chi med':>11s} "
         f"{'net<=2':>7s} {'N right':>8s} {'ms med':>7s} {'min found':>9s} {'chi<=1.2, K>=15':>15s} "
-        f"{'K>=20':>6s} {'truth<=1.2':>10s} {'true N<=1.2':>11s} {'chi2 ceil':>9s} {'LM it':>6s}"
+        f"{'K>=20':>6s} {'truth<=1.2':>10s} {'true N<=1.2':>11s} {'chi2 ceil':>9s} {'LM it':>6s} "
+        f"{'net LM it':>9s}"
     )
     for method, ok in served.ready().items():
         if METHODS[method].is_tem:
@@ -97,6 +100,7 @@ def main() -> None:
             continue
         rng = np.random.default_rng(args.seed)
         chis, nets, right, times, found, sizes, truths, iters = [], [], [], [], [], [], [], []
+        net_iters = []
         true_n_fits, ceilings = [], []
         for _ in range(args.n):
             obs, n_true, true_chi = random_sounding(method, rng, args.geometry)
@@ -109,6 +113,8 @@ def main() -> None:
             times.append(1e3 * (time.perf_counter() - t0))
             chis.append(result["misfit"]["chi"])
             iters.append(result["search"]["iterations"])
+            if result["search"]["network_start_iterations"] is not None:
+                net_iters.append(result["search"]["network_start_iterations"])
             net = result["network_misfit"]["chi"]
             nets.append(np.nan if net is None else net)
             right.append(result["n_layers"] == n_true)
@@ -132,7 +138,7 @@ def main() -> None:
             f"{100 * np.mean(chis_a[sizes_a >= 20] <= 1.2):5.1f}% "
             f"{100 * np.mean(np.asarray(truths) <= 1.2):9.1f}% "
             f"{100 * np.mean(true_n_fits):10.1f}% {100 * np.mean(ceilings):8.1f}% "
-            f"{np.median(iters):6.0f}",
+            f"{np.median(iters):6.0f} {np.median(net_iters) if net_iters else np.nan:9.1f}",
             flush=True,
         )
 

@@ -226,6 +226,7 @@ def result_dict(
             "n_starts": c.best.n_starts,
             "winning_start": c.best.start,
             "iterations": c.best.iterations,
+            "network_start_iterations": c.best.network_iterations,
         },
         "doi_m": layered_doi,
         "segment_shifts": shift_report,

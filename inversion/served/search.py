@@ -83,7 +83,9 @@ class Best:
     ``chi``, ``log10_cov`` (p, p), ``n_starts`` refined, ``start`` which start won
     (``network``, ``member``, ``split``, ``given``, ``prior``, ``frame``, ``merged`` or
     ``dropped``), ``iterations``: the Levenberg–Marquardt iterations of the winning row (the
-    start's evaluation counts as one)."""
+    start's evaluation counts as one); ``network_iterations``: those of the row started at the
+    network's answer, to its own minimum (None without a network answer, or where it was
+    culled before the minimum)."""
 
     model: np.ndarray
     predicted: np.ndarray
@@ -92,6 +94,7 @@ class Best:
     n_starts: int
     start: str
     iterations: int
+    network_iterations: int | None = None
 
 
 def bounds_for(
@@ -241,7 +244,8 @@ def refine_starts(
         out = refine(start, settings.max_iterations, True)
     chis = np.where(np.isfinite(out.chi), out.chi, np.inf)
     i = int(np.argmin(chis))
-    iterations = int(before[i] + np.asarray(out.n_iterations)[i])
+    total = before + np.asarray(out.n_iterations)
+    network = labels.index("network") if "network" in labels else None
     return Best(
         out.models[i],
         out.predicted[i],
@@ -249,5 +253,6 @@ def refine_starts(
         out.log10_cov[i],
         k,
         labels[i],
-        iterations,
+        int(total[i]),
+        None if network is None else int(total[network]),
     )

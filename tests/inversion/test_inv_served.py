@@ -290,7 +290,11 @@ def test_the_network_answer_is_the_best_fitting_of_mean_and_members(served):
     chis = chi_of(sounding.obs.data, pred, is_phase, sounding.obs.sigma)
     three = next(c for c in result["candidates"] if c["n_layers"] == 3)
     assert three["network_chi"] == pytest.approx(chis.min(), rel=1e-9)
-    assert result["search"]["iterations"] >= 1
+    search = result["search"]
+    assert result["n_layers"] >= 2 and search["iterations"] >= 1
+    assert search["network_start_iterations"] >= 1  # the network's answer refined on its own
+    if search["winning_start"] == "network":
+        assert search["network_start_iterations"] == search["iterations"]
 
 
 def test_a_given_start_is_refined(served):
