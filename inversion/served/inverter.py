@@ -274,8 +274,12 @@ class ServedSet:
                     replace(search, n_refined=len(kept) + DROP_STARTS),
                     pool_label="dropped",
                 )
-                if again.chi < target.best.chi:
-                    again = replace(again, n_starts=target.best.n_starts + again.n_starts)
+                if again.chi < target.best.chi:  # the first pass's network row stays reported
+                    again = replace(
+                        again,
+                        n_starts=target.best.n_starts + again.n_starts,
+                        network_iterations=target.best.network_iterations,
+                    )
                     candidates[by_count[n_small]] = replace(target, best=again)
 
     def network_chi(self, sounding: ServedSounding, n_layers: int) -> float | None:

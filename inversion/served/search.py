@@ -85,7 +85,8 @@ class Best:
     ``dropped``), ``iterations``: the Levenberg–Marquardt iterations of the winning row (the
     start's evaluation counts as one); ``network_iterations``: those of the row started at the
     network's answer, to its own minimum (None without a network answer, or where it was
-    culled before the minimum)."""
+    culled before the minimum; a fit found again from a larger layer count's seeds keeps the
+    first search's)."""
 
     model: np.ndarray
     predicted: np.ndarray
