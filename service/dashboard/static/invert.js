@@ -113,9 +113,14 @@
         el("td", {}, (c.unresolved || []).join(", ") || "none")));
     }
     const runnerText = runner ? "; runner-up " + runner + " layers (ΔBIC " + g.fmt(result.runner_up.delta_bic, 3) + ")" : "";
+    // A simpler fit within a few BIC units of the lowest is preferred (inversion.layers.choose_simplest)
+    const chosen = (result.candidates || []).find((c) => c.n_layers === result.n_layers);
+    const why = chosen && chosen.delta_bic > 0
+      ? " — the simplest fit within ΔBIC " + g.fmt(chosen.delta_bic, 3) + " of the lowest information criterion n·χ² + k·ln n (more layers that gain this little are not preferred)"
+      : " — the lowest information criterion n·χ² + k·ln n";
     document.getElementById("auto-choice").replaceChildren(
       el("p", { id: "served-choice" }, "Served networks, " + (result.method || "?") + ": chose " + result.n_layers
-        + " layers — the lowest information criterion n·χ² + k·ln n" + runnerText + "."),
+        + " layers" + why + runnerText + "."),
       el("div", { class: "table-wrap" }, el("table", { id: "served-candidates" },
         el("thead", {}, el("tr", {}, el("th", {}, "layers"), el("th", { class: "num" }, "χ"), el("th", { class: "num" }, "ΔBIC"), el("th", {}, "not resolved"))),
         body)));
