@@ -33,7 +33,6 @@ from scipy.optimize import least_squares
 
 import forward_models
 import inversion
-from inversion.layers import bic
 from inversion.misfit import weighted_residuals
 from inversion.segments import shifted
 from inversion.served import ServedSet, load_set, train_set
@@ -150,18 +149,12 @@ def polarisable(result: dict) -> str:
 
 
 def network_only(result: dict) -> str:
-    """``χ/N`` of the network answer with the lowest BIC over the layer counts ("-": none)."""
-    predicted = result["predicted"]
-    n_data = len(next(iter(predicted.values()))) * (2 if "phase_deg" in predicted else 1)
-    scored = [
-        (bic(c["network_chi"], n_data, 2 * c["n_layers"] - 1), c)
-        for c in result["candidates"]
-        if c.get("network_chi") is not None
-    ]
-    if not scored:
+    """``χ/N`` of the result's ``network_answer``, the network answer with the lowest BIC over
+    the layer counts ("-": none)."""
+    answer = result["network_answer"]
+    if answer is None:
         return f"{'-':>8s}"
-    _, best = min(scored, key=lambda item: item[0])
-    return f"{best['network_chi']:6.2f}/{best['n_layers']}"
+    return f"{answer['chi']:6.2f}/{answer['n_layers']}"
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ first's, with the ratio of medians.
 
 Then, per method and folder, the answer of a network-only inverter that has the whole set: on
 every held-out sounding (all layer counts pooled) each layer count's network answers, and the
-one with the lowest BIC (n χ² + (2N − 1) ln n, n data) is returned — the "net BIC" of
-``bench/field.py``, without refinement; its median χ, share at χ ≤ 2 and χ ≤ 1.2.
+one with the lowest BIC (n χ² + (2N − 1) ln n, n data) is returned — the served result's
+``network_answer`` ("net BIC" in ``bench/field.py``), without the search; its median χ,
+share at χ ≤ 2 and χ ≤ 1.2.
 
 Run: ``.venv/bin/python bench/served_network_only.py --networks DIR [DIR2] [--n 200]``
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from inversion.input_checks import InversionInputError
+from inversion.layers import bic
 from inversion.served import METHODS, ServedNetwork, ServedSet, served_name
 from inversion.served.champion import held_out_soundings
 
@@ -59,9 +61,9 @@ def set_answer_chis(served: ServedSet, method: str, n: int) -> np.ndarray:
                 value = served.network_chi(sounding, k)
                 if value is None or not math.isfinite(value):
                     continue
-                bic = n_data * value**2 + (2 * k - 1) * math.log(n_data)
-                if bic < best_bic:
-                    best_bic, best_chi = bic, value
+                score = bic(value, n_data, 2 * k - 1)
+                if score < best_bic:
+                    best_bic, best_chi = score, value
             chis.append(best_chi)
     return np.asarray(chis)
 

@@ -112,6 +112,26 @@ def _summary(c: Candidate, s: dict[str, Any], best_bic: float) -> dict[str, Any]
     }
 
 
+def network_answer(candidates: list[Candidate], n_data: int) -> dict[str, Any] | None:
+    """The answer of the networks alone: of every layer count's network answer (no
+    refinement), the one with the lowest BIC (n·χ² + (2N − 1)·ln n, ``n_data`` data) —
+    ``{"n_layers", "chi", "bic", "model"}``, or None where no layer count has a network."""
+    scored = [
+        (bic(c.network_chi, n_data, 2 * c.n_layers - 1), c)
+        for c in candidates
+        if c.network_model is not None and c.network_chi is not None
+    ]
+    if not scored:
+        return None
+    score, c = min(scored, key=lambda item: item[0])
+    return {
+        "n_layers": c.n_layers,
+        "chi": finite(c.network_chi),
+        "bic": finite(score),
+        "model": model_dict(c.network_model, c.n_layers),
+    }
+
+
 def _rms_percent(sounding: Any, predicted: np.ndarray) -> float:
     """RMS relative misfit (%) of the observed data (:func:`inversion.misfit.rms_percent`)."""
     k = sounding.axis.size
@@ -214,6 +234,7 @@ def result_dict(
             "chi": finite(c.best.chi),
         },
         "network_misfit": {"chi": None if c.network_chi is None else finite(c.network_chi)},
+        "network_answer": network_answer(candidates, sounding.obs.data.size),
         "in_domain": bool(c.best.chi <= CHI_LIMIT),
         "domain": {"served": True, "reasons": reasons},
         "warnings": warnings,

@@ -7,7 +7,7 @@ import pytest
 
 import forward_models
 from inversion import InversionInputError
-from inversion.layers import choose_simplest
+from inversion.layers import bic, choose_simplest
 from inversion.misfit import chi as chi_of
 from inversion.served import (
     METHODS,
@@ -290,6 +290,17 @@ def test_the_network_answer_is_the_best_fitting_of_mean_and_members(served):
     chis = chi_of(sounding.obs.data, pred, is_phase, sounding.obs.sigma)
     three = next(c for c in result["candidates"] if c["n_layers"] == 3)
     assert three["network_chi"] == pytest.approx(chis.min(), rel=1e-9)
+    answer = result["network_answer"]  # the networks alone: the lowest BIC over layer counts
+    with_networks = [c for c in result["candidates"] if c["network_chi"] is not None]
+    n_data = 42
+    scores = {
+        c["n_layers"]: bic(c["network_chi"], n_data, 2 * c["n_layers"] - 1) for c in with_networks
+    }
+    assert answer["n_layers"] == min(scores, key=scores.get) and len(scores) >= 2
+    assert answer["bic"] == pytest.approx(min(scores.values()), rel=1e-12)
+    by_count = {c["n_layers"]: c for c in with_networks}
+    assert answer["chi"] == by_count[answer["n_layers"]]["network_chi"]
+    assert len(answer["model"]["rho_ohmm"]) == answer["n_layers"]
     search = result["search"]
     assert result["n_layers"] >= 2 and search["iterations"] >= 1
     assert search["network_start_iterations"] >= 1  # the network's answer refined on its own
