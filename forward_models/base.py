@@ -226,6 +226,42 @@ class ForwardModel(abc.ABC):
         self._in_blocks(lambda r: block(arr[r], data[r], jac[r], np), n, block_rows)
         return data, jac
 
+    def _blocked_data_and_vjp(self, models: Any, backend: str | None) -> tuple[Any, Any]:
+        """``(data (n, K), vjp)`` from the subclass's ``_data_and_vjp_block(rows, xp)`` →
+        ``(data, pullback)``: in one call for a small batch or a non-NumPy array module, else in
+        blocks of ``jacobian_block_rows`` on the shared thread pool (as the Jacobian), each
+        block keeping its own intermediates; ``vjp(cotangent (n, K))`` pulls each block's rows
+        back the same way."""
+        xp, arr = self._checked(models, backend)
+        n = arr.shape[0]
+        block_rows = self.jacobian_block_rows
+        if xp is not np or n <= block_rows:
+            data, pullback = self._data_and_vjp_block(arr, xp)
+
+            def vjp_one(cotangent: Any) -> Any:
+                return pullback(self._cotangent(cotangent, n, xp))
+
+            return data, vjp_one
+        data = np.empty((n, self.n_data))
+        pullbacks: dict[int, Any] = {}
+
+        def forward_block(rows: slice) -> None:
+            data[rows], pullbacks[rows.start] = self._data_and_vjp_block(arr[rows], np)
+
+        self._in_blocks(forward_block, n, block_rows)
+
+        def vjp(cotangent: Any) -> Any:
+            c = self._cotangent(cotangent, n, np)
+            grad = np.empty((n, self.n_params))
+
+            def pull_block(rows: slice) -> None:
+                grad[rows] = pullbacks[rows.start](c[rows])
+
+            self._in_blocks(pull_block, n, block_rows)
+            return grad
+
+        return data, vjp
+
     def _in_blocks(self, block: Any, n: int, block_rows: int) -> None:
         """Run ``block(rows)`` for consecutive row slices of at most ``block_rows`` covering
         ``range(n)``, ``chunk_rows`` rows per task on the shared thread pool (NumPy only).

@@ -293,22 +293,26 @@ class _VES(ForwardModel):
         filter once, c̄ = c Wᵀ (n, L), and is taken against the kernel's local partials from the
         top layer down (one filter product instead of one per parameter). For a loss's gradient
         (the physics-guided training); keeps (2N−1, n, L) values until ``vjp`` is dropped, so
-        meant for batches of thousands of models, not millions. Same array module as the input;
-        ``vjp`` may be called more than once.
+        meant for batches of thousands of models, not millions; on NumPy in blocks of
+        ``jacobian_block_rows`` on the thread pool, as the Jacobian. Same array module as the
+        input; ``vjp`` may be called more than once.
         """
-        xp, arr = self._checked(models, backend)
+        return self._blocked_data_and_vjp(models, backend)
+
+    def _data_and_vjp_block(self, arr: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``(ρ_a (n, K), pullback)`` of checked models ``arr (n, n_params)``; ``pullback``
+        maps a checked cotangent (n, K) to (n, n_params)."""
         lam, weights, _ = self._operator(xp, xp.float64, self._operator_with_abs)
         rho, thk = arr[:, : self.n_layers], arr[:, self.n_layers :]
         kernel, local, steps = _kernel_and_local_derivatives(rho, thk, lam, xp)
         data = rho[:, 0:1] + _matmul(kernel, weights, xp)
 
-        def vjp(cotangent: Any) -> Any:
-            c = self._cotangent(cotangent, arr.shape[0], xp)
+        def pullback(c: Any) -> Any:
             grad = _layer_chain.chain_reverse(_matmul(c, weights.T, xp), local, steps, xp)
             grad[:, 0] += rho[:, 0] * c.sum(axis=1)  # ρ_a = ρ_1 + …: ∂ρ_a/∂ln ρ_1 adds ρ_1
             return grad
 
-        return data, vjp
+        return data, pullback
 
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write ``ρ_a (n, K)`` and ``∂ρ_a/∂ln m (n, K, n_params)`` of checked models

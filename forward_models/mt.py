@@ -283,9 +283,14 @@ class MT1D(ForwardModel):
         against one complex adjoint per period, a_k = 2 ρ_a,k c_ρ,k − i (180/π) c_φ,k, from the
         top layer down. For a loss's gradient (the physics-guided training); keeps (2N−1, n, K)
         complex values until ``vjp`` is dropped, so meant for batches of thousands of models,
-        not millions. Same array module as the input; ``vjp`` may be called more than once.
+        not millions; on NumPy in blocks of ``jacobian_block_rows`` on the thread pool, as the
+        Jacobian. Same array module as the input; ``vjp`` may be called more than once.
         """
-        xp, arr = self._checked(models, backend)
+        return self._blocked_data_and_vjp(models, backend)
+
+    def _data_and_vjp_block(self, arr: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``(data (n, 2K), pullback)`` of checked models ``arr (n, n_params)``; ``pullback``
+        maps a checked cotangent (n, 2K) to (n, n_params)."""
         (skin,) = self._operator(xp, xp.float64, self._skin)
         zeta, local, steps = _impedance_and_local_derivatives(
             arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
@@ -295,12 +300,11 @@ class MT1D(ForwardModel):
         k = zeta.shape[1]
         rho_a = data[:, :k]
 
-        def vjp(cotangent: Any) -> Any:
-            c = self._cotangent(cotangent, arr.shape[0], xp)
+        def pullback(c: Any) -> Any:
             adjoint = (2 * rho_a * c[:, :k]) - 1j * (180 / np.pi) * c[:, k:]
             return _layer_chain.chain_reverse(adjoint, local, steps, xp).real
 
-        return data, vjp
+        return data, pullback
 
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write the data ``(n, 2K)`` and ``∂data/∂ln m (n, 2K, n_params)`` of checked models

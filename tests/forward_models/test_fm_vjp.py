@@ -69,3 +69,22 @@ def test_the_cotangent_is_checked(case) -> None:
         vjp(bad)
     with pytest.raises(ValueError, match="rho2"):
         fm.forward_and_vjp([10.0, -1.0, 5.0])
+
+
+@pytest.mark.parametrize(("case", "n"), [("schlumberger finite MN", 1100), ("mt", 2100)])
+def test_blocks_across_the_thread_pool_give_the_same_product(case, n) -> None:
+    """Batches beyond one block (VES 256 rows, MT 1 024) run in blocks on the thread pool, as
+    the Jacobian does; every row equals the contraction of its Jacobian."""
+    name, geometry = CASES[case]
+    fm = forward_models.create(name, n_layers=3, **geometry)
+    assert n > fm.jacobian_block_rows
+    models = random_models(3, n, seed=11)
+    data, jac = fm.forward_and_jacobian(models)
+    data_vjp, vjp = fm.forward_and_vjp(models)
+    np.testing.assert_allclose(data_vjp, data, rtol=1e-9)
+    cotangent = np.random.default_rng(3).normal(size=data.shape)
+    expected = np.einsum("nd,ndp->np", cotangent, jac)
+    scale = np.abs(cotangent[:, :, None] * jac).sum(axis=1).max(axis=1, keepdims=True)
+    assert np.all(np.abs(vjp(cotangent) - expected) <= 1e-10 * scale)
+    with pytest.raises(ValueError, match="cotangent: expected shape"):
+        vjp(cotangent[:-1])
