@@ -43,6 +43,8 @@ def test_field_sounding_through_the_served_networks(open_tab: Any, served_networ
     page.wait_for_function("document.getElementById('plot-model').data !== undefined")
 
     choice = page.inner_text("#served-choice")
+    alone = page.inner_text("#network-answer")  # the networks' own answer beside the refined one
+    assert alone.startswith("The networks alone (no refinement): ") and " layers, χ " in alone
     n_layers = int(choice.split("chose ")[1].split(" ")[0])
     assert "ves-schlumberger" in choice and 2 <= n_layers <= 6 and "runner-up" in choice
     assert page.locator("#served-candidates tbody tr").count() >= 2

@@ -173,6 +173,11 @@
     const net = result.network || {};
     const version = net.version === undefined ? "" : " v" + net.version;
     items.push(el("li", { class: "muted" }, "Network " + (net.name || "?") + version + ", " + g.fmt(result.elapsed_ms, 3) + " ms"));
+    const alone = result.network_answer;
+    if (alone && typeof alone.chi === "number") {  // served networks: what they say without the search
+      items.push(el("li", { class: "muted", id: "network-answer" }, "The networks alone (no refinement): "
+        + alone.n_layers + " layers, χ " + g.fmt(alone.chi, 3)));
+    }
     document.getElementById("flags").replaceChildren(...items);
   }
 
