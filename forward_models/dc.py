@@ -241,8 +241,11 @@ class _VES(ForwardModel):
     #: the float32 path redoes ~20 % of rows (high contrasts) in float64 and ends up slower than
     #: float64 throughout (bench/forward.py), so double is the default here
     default_precision = "double"
-    #: rows per block of the Jacobian's arrays (cache-sized; 256 rows: 0.90–0.96× 128's time)
-    jacobian_block_rows = 256
+    #: rows per block of the Jacobian's arrays: 50 000 models on two idle cores, forward +
+    #: Jacobian over the forward, 128 / 256 / 512 / 1 024 rows: 3.82–3.92 / 3.12–3.19 /
+    #: 2.75–2.83 / 2.87–2.97× on an Intel Xeon (AVX-512) host; an AMD EPYC host had 256 4 %
+    #: ahead of 512 (docs/benchmarks.md)
+    jacobian_block_rows = 512
 
     @abc.abstractmethod
     def _operator_arrays(self) -> tuple[np.ndarray, np.ndarray]:
