@@ -243,6 +243,11 @@ class MT1D(ForwardModel):
     #: 372 000 against 249 000 models/s (32 768 models, median of 4; 512: 306 000, 2 048:
     #: 342 000); 256 had been chosen on a loaded machine
     jacobian_block_rows = 1024
+    #: rows per group when the Jacobian's derivatives are written into its (n, 2K, n_params)
+    #: output, parameter by parameter (NumPy): the group's output stays in cache. 50 000
+    #: models, 40 periods, 3 layers, two idle cores: 4.65–4.74 µs of CPU per model with 128 or
+    #: 256 rows against 5.03 for a whole 1 024-row block at once (64 rows: 5.0)
+    write_rows = 256
 
     def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
         return {"periods_s": _validate.positive_vector("periods_s", geometry.get("periods_s"))}
@@ -319,6 +324,11 @@ class MT1D(ForwardModel):
         rho_a = data[:, :k]
         # ∂ρ_a/∂ln m = 2 ρ_a Re ∂ln ζ_1/∂ln m;  ∂φ/∂ln m = Im ∂ln ζ_1/∂ln m (radians → degrees)
         two_rho_a = 2 * rho_a
-        for p in range(dlog.shape[0]):
-            xp.multiply(dlog[p].real, two_rho_a, out=jac[:, :k, p])
-            xp.multiply(dlog[p].imag, 180 / np.pi, out=jac[:, k:, p])
+        # strided writes (parameter last) in row groups whose output stays in cache
+        n = arr.shape[0]
+        group = self.write_rows if xp is np else n
+        for start in range(0, n, group):
+            rows = slice(start, start + group)
+            for p in range(dlog.shape[0]):
+                xp.multiply(dlog[p, rows].real, two_rho_a[rows], out=jac[rows, :k, p])
+                xp.multiply(dlog[p, rows].imag, 180 / np.pi, out=jac[rows, k:, p])
