@@ -196,6 +196,12 @@ def render(results: list[tuple[str, dict[str, Any]]], fmt: str) -> str:
                 f"candidate {entry['n_layers']} layers: chi {entry['chi']:.3g}, "
                 f"BIC {entry['bic']:.4g}{unresolved}{mark}\n"
             )
+        alone = result.get("network_answer")
+        if alone is not None:
+            text += (
+                f"networks alone (no refinement): {alone['n_layers']} layers, "
+                f"chi {alone['chi']:.3g}\n"
+            )
         for entry in result.get("model_selection", []):
             mark = "  <- selected" if entry["selected"] else ""
             text += (

@@ -59,6 +59,7 @@ def test_table_lists_the_candidates(geobp_main, with_served, ves_csv):
     run = geobp_main("invert", str(ves_csv), "--max-layers", "3")
     assert run.returncode == 0, run.stderr
     assert "candidate 1 layers: chi" in run.stdout and "<- selected" in run.stdout
+    assert "networks alone (no refinement): " in run.stdout  # the set's network-only answer
 
 
 def test_noise_floor_changes_chi(geobp_main, with_served, ves_csv):
