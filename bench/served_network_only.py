@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from inversion.input_checks import InversionInputError
-from inversion.layers import bic
 from inversion.served import METHODS, ServedNetwork, ServedSet, served_name
 from inversion.served.champion import held_out_soundings
+from inversion.served.results import lowest_bic
 
 
 def network_chis(net: ServedNetwork, soundings: list[dict]) -> np.ndarray:
@@ -55,16 +55,10 @@ def set_answer_chis(served: ServedSet, method: str, n: int) -> np.ndarray:
                 (sounding,) = served.parse(obs)
             except InversionInputError:
                 continue
-            n_data = sounding.obs.data.size
-            best_bic, best_chi = math.inf, math.inf
-            for k in layer_counts:
-                value = served.network_chi(sounding, k)
-                if value is None or not math.isfinite(value):
-                    continue
-                score = bic(value, n_data, 2 * k - 1)
-                if score < best_bic:
-                    best_bic, best_chi = score, value
-            chis.append(best_chi)
+            by_count = {k: served.network_chi(sounding, k) for k in layer_counts}
+            by_count = {k: v for k, v in by_count.items() if v is not None and math.isfinite(v)}
+            best = lowest_bic(by_count, sounding.obs.data.size)
+            chis.append(math.inf if best is None else by_count[best[0]])
     return np.asarray(chis)
 
 

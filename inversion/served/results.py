@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,18 +113,26 @@ def _summary(c: Candidate, s: dict[str, Any], best_bic: float) -> dict[str, Any]
     }
 
 
-def network_answer(candidates: list[Candidate], n_data: int) -> dict[str, Any] | None:
-    """The answer of the networks alone: of every layer count's network answer (no
-    refinement), the one with the lowest BIC (n·χ² + (2N − 1)·ln n, ``n_data`` data) —
-    ``{"n_layers", "chi", "bic", "model"}``, or None where no layer count has a network."""
-    scored = [
-        (bic(c.network_chi, n_data, 2 * c.n_layers - 1), c)
-        for c in candidates
-        if c.network_model is not None and c.network_chi is not None
-    ]
+def lowest_bic(chis: Mapping[int, float | None], n_data: int) -> tuple[int, float] | None:
+    """``(n_layers, BIC)`` of the layer count whose χ (``chis``: n_layers → χ, None where it has
+    none) scores the lowest BIC n·χ² + (2N − 1)·ln n over ``n_data`` data (the first on a tie);
+    None where no layer count has a χ."""
+    scored = [(bic(c, n_data, 2 * k - 1), k) for k, c in chis.items() if c is not None]
     if not scored:
         return None
-    score, c = min(scored, key=lambda item: item[0])
+    score, k = min(scored, key=lambda item: item[0])
+    return k, score
+
+
+def network_answer(candidates: list[Candidate], n_data: int) -> dict[str, Any] | None:
+    """The answer of the networks alone: of every layer count's network answer (no
+    refinement), the one with the lowest BIC (:func:`lowest_bic`, ``n_data`` data) —
+    ``{"n_layers", "chi", "bic", "model"}``, or None where no layer count has a network."""
+    by_count = {c.n_layers: c for c in candidates if c.network_model is not None}
+    best = lowest_bic({k: c.network_chi for k, c in by_count.items()}, n_data)
+    if best is None:
+        return None
+    c, score = by_count[best[0]], best[1]
     return {
         "n_layers": c.n_layers,
         "chi": finite(c.network_chi),
