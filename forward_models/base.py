@@ -43,6 +43,9 @@ class ForwardModel(abc.ABC):
     #: precision used by ``forward(precision="auto")``: the faster one at the stated accuracy,
     #: unless it gains too little (each model class says why it picks its own)
     default_precision: ClassVar[str] = "single"
+    #: precisions ``forward_and_jacobian`` and ``forward_and_vjp`` offer: double everywhere,
+    #: single where the derivative recursion keeps the forward's float32 accuracy (MT)
+    derivative_precisions: ClassVar[tuple[str, ...]] = ("double",)
 
     def __init__(self, n_layers: int = 3, **geometry: Any) -> None:
         self.n_layers = _validate.n_layers(n_layers)
@@ -193,13 +196,27 @@ class ForwardModel(abc.ABC):
             future.result()
         return tuple(outs)
 
-    def _checked(self, models: Any, backend: str | None) -> tuple[ModuleType, Any]:
-        """The array module and the checked float64 models ``(n, n_params)``."""
-        xp = get_array_module(models, backend=backend)
-        return xp, self.check_models(models, backend=backend)
+    def derivative_dtype(self, precision: str, xp: ModuleType = np) -> Any:
+        """The float dtype of ``forward_and_jacobian``/``forward_and_vjp`` at ``precision``
+        (one of ``derivative_precisions``; ValueError otherwise)."""
+        if precision not in self.derivative_precisions:
+            raise ValueError(
+                f"precision: {self.name} derivatives come in {list(self.derivative_precisions)}, "
+                f"got {precision!r}"
+            )
+        return xp.float32 if precision == "single" else xp.float64
 
-    def _cotangent(self, cotangent: Any, n: int, xp: ModuleType) -> Any:
-        """A vector–Jacobian product's cotangent as float64 ``(n, n_data)``, checked."""
+    def _checked(
+        self, models: Any, backend: str | None, precision: str = "double"
+    ) -> tuple[ModuleType, Any]:
+        """The array module and the checked models ``(n, n_params)`` in the dtype of the
+        derivatives' ``precision``."""
+        xp = get_array_module(models, backend=backend)
+        dtype = self.derivative_dtype(precision, xp)
+        return xp, self.check_models(models, backend=backend).astype(dtype, copy=False)
+
+    def _cotangent(self, cotangent: Any, n: int, xp: ModuleType, dtype: Any) -> Any:
+        """A vector–Jacobian product's cotangent as ``dtype`` ``(n, n_data)``, checked."""
         c = xp.asarray(cotangent, dtype=xp.float64)
         if c.shape != (n, self.n_data):
             raise ValueError(
@@ -207,17 +224,20 @@ class ForwardModel(abc.ABC):
             )
         if not bool(xp.all(xp.isfinite(c))):
             raise ValueError("cotangent: values must be finite")
-        return c
+        return c.astype(dtype, copy=False)
 
-    def _blocked_data_and_jacobian(self, models: Any, backend: str | None) -> tuple[Any, Any]:
+    def _blocked_data_and_jacobian(
+        self, models: Any, backend: str | None, precision: str = "double"
+    ) -> tuple[Any, Any]:
         """``(data (n, K), jac (n, K, n_params))`` filled by the subclass's
-        ``_data_and_jacobian_block(rows, data, jac, xp)``: in one call for a small batch or a
-        non-NumPy array module, else ``chunk_rows`` models per task on the shared thread pool,
-        each in blocks of ``jacobian_block_rows`` written straight into the outputs."""
-        xp, arr = self._checked(models, backend)
+        ``_data_and_jacobian_block(rows, data, jac, xp)`` (rows, data and jac in the dtype of
+        ``precision``): in one call for a small batch or a non-NumPy array module, else
+        ``chunk_rows`` models per task on the shared thread pool, each in blocks of
+        ``jacobian_block_rows`` written straight into the outputs."""
+        xp, arr = self._checked(models, backend, precision)
         n = arr.shape[0]
-        data = xp.empty((n, self.n_data))
-        jac = xp.empty((n, self.n_data, self.n_params))
+        data = xp.empty((n, self.n_data), dtype=arr.dtype)
+        jac = xp.empty((n, self.n_data, self.n_params), dtype=arr.dtype)
         block_rows = self.jacobian_block_rows
         if xp is not np or n <= block_rows:
             self._data_and_jacobian_block(arr, data, jac, xp)
@@ -226,23 +246,26 @@ class ForwardModel(abc.ABC):
         self._in_blocks(lambda r: block(arr[r], data[r], jac[r], np), n, block_rows)
         return data, jac
 
-    def _blocked_data_and_vjp(self, models: Any, backend: str | None) -> tuple[Any, Any]:
+    def _blocked_data_and_vjp(
+        self, models: Any, backend: str | None, precision: str = "double"
+    ) -> tuple[Any, Any]:
         """``(data (n, K), vjp)`` from the subclass's ``_data_and_vjp_block(rows, xp)`` →
-        ``(data, pullback)``: in one call for a small batch or a non-NumPy array module, else in
-        blocks of ``jacobian_block_rows`` on the shared thread pool (as the Jacobian), each
-        block keeping its own intermediates; ``vjp(cotangent (n, K))`` pulls each block's rows
-        back the same way."""
-        xp, arr = self._checked(models, backend)
+        ``(data, pullback)`` (rows, data and cotangents in the dtype of ``precision``): in one
+        call for a small batch or a non-NumPy array module, else in blocks of
+        ``jacobian_block_rows`` on the shared thread pool (as the Jacobian), each block keeping
+        its own intermediates; ``vjp(cotangent (n, K))`` pulls each block's rows back the same
+        way."""
+        xp, arr = self._checked(models, backend, precision)
         n = arr.shape[0]
         block_rows = self.jacobian_block_rows
         if xp is not np or n <= block_rows:
             data, pullback = self._data_and_vjp_block(arr, xp)
 
             def vjp_one(cotangent: Any) -> Any:
-                return pullback(self._cotangent(cotangent, n, xp))
+                return pullback(self._cotangent(cotangent, n, xp, arr.dtype))
 
             return data, vjp_one
-        data = np.empty((n, self.n_data))
+        data = np.empty((n, self.n_data), dtype=arr.dtype)
         pullbacks: dict[int, Any] = {}
 
         def forward_block(rows: slice) -> None:
@@ -251,8 +274,8 @@ class ForwardModel(abc.ABC):
         self._in_blocks(forward_block, n, block_rows)
 
         def vjp(cotangent: Any) -> Any:
-            c = self._cotangent(cotangent, n, np)
-            grad = np.empty((n, self.n_params))
+            c = self._cotangent(cotangent, n, np, arr.dtype)
+            grad = np.empty((n, self.n_params), dtype=arr.dtype)
 
             def pull_block(rows: slice) -> None:
                 grad[rows] = pullbacks[rows.start](c[rows])

@@ -276,8 +276,11 @@ class _VES(ForwardModel):
             out[risky] = _apparent_resistivity(exact, lam64, weights64, self.n_layers, xp)
         return out
 
-    def forward_and_jacobian(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
-        """Data and their exact derivatives with respect to ln of each parameter, in float64.
+    def forward_and_jacobian(
+        self, models: Any, backend: str | None = None, precision: str = "double"
+    ) -> tuple[Any, Any]:
+        """Data and their exact derivatives with respect to ln of each parameter, in float64
+        (the only ``precision``: the filter's alternating weights amplify float32 rounding).
 
         ``models`` ``(n, n_params)`` or ``(n_params,)`` as for :meth:`forward`. Returns
         ``data (n, K)`` Ω·m (as ``forward(models, precision="double")``) and
@@ -285,10 +288,13 @@ class _VES(ForwardModel):
         changes datum d by about 0.01·jac), from :func:`_kernel_and_local_derivatives` through
         the same filter matrix W as the data. Same array module as the input.
         """
-        return self._blocked_data_and_jacobian(models, backend)
+        return self._blocked_data_and_jacobian(models, backend, precision)
 
-    def forward_and_vjp(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
-        """Data and their vector–Jacobian product with respect to ln of each parameter.
+    def forward_and_vjp(
+        self, models: Any, backend: str | None = None, precision: str = "double"
+    ) -> tuple[Any, Any]:
+        """Data and their vector–Jacobian product with respect to ln of each parameter, in
+        float64 (the only ``precision``).
 
         ``models`` as for :meth:`forward`. Returns ``data (n, K)`` Ω·m (as
         :meth:`forward_and_jacobian`) and ``vjp``: ``vjp(cotangent (n, K)) → (n, n_params)`` =
@@ -300,7 +306,7 @@ class _VES(ForwardModel):
         ``jacobian_block_rows`` on the thread pool, as the Jacobian. Same array module as the
         input; ``vjp`` may be called more than once.
         """
-        return self._blocked_data_and_vjp(models, backend)
+        return self._blocked_data_and_vjp(models, backend, precision)
 
     def _data_and_vjp_block(self, arr: Any, xp: ModuleType) -> tuple[Any, Any]:
         """``(ρ_a (n, K), pullback)`` of checked models ``arr (n, n_params)``; ``pullback``

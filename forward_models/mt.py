@@ -92,10 +92,27 @@ def _scaled_impedance(rho: Any, thk: Any, skin: Any, xp: ModuleType) -> tuple[An
     return x, y
 
 
+def _reciprocal(z: Any, scratch: Any, xp: ModuleType) -> Any:
+    """``z`` ← 1/z in place; returns ``z`` (complex (n, K); ``scratch`` a real buffer of its
+    shape, overwritten). complex64: conj(z) / |z|² with |z| from ``hypot``, which NumPy
+    vectorises — 3–4× faster than its complex64 division, within 4·10⁻⁷ relative; |z|² of
+    M N here stays far inside the float32 range. complex128: NumPy's division (the same
+    formula measured 8 % slower in the whole Jacobian there; docs/benchmarks.md)."""
+    if z.dtype != xp.complex64:
+        return xp.divide(1.0, z, out=z)
+    xp.abs(z, out=scratch)
+    scratch *= scratch
+    xp.divide(1.0, scratch, out=scratch)
+    xp.conjugate(z, out=z)
+    z *= scratch
+    return z
+
+
 def _impedance_and_local_derivatives(
     rho: Any, thk: Any, skin: Any, xp: ModuleType
 ) -> tuple[Any, Any, list[Any]]:
-    """ζ_1 (n, K), the local logarithmic partials (2N−1, n, K) and the steps, all complex128.
+    """ζ_1 (n, K), the local logarithmic partials (2N−1, n, K) and the steps, all complex128
+    (complex64 for float32 ``rho``, ``thk`` and ``skin``).
 
     ``rho (n, N)`` Ω·m, ``thk (n, N−1)`` m, ``skin (K,)`` = √(ω μ_0 / 2). Entry j of the partials
     is ∂ln ζ_j/∂ln m_j of the layer the parameter belongs to (ρ_j, or h_j at N + j); steps[i]
@@ -116,10 +133,12 @@ def _impedance_and_local_derivatives(
     n, n_layers = rho.shape
     shape = (n, skin.shape[0])
     s = xp.sqrt(rho)
-    jac = xp.empty((2 * n_layers - 1, *shape), dtype=xp.complex128)  # parameter axis first
-    zeta = s[:, n_layers - 1 : n_layers].astype(xp.complex128)  # (n, 1) below the last interface
-    m, scratch, e_re, e_im = (xp.empty(shape) for _ in range(4))
-    e = xp.empty(shape, dtype=xp.complex128)
+    real = rho.dtype
+    cplx = xp.complex64 if real == xp.float32 else xp.complex128
+    jac = xp.empty((2 * n_layers - 1, *shape), dtype=cplx)  # parameter axis first
+    zeta = s[:, n_layers - 1 : n_layers].astype(cplx)  # (n, 1) below the last interface
+    m, scratch, e_re, e_im = (xp.empty(shape, dtype=real) for _ in range(4))
+    e = xp.empty(shape, dtype=cplx)
     steps = []  # ∂ln ζ_j/∂ln ζ_{j+1}, bottom up
     for j in range(n_layers - 2, -1, -1):
         sj = s[:, j : j + 1]
@@ -131,13 +150,13 @@ def _impedance_and_local_derivatives(
         _trig.exp_cis(scratch, scratch, e_re, e_im, xp)
         xp.copyto(e.real, e_re)
         xp.copyto(e.imag, e_im)
-        u = zeta - sj
-        v = zeta + sj
+        sj_c = sj.astype(cplx)  # (n, 1): complex × complex, not NumPy's slower mixed-type loops
+        u = zeta - sj_c
+        v = zeta + sj_c
         big_n = e * u
         big_m = xp.subtract(v, big_n)
         big_n += v
-        r = xp.multiply(big_m, big_n, out=big_m)
-        xp.divide(1.0, r, out=r)  # R = 1/(M N)
+        r = _reciprocal(xp.multiply(big_m, big_n, out=big_m), scratch, xp)  # R = 1/(M N)
         e *= r  # E R
         u *= v
         d_h = jac[n_layers + j]
@@ -145,14 +164,14 @@ def _impedance_and_local_derivatives(
         d_h *= m
         d_h *= 2 + 2j
         step = xp.multiply(e, zeta)
-        step *= 4 * sj
+        step *= 4 * sj_c
         d_rho = jac[j]
         xp.add(step, d_h, out=d_rho)
         d_rho *= -0.5
         d_rho += 0.5
         big_n *= big_n
         big_n *= r
-        big_n *= sj  # ζ_j
+        big_n *= sj_c  # ζ_j
         zeta = big_n
         steps.append(step)
     jac[n_layers - 1] = 0.5  # ∂ln ζ_N/∂ln ρ_N
@@ -199,8 +218,9 @@ def _phase_deg(x: Any, y: Any, xp: ModuleType, out: Any, polynomial: bool | None
 
 
 def _data_from_impedance(zeta: Any, data: Any, xp: ModuleType) -> None:
-    """Write ρ_a = |ζ_1|² (Ω·m) and φ = 45° + arg ζ_1 of ``zeta (n, K)`` complex128 into
-    ``data (n, 2K)`` float64 (Re ζ_1 > 0, so arg ζ_1 = arctan(Im/Re))."""
+    """Write ρ_a = |ζ_1|² (Ω·m) and φ = 45° + arg ζ_1 of ``zeta (n, K)`` complex128
+    (complex64) into ``data (n, 2K)`` float64 (float32) (Re ζ_1 > 0, so
+    arg ζ_1 = arctan(Im/Re))."""
     k = zeta.shape[1]
     phase = data[:, k:]
     xp.divide(zeta.imag, zeta.real, out=phase)
@@ -248,6 +268,10 @@ class MT1D(ForwardModel):
     #: models, 40 periods, 3 layers, two idle cores: 4.65–4.74 µs of CPU per model with 128 or
     #: 256 rows against 5.03 for a whole 1 024-row block at once (64 rows: 5.0)
     write_rows = 256
+    #: float32 derivatives keep the float32 forward's accuracy (the same recursion in complex64:
+    #: on ρ 0.1–10⁵ Ω·m, data within 2·10⁻⁴ relative / 2·10⁻³° as the float32 forward,
+    #: derivatives within 10⁻³ of their scale; tests/forward_models/test_fm_vjp.py)
+    derivative_precisions = ("single", "double")
 
     def _check_geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
         return {"periods_s": _validate.positive_vector("periods_s", geometry.get("periods_s"))}
@@ -266,21 +290,27 @@ class MT1D(ForwardModel):
         (skin,) = self._operator(xp, dtype, self._skin)
         return _mt_response(models.astype(dtype), skin, self.n_layers, xp)
 
-    def forward_and_jacobian(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
-        """Data and their exact derivatives with respect to ln of each parameter, in float64.
+    def forward_and_jacobian(
+        self, models: Any, backend: str | None = None, precision: str = "double"
+    ) -> tuple[Any, Any]:
+        """Data and their exact derivatives with respect to ln of each parameter, in float64
+        (``precision="single"``: computed and returned in float32).
 
         ``models`` ``(n, n_params)`` or ``(n_params,)`` as for :meth:`forward`. Returns
-        ``data (n, 2K)`` (as ``forward(models, precision="double")``) and
+        ``data (n, 2K)`` (as ``forward(models, precision=precision)``) and
         ``jac (n, 2K, n_params)`` with ``jac[i, d, j] = ∂data_d/∂ln m_j``: Ω·m for ρ_a and
         degrees for phases per unit relative change of parameter j (a parameter × 1.01 changes
         datum d by about 0.01·jac). Same array module as the input. On NumPy, chunks of
         ``chunk_rows`` models run on the shared thread pool, each in blocks of
         ``jacobian_block_rows`` written straight into the outputs.
         """
-        return self._blocked_data_and_jacobian(models, backend)
+        return self._blocked_data_and_jacobian(models, backend, precision)
 
-    def forward_and_vjp(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
-        """Data and their vector–Jacobian product with respect to ln of each parameter.
+    def forward_and_vjp(
+        self, models: Any, backend: str | None = None, precision: str = "double"
+    ) -> tuple[Any, Any]:
+        """Data and their vector–Jacobian product with respect to ln of each parameter, in
+        float64 (``precision="single"``: float32, the physics-guided training's choice).
 
         ``models`` as for :meth:`forward`. Returns ``data (n, 2K)`` (as
         :meth:`forward_and_jacobian`) and ``vjp``: ``vjp(cotangent (n, 2K)) → (n, n_params)`` =
@@ -291,16 +321,17 @@ class MT1D(ForwardModel):
         not millions; on NumPy in blocks of ``jacobian_block_rows`` on the thread pool, as the
         Jacobian. Same array module as the input; ``vjp`` may be called more than once.
         """
-        return self._blocked_data_and_vjp(models, backend)
+        return self._blocked_data_and_vjp(models, backend, precision)
 
     def _data_and_vjp_block(self, arr: Any, xp: ModuleType) -> tuple[Any, Any]:
-        """``(data (n, 2K), pullback)`` of checked models ``arr (n, n_params)``; ``pullback``
-        maps a checked cotangent (n, 2K) to (n, n_params)."""
-        (skin,) = self._operator(xp, xp.float64, self._skin)
+        """``(data (n, 2K), pullback)`` of checked models ``arr (n, n_params)`` (float64 or
+        float32, as the results); ``pullback`` maps a checked cotangent (n, 2K) to
+        (n, n_params)."""
+        (skin,) = self._operator(xp, arr.dtype, self._skin)
         zeta, local, steps = _impedance_and_local_derivatives(
             arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
         )
-        data = xp.empty((arr.shape[0], self.n_data))
+        data = xp.empty((arr.shape[0], self.n_data), dtype=arr.dtype)
         _data_from_impedance(zeta, data, xp)
         k = zeta.shape[1]
         rho_a = data[:, :k]
@@ -313,8 +344,9 @@ class MT1D(ForwardModel):
 
     def _data_and_jacobian_block(self, arr: Any, data: Any, jac: Any, xp: ModuleType) -> None:
         """Write the data ``(n, 2K)`` and ``∂data/∂ln m (n, 2K, n_params)`` of checked models
-        ``arr (n, n_params)`` into ``data`` and ``jac``."""
-        (skin,) = self._operator(xp, xp.float64, self._skin)
+        ``arr (n, n_params)`` (float64 or float32, as ``data`` and ``jac``) into ``data`` and
+        ``jac``."""
+        (skin,) = self._operator(xp, arr.dtype, self._skin)
         zeta, local, steps = _impedance_and_local_derivatives(
             arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
         )

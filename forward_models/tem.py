@@ -298,8 +298,11 @@ class _TEMLoop(ForwardModel):
             out += primary
         return out
 
-    def forward_and_jacobian(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
-        """Data and their derivatives with respect to ln of each parameter, in float64.
+    def forward_and_jacobian(
+        self, models: Any, backend: str | None = None, precision: str = "double"
+    ) -> tuple[Any, Any]:
+        """Data and their derivatives with respect to ln of each parameter, in float64 (the
+        only ``precision``).
 
         Exact derivatives of the discretised forward model: reverse accumulation through the
         reflection-coefficient recursion (``_tem_kernel.reflection_gradient``), then the same
@@ -307,22 +310,25 @@ class _TEMLoop(ForwardModel):
         ``jac[i, d, j] = ∂data_d/∂ln m_j``; same array module as the input.
         """
         xp = get_array_module(models, backend=backend)
+        self.derivative_dtype(precision, xp)
         arr = self.check_models(models, backend=backend)
         if xp is not np or arr.shape[0] <= self.chunk_rows:
             return self._solve_with_jacobian(arr, xp)
         data, jac = self._in_chunks(lambda rows: self._solve_with_jacobian(rows, np), arr)
         return data, jac
 
-    def forward_and_vjp(self, models: Any, backend: str | None = None) -> tuple[Any, Any]:
+    def forward_and_vjp(
+        self, models: Any, backend: str | None = None, precision: str = "double"
+    ) -> tuple[Any, Any]:
         """Data ``(n, K)`` and ``vjp``: ``vjp(cotangent (n, K)) → (n, n_params)`` =
         Σ_d c_d ∂data_d/∂ln m_j, as the DC and MT models offer; here the contraction of
         :meth:`forward_and_jacobian` (whose derivatives are already reverse accumulation per
         frequency, so a fused product would save only the contraction)."""
-        data, jac = self.forward_and_jacobian(models, backend)
+        data, jac = self.forward_and_jacobian(models, backend, precision)
         xp = get_array_module(data)
 
         def vjp(cotangent: Any) -> Any:
-            c = self._cotangent(cotangent, data.shape[0], xp)
+            c = self._cotangent(cotangent, data.shape[0], xp, data.dtype)
             return xp.einsum("nd,ndp->np", c, jac)
 
         return data, vjp

@@ -27,6 +27,13 @@ from .transforms import DataTransform, ParameterTransform
 CLIP_DECADES = 1.0
 
 
+def loss_precision(forward_model: Any) -> str:
+    """The precision of the loss's ``forward_and_vjp``: ``"single"`` where the forward model
+    offers float32 derivatives (MT: data within 2·10⁻⁴ of float64, far below the training
+    noise, at ~0.6× the cost; docs/benchmarks.md), else ``"double"``."""
+    return "single" if "single" in getattr(forward_model, "derivative_precisions", ()) else "double"
+
+
 class DataMisfitLoss:
     """``weight · Σ_d r_d² / n_data`` per row, r the error-weighted residuals of
     :func:`inversion.misfit.weighted_residuals` between the data the row's features stand for
@@ -65,6 +72,7 @@ class DataMisfitLoss:
         self.log_mean = np.asarray(param_transform.mean_, dtype=float)
         self.log_std = np.asarray(param_transform.std_, dtype=float)
         self.dlnm_doutput = math.log(10.0) * self.log_std
+        self.precision = loss_precision(forward_model)
 
     def __call__(self, inputs: Any, outputs: Any) -> tuple[float, np.ndarray]:
         """``(Σ over rows of the loss, ∂/∂outputs (k, n_params))`` for features ``inputs
@@ -73,7 +81,7 @@ class DataMisfitLoss:
         log_m = np.asarray(outputs, dtype=float) * self.log_std + self.log_mean
         inside = (log_m > self.log_low) & (log_m < self.log_high)
         models = 10.0 ** np.clip(log_m, self.log_low, self.log_high)
-        predicted, vjp = self.forward_model.forward_and_vjp(models)
+        predicted, vjp = self.forward_model.forward_and_vjp(models, precision=self.precision)
         weights = self.weight / self.is_phase.size
         values, grad_lnm = weighted_misfit(
             observed, predicted, vjp, self.is_phase, self.sigma, weights

@@ -20,7 +20,7 @@ import numpy as np
 
 import forward_models
 
-from ..physics_loss import weighted_misfit
+from ..physics_loss import loss_precision, weighted_misfit
 from .frame import SKIN_M, MethodSpec, grid_log10
 
 __all__ = ["CanonicalMisfitLoss"]
@@ -72,6 +72,7 @@ class CanonicalMisfitLoss:
         self.sigma = np.where(self.is_phase, float(phase_deg), float(rho_a_rel))
         self.weight = float(weight)
         self.dlnm_doutput = math.log(10.0) * self.y_std
+        self.precision = loss_precision(self.forward_model)
 
     def __call__(self, inputs: Any, outputs: Any) -> tuple[float, np.ndarray]:
         """``(Σ over rows of the loss, ∂/∂outputs (k, 2N−1))`` for standardised features
@@ -88,7 +89,7 @@ class CanonicalMisfitLoss:
         free = (log_m > self.log_low) & (log_m < self.log_high)
         log_m = np.clip(log_m, self.log_low, self.log_high)
         log_m[:, n:] += self.log_length_unit
-        predicted, vjp = self.forward_model.forward_and_vjp(10.0**log_m)
+        predicted, vjp = self.forward_model.forward_and_vjp(10.0**log_m, precision=self.precision)
         observed = 10.0 ** raw[:, :g]  # ρa / ρ_ref on the grid
         mask = inside
         if self.has_phase:

@@ -88,3 +88,54 @@ def test_blocks_across_the_thread_pool_give_the_same_product(case, n) -> None:
     assert np.all(np.abs(vjp(cotangent) - expected) <= 1e-10 * scale)
     with pytest.raises(ValueError, match="cotangent: expected shape"):
         vjp(cotangent[:-1])
+
+
+@pytest.mark.parametrize("n", [300, 2100])  # one block, and blocks on the thread pool
+@pytest.mark.parametrize("n_layers", [1, 3, 5])
+def test_mt_single_precision_derivatives_agree_with_double(n_layers, n) -> None:
+    """MT's float32 forward_and_jacobian / forward_and_vjp (the physics-guided training's):
+    float32 results as close to float64's as the float32 forward's (ρ 0.1–10⁵ Ω·m: data
+    5·10⁻⁴ relative / 5·10⁻³°), each derivative within 10⁻³ of its datum's largest, the VJP
+    within 10⁻³ of its terms."""
+    name, geometry = CASES["mt"]
+    fm = forward_models.create(name, n_layers=n_layers, **geometry)
+    models = random_models(n_layers, n, seed=20 + n_layers)
+    data, jac = fm.forward_and_jacobian(models)
+    data32, jac32 = fm.forward_and_jacobian(models, precision="single")
+    assert data32.dtype == jac32.dtype == np.float32 and jac32.shape == jac.shape
+    k = fm.n_data // 2
+    forward32 = fm.forward(models, precision="single")
+    for got in (data32, forward32):
+        np.testing.assert_allclose(got[:, :k], data[:, :k], rtol=5e-4)
+        np.testing.assert_allclose(got[:, k:], data[:, k:], atol=5e-3)
+    # ρa derivatives scale with ρa, phase derivatives are degrees
+    scale = np.abs(jac).max(axis=2, keepdims=True)
+    assert np.all(np.abs(jac32 - jac) <= 1e-3 * scale + 1e-6)
+    data_vjp, vjp = fm.forward_and_vjp(models, precision="single")
+    assert data_vjp.dtype == np.float32
+    np.testing.assert_allclose(data_vjp, data32, rtol=1e-5, atol=1e-5)
+    cotangent = np.random.default_rng(5).normal(size=data.shape)
+    grad = vjp(cotangent)
+    expected = np.einsum("nd,ndp->np", cotangent, jac)
+    terms = np.abs(cotangent[:, :, None] * jac).sum(axis=1).max(axis=1, keepdims=True)
+    assert grad.dtype == np.float32
+    assert np.all(np.abs(grad - expected) <= 1e-3 * terms)
+    assert np.abs(expected).max() > 0
+
+
+@pytest.mark.parametrize("case", ["schlumberger finite MN", "wenner", "tem"])
+def test_single_precision_derivatives_are_refused_where_not_offered(case) -> None:
+    name, geometry = CASES[case]
+    fm = forward_models.create(name, n_layers=2, **geometry)
+    assert fm.derivative_precisions == ("double",)
+    models = random_models(2, 3, seed=2, h_max=100.0)
+    for call in (fm.forward_and_jacobian, fm.forward_and_vjp):
+        with pytest.raises(ValueError, match=r"precision: .* derivatives come in \['double'\]"):
+            call(models, precision="single")
+
+
+def test_an_unknown_derivative_precision_is_refused() -> None:
+    name, geometry = CASES["mt"]
+    fm = forward_models.create(name, n_layers=2, **geometry)
+    with pytest.raises(ValueError, match="precision: mt-1d derivatives come in"):
+        fm.forward_and_jacobian(random_models(2, 3, seed=1), precision="half")

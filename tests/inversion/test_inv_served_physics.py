@@ -47,7 +47,10 @@ def test_gradient_matches_finite_differences(method: str) -> None:
     loss = _loss(method, 3, x, y)
     xs = (x[:4] - loss.x_mean) / loss.x_std
     out = (y[:4] - loss.y_mean) / loss.y_std + np.random.default_rng(3).normal(0, 0.3, (4, 5))
+    _, served_grad = loss(xs, out)  # MT: float32 (loss_precision)
+    loss.precision = "double"  # central differences of 10⁻⁶ need float64
     _, grad = loss(xs, out)
+    np.testing.assert_allclose(served_grad, grad, rtol=1e-3, atol=1e-4 * np.abs(grad).max())
     step = 1e-6
     numeric = np.zeros_like(out)
     for i in range(out.shape[0]):
