@@ -16,11 +16,15 @@ For 3-layer Schlumberger VES and 3-layer MT with 3 % noise on apparent resistivi
    noise-free data within the noise).
 
 Printed per method: success rate (χ ≤ 1.2, χ from our forward solver and the stated errors),
-median model error (per sounding the mean |log10 error| over the parameters, then the median),
+median χ and the share at χ ≤ 2, median model error (per sounding the mean |log10 error| over
+the parameters, then the median), for geobp's refinement the median Levenberg–Marquardt
+iterations from the network's answer ("LM it", the result's ``network_start_iterations``),
 median time per sounding, speed ratio against pyGIMLi, coverage table (true value inside
 p10–p90), out-of-domain rates.
 
-Run: ``.venv/bin/python bench/quality.py`` (``--help`` for sizes). pyGIMLi and SimPEG come from
+Run: ``.venv/bin/python bench/quality.py`` (``--help`` for sizes;
+``--data-misfit-weight 0.3``: networks trained with the data misfit of their own answer, issue
+15's "after" beside the default's "before"). pyGIMLi and SimPEG come from
 the ``bench`` extra; a missing one is reported and skipped.
 """
 
@@ -79,9 +83,10 @@ def get_inverter(kind: str, args: argparse.Namespace) -> tuple[Inverter, str]:
     for key in ("init", "seed"):  # only when given: default runs keep their cache names
         if getattr(args, key) is not None:
             network[key] = getattr(args, key)
-    spec = json.dumps(
-        [fm.to_dict(), space.to_dict(), NOISE, network, args.members, args.n_train], sort_keys=True
-    )
+    described = [fm.to_dict(), space.to_dict(), NOISE, network, args.members, args.n_train]
+    if args.data_misfit_weight > 0:  # likewise: weight-0 runs keep their cache names
+        described.append({"data_misfit_weight": args.data_misfit_weight})
+    spec = json.dumps(described, sort_keys=True)
     path = (
         Path(args.cache_dir)
         / f"quality-{kind}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}.npz"
@@ -90,7 +95,12 @@ def get_inverter(kind: str, args: argparse.Namespace) -> tuple[Inverter, str]:
         return Inverter.load(str(path)), f"loaded {path}"
     ds = forward_models.generate_dataset(fm, space, args.n_train, seed=1, noise=noise)
     inv = Inverter(
-        forward_model=fm, space=space, noise=noise, network=network, n_members=args.members
+        forward_model=fm,
+        space=space,
+        noise=noise,
+        network=network,
+        n_members=args.members,
+        data_misfit_weight=args.data_misfit_weight,
     )
     t0 = time.perf_counter()
     inv.fit(ds.models, ds.data)
@@ -308,16 +318,22 @@ def ood_sets(kind: str, space, n: int, rng: np.random.Generator) -> dict[str, tu
 
 
 # -- report -------------------------------------------------------------------------------------
-def summarise(label: str, chis, errors, wall_ms, cpu_ms) -> dict:
-    """One table row: success rate, median model error, median wall and CPU ms per sounding."""
+def summarise(label: str, chis, errors, wall_ms, cpu_ms, iterations=None) -> dict:
+    """One table row: success rate (χ ≤ 1.2), median χ and share at χ ≤ 2, median model error,
+    median wall and CPU ms per sounding, and the median and mean LM iterations from the
+    network's answer (``iterations``, geobp's refinement only; else None)."""
     chis, errors = np.asarray(chis), np.asarray(errors)
     return {
         "method": label,
         "n": int(chis.size),
         "success": float(np.mean(chis <= 1.2)),
+        "median_chi": float(np.median(chis)),
+        "within_chi_2": float(np.mean(chis <= 2.0)),
         "median_model_error": float(np.median(errors)),
         "median_ms": float(np.median(wall_ms)),
         "median_cpu_ms": float(np.median(cpu_ms)),
+        "median_lm_iterations": None if iterations is None else float(np.median(iterations)),
+        "mean_lm_iterations": None if iterations is None else float(np.mean(iterations)),
     }
 
 
@@ -325,13 +341,23 @@ def summarise_results(label: str, results: list[dict], truth: np.ndarray, wall_m
     """:func:`summarise` of ``Inverter.invert`` results against the true models ``truth``."""
     estimates = np.array([as_vector(r) for r in results])
     chis = [r["misfit"]["chi"] for r in results]
-    return summarise(label, chis, model_error(estimates, truth), wall_ms, cpu_ms)
+    iterations = [r["network_start_iterations"] for r in results]
+    refined = all(k is not None for k in iterations)
+    return summarise(
+        label,
+        chis,
+        model_error(estimates, truth),
+        wall_ms,
+        cpu_ms,
+        iterations if refined else None,
+    )
 
 
 def print_rows(rows: list[dict], baseline: dict | None) -> None:
     print(
-        f"  {'method':38s} {'n':>4s} {'χ≤1.2':>6s} {'med|Δlog10|':>11s} {'wall ms':>9s} "
-        f"{'CPU ms':>8s} {'speed-up vs pyGIMLi (wall/CPU)':>31s}"
+        f"  {'method':38s} {'n':>4s} {'χ≤1.2':>6s} {'χ med':>6s} {'χ≤2':>5s} {'med|Δlog10|':>11s} "
+        f"{'LM it med/mean':>14s} {'wall ms':>9s} {'CPU ms':>8s} "
+        f"{'speed-up vs pyGIMLi (wall/CPU)':>31s}"
     )
     for r in rows:
         ratio = "—"
@@ -339,10 +365,14 @@ def print_rows(rows: list[dict], baseline: dict | None) -> None:
             wall = baseline["median_ms"] / r["median_ms"]
             cpu = baseline["median_cpu_ms"] / max(r["median_cpu_ms"], 1e-9)
             ratio = f"{wall:.0f}× / {cpu:.0f}×"
+        iterations = "—"
+        if r["median_lm_iterations"] is not None:
+            iterations = f"{r['median_lm_iterations']:.1f} / {r['mean_lm_iterations']:.2f}"
         print(
-            f"  {r['method']:38s} {r['n']:4d} {100 * r['success']:5.0f}% "
-            f"{r['median_model_error']:11.3f} {r['median_ms']:9.1f} {r['median_cpu_ms']:8.1f} "
-            f"{ratio:>31s}"
+            f"  {r['method']:38s} {r['n']:4d} {100 * r['success']:5.0f}% {r['median_chi']:6.2f} "
+            f"{100 * r['within_chi_2']:4.0f}% {r['median_model_error']:11.3f} "
+            f"{iterations:>14s} "
+            f"{r['median_ms']:9.1f} {r['median_cpu_ms']:8.1f} {ratio:>31s}"
         )
 
 
@@ -534,6 +564,13 @@ def main() -> None:
     parser.add_argument("--n-ood", type=int, default=200)
     parser.add_argument("--init", help="BPNetwork initialiser (default: BPNetwork's default)")
     parser.add_argument("--seed", type=int, help="BPNetwork seed (default: BPNetwork's default)")
+    parser.add_argument(
+        "--data-misfit-weight",
+        type=float,
+        default=0.0,
+        help="weight of the data misfit of the network's own answer in its training loss "
+        "(Inverter's data_misfit_weight; 0: parameter MSE alone, the default)",
+    )
     parser.add_argument("--cache-dir", default="var/bench")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()

@@ -87,7 +87,9 @@ def _outcome(
     if refined is not None:
         model, predicted, chi, cov = refined.rows[i]
         rms, refine_ms, reasons = float(refined.rms[i]), float(refined.ms[i]), refined.reasons
+        iterations: int | None = int(refined.iterations[i])
     else:
+        iterations = None
         model, predicted, chi = answer.models[i], check.predicted[i], net_chi
         cov, rms, refine_ms, reasons = check.log10_cov[i], float(check.rms[i]), 0.0, {}
     outcome = SoundingOutcome(
@@ -107,6 +109,7 @@ def _outcome(
         refined=refined is not None,
         fixed=batch.fixes[i],
         is_phase=is_phase,
+        network_start_iterations=iterations,
     )
     return outcome, refine_ms
 

@@ -232,19 +232,21 @@ def refine_group(
 @dataclass
 class Refined:
     """The refinement of a batch of n soundings: per sounding its refined ``rows`` (model (p,),
-    predicted (n_data,), χ, log10 covariance (p, p)), the bound test's ``reasons`` by sounding,
+    predicted (n_data,), χ, log10 covariance (p, p)), the Levenberg–Marquardt ``iterations`` (n,)
+    of its own row (started at the network's answer), the bound test's ``reasons`` by sounding,
     and per sounding the ``rms`` (%) and the refinement time ``ms`` (its group's, shared)."""
 
     rows: list[tuple[np.ndarray, np.ndarray, float, np.ndarray] | None]
     reasons: dict[int, list[str]]
     rms: np.ndarray
     ms: np.ndarray
+    iterations: np.ndarray
 
 
 def refine_all(geometries: list[Geometry], starts: RefineStarts, policy: RefinePolicy) -> Refined:
     """Refine every sounding of the batch, one :func:`refine_group` per observed geometry."""
     n = starts.models.shape[0]
-    out = Refined([None] * n, {}, np.zeros(n), np.zeros(n))
+    out = Refined([None] * n, {}, np.zeros(n), np.zeros(n), np.zeros(n, dtype=int))
     for group in geometries:
         rows = group.rows
         t0 = time.perf_counter()
@@ -252,6 +254,7 @@ def refine_all(geometries: list[Geometry], starts: RefineStarts, policy: RefineP
         out.reasons.update(reasons)
         out.rms[rows] = rms_percent(group.observed, outcome.predicted, group.is_phase)
         out.ms[rows] = 1e3 * (time.perf_counter() - t0) / len(rows)
+        out.iterations[rows] = outcome.n_iterations  # the own rows (restarts do not replace it)
         for r, row in enumerate(rows):
             out.rows[row] = (
                 outcome.models[r],

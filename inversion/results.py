@@ -31,7 +31,9 @@ class SoundingOutcome:
     ``intervals`` the network's calibrated ``p10``/``p50``/``p90`` (n_params,); ``in_envelope``
     whether the features passed the envelope and Mahalanobis tests, ``domain_reasons`` why not
     (and the bound test's reasons), ``mahalanobis`` the distance; ``refined`` whether the model
-    was refined; ``fixed`` ``{name: value}`` held parameters; ``is_phase`` (n_data,) bool.
+    was refined; ``fixed`` ``{name: value}`` held parameters; ``is_phase`` (n_data,) bool;
+    ``network_start_iterations`` the refinement's Levenberg–Marquardt iterations from the
+    network's answer (None when not refined).
     """
 
     obs: Observation
@@ -50,6 +52,7 @@ class SoundingOutcome:
     refined: bool
     fixed: dict[str, float]
     is_phase: np.ndarray
+    network_start_iterations: int | None = None
 
 
 @dataclass
@@ -170,5 +173,6 @@ def result_dict(outcome: SoundingOutcome, context: ResultContext) -> dict[str, A
         },
         "warnings": list(obs.warnings) + reasons + band_notes,
         "refined": bool(outcome.refined),
+        "network_start_iterations": outcome.network_start_iterations,
         "fixed": dict(outcome.fixed),
     }

@@ -42,6 +42,10 @@ def test_a_result_fills_the_contract(ves_inverter, obs_for) -> None:
     assert result["network_misfit"]["chi"] >= result["misfit"]["chi"]
     assert result["in_domain"] is True and result["warnings"] == []
     assert result["refined"] is True
+    # the start's evaluation, then a step unless the network's answer already met the target
+    iterations = result["network_start_iterations"]
+    fits = result["network_misfit"]["chi"] <= 1.0
+    assert isinstance(iterations, int) and (1 if fits else 2) <= iterations <= 20
     assert set(result["timing_ms"]) == {"network", "refine"}
     assert result["elapsed_ms"] >= result["timing_ms"]["refine"]
     combos = result["uncertainty"]["combinations"]
@@ -60,6 +64,7 @@ def test_without_refinement_the_network_model_is_returned(ves_inverter, obs_for)
     obs = obs_for(ves_inverter, TRUE[None, :], seed=2)
     result = ves_inverter.invert(obs, refine=False)[0]
     assert result["refined"] is False
+    assert result["network_start_iterations"] is None
     assert result["model"] == result["network_model"]
     assert result["misfit"] == result["network_misfit"]
     assert result["timing_ms"]["refine"] == 0.0
