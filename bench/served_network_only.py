@@ -3,9 +3,10 @@
 For every method and layer count (2–6) present in each ``--networks`` folder: the network-only χ
 (the best-fitting of the ensemble mean and its members, no refinement) on the fixed held-out
 set of :mod:`inversion.served.champion` (``--n`` soundings with that many true layers, random
-geometries inside the served range, 3 % / 1° noise) — median, share at χ ≤ 2 and χ ≤ 1.2 — and
-the training settings that made the network. With two folders the second's row follows the
-first's, with the ratio of medians.
+geometries inside the served range, 3 % / 1° noise) — median, share at χ ≤ 2 and χ ≤ 1.2 —, the
+median model error of that answer (per sounding the mean |log10 m̂ − log10 m| over the
+parameters against the true model) and the training settings that made the network. With two
+folders the second's row follows the first's, with the ratio of medians.
 
 Then, per method and folder, the answer of a network-only inverter that has the whole set: on
 every held-out sounding (all layer counts pooled) each layer count's network answers, and the
@@ -26,22 +27,26 @@ import numpy as np
 
 from inversion.input_checks import InversionInputError
 from inversion.served import METHODS, ServedNetwork, ServedSet, served_name
-from inversion.served.champion import held_out_soundings
+from inversion.served.champion import held_out_set, held_out_soundings
 from inversion.served.results import lowest_bic
 
 
-def network_chis(net: ServedNetwork, soundings: list[dict]) -> np.ndarray:
-    """Network-only χ (m,) of ``net`` on the soundings the served parser accepts."""
+def network_scores(
+    net: ServedNetwork, pairs: list[tuple[dict, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Network-only χ (m,) and model error (m,), the mean |Δlog10| over the parameters, of
+    ``net`` on the (observation, true model) pairs whose sounding the served parser accepts."""
     served = ServedSet([net], max_layers=net.n_layers)
-    chis = []
-    for obs in soundings:
+    chis, errors = [], []
+    for obs, truth in pairs:
         try:
             (sounding,) = served.parse(obs)
         except InversionInputError:
             continue
-        value = served.network_chi(sounding, net.n_layers)
-        chis.append(math.inf if value is None or not math.isfinite(value) else value)
-    return np.asarray(chis)
+        model, value = served.network_fit(sounding, net.n_layers)
+        chis.append(value if math.isfinite(value) else math.inf)
+        errors.append(float(np.mean(np.abs(np.log10(model / truth)))))
+    return np.asarray(chis), np.asarray(errors)
 
 
 def set_answer_chis(served: ServedSet, method: str, n: int) -> np.ndarray:
@@ -76,35 +81,41 @@ def main() -> None:
     parser.add_argument("--networks", nargs="+", required=True, help="folders of served-*.npz")
     parser.add_argument("--n", type=int, default=200, help="held-out soundings per network")
     args = parser.parse_args()
-    print(f"{'network':26s} {'set':>4s} {'median':>7s} {'<=2':>6s} {'<=1.2':>6s}  settings")
-    summary: dict[tuple[str, int], list[np.ndarray]] = {}
+    print(
+        f"{'network':26s} {'set':>4s} {'median':>7s} {'<=2':>6s} {'<=1.2':>6s} "
+        f"{'|dlog10|':>8s}  settings"
+    )
+    summary: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = {}
     for method, spec in METHODS.items():
         if spec.is_tem:
             continue
         for n_layers in range(2, 7):
             name = served_name(method, n_layers)
-            soundings = None
+            pairs = None
             medians = []
             for k, folder in enumerate(args.networks):
                 path = Path(folder) / f"{name}.npz"
                 if not path.exists():
                     continue
-                soundings = soundings or held_out_soundings(method, n_layers, args.n)
+                pairs = pairs or held_out_set(method, n_layers, args.n)
                 net = ServedNetwork.load(str(path))
-                chis = network_chis(net, soundings)
-                summary.setdefault((method, k), []).append(chis)
+                chis, errors = network_scores(net, pairs)
+                summary.setdefault((method, k), []).append((chis, errors))
                 medians.append(float(np.median(chis)))
                 ratio = f"  x{medians[-1] / medians[0]:.2f}" if k and medians[0] > 0 else ""
                 print(
                     f"{name:26s} {k:4d} {medians[-1]:7.2f} {100 * np.mean(chis <= 2):5.1f}% "
-                    f"{100 * np.mean(chis <= 1.2):5.1f}%  {describe(net.settings)}{ratio}",
+                    f"{100 * np.mean(chis <= 1.2):5.1f}% {np.median(errors):8.3f}  "
+                    f"{describe(net.settings)}{ratio}",
                     flush=True,
                 )
     for (method, k), parts in summary.items():
-        chis = np.concatenate(parts)
+        chis = np.concatenate([c for c, _ in parts])
+        errors = np.concatenate([e for _, e in parts])
         print(
             f"{method + ' (2-6 layers)':26s} {k:4d} {np.median(chis):7.2f} "
-            f"{100 * np.mean(chis <= 2):5.1f}% {100 * np.mean(chis <= 1.2):5.1f}%"
+            f"{100 * np.mean(chis <= 2):5.1f}% {100 * np.mean(chis <= 1.2):5.1f}% "
+            f"{np.median(errors):8.3f}"
         )
     print("\nthe set's network-only answer: lowest BIC over every layer count's network")
     for method, k in summary:

@@ -37,6 +37,7 @@ __all__ = [
     "FIELD_SPANS_DECADES",
     "challenger_wins",
     "evaluate",
+    "held_out_set",
     "held_out_soundings",
     "noisy_observation",
     "random_truth",
@@ -114,14 +115,17 @@ def noisy_observation(
     return obs
 
 
-def _sounding(method: str, n_layers: int, rng: np.random.Generator) -> dict[str, Any]:
-    """One noisy synthetic observation dict of a random ``n_layers`` model, errors stated."""
-    axis, _, data = random_truth(method, n_layers, rng)
+def _sounding(
+    method: str, n_layers: int, rng: np.random.Generator
+) -> tuple[dict[str, Any], np.ndarray]:
+    """One noisy synthetic observation dict of a random ``n_layers`` model, errors stated, and
+    that model (2N−1,) Ω·m / m."""
+    axis, model, data = random_truth(method, n_layers, rng)
     obs = noisy_observation(method, axis, data, rng)
     obs["rho_a_error_percent"] = 100.0 * RHO_A_REL
     if METHODS[method].has_phase:
         obs["phase_error_deg"] = PHASE_DEG
-    return obs
+    return obs, model
 
 
 #: a fixed random stream per method: adding served methods never changes existing held-out sets
@@ -133,6 +137,13 @@ def held_out_soundings(
 ) -> list[dict[str, Any]]:
     """The fixed held-out set of ``method`` and ``n_layers``: ``n`` observation dicts (REST
     layout), the same for the same arguments. VES and MT only (ValueError otherwise)."""
+    return [obs for obs, _ in held_out_set(method, n_layers, n, seed)]
+
+
+def held_out_set(
+    method: str, n_layers: int, n: int = EVAL_N, seed: int = EVAL_SEED
+) -> list[tuple[dict[str, Any], np.ndarray]]:
+    """:func:`held_out_soundings` with each sounding's true model (2N−1,) Ω·m / m."""
     if method not in METHODS or METHODS[method].is_tem:
         raise ValueError(f"method: no held-out set for {method!r} (VES and MT methods only)")
     rng = np.random.default_rng([seed, n_layers, _METHOD_STREAM[method]])

@@ -285,13 +285,21 @@ class ServedSet:
     def network_chi(self, sounding: ServedSounding, n_layers: int) -> float | None:
         """χ of the answer of the network serving ``n_layers`` alone (no search) on a sounding
         read by :meth:`parse`; None without that network."""
+        fit = self.network_fit(sounding, n_layers)
+        return None if fit is None else fit[1]
+
+    def network_fit(
+        self, sounding: ServedSounding, n_layers: int
+    ) -> tuple[np.ndarray, float] | None:
+        """``(model (2N−1,) Ω·m / m, χ)`` of the answer of the network serving ``n_layers``
+        alone (no search) on a sounding read by :meth:`parse`; None without that network."""
         spec, obs = sounding.spec, sounding.obs
         fwd = _forward(sounding, n_layers)
         bounds = bounds_for(spec, n_layers, sounding.axis, sounding.rho_a)
         is_phase = phase_mask(_kinds(spec, obs))
         frame = _frame(sounding)
         answer = self._network_answer(sounding, frame, n_layers, fwd, bounds, is_phase)
-        return None if answer is None else answer[2]
+        return None if answer is None else (answer[1], answer[2])
 
     def _network_answer(
         self,

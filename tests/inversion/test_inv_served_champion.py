@@ -8,12 +8,15 @@ import math
 import numpy as np
 import pytest
 
+import forward_models
+from inversion.misfit import chi
 from inversion.served import ServedSet, TrainingSettings, train_served
 from inversion.served.champion import (
     FIELD_POINTS_PER_DECADE,
     FIELD_SPANS_DECADES,
     challenger_wins,
     evaluate,
+    held_out_set,
     held_out_soundings,
     random_truth,
 )
@@ -55,6 +58,39 @@ def test_field_geometries_have_the_spans_and_densities_of_real_soundings(method,
     assert min(np.log10(a[-1] / a[0]) for a in wide) < low  # the wide default is wider
     with pytest.raises(ValueError, match="geometry"):
         random_truth(method, 2, rng, "sparse")
+
+
+def test_the_held_out_set_carries_the_true_model_of_each_sounding() -> None:
+    pairs = held_out_set("mt-1d", 3, 20)
+    assert [obs for obs, _ in pairs] == held_out_soundings("mt-1d", 3, 20)
+    chis = []
+    for obs, truth in pairs:
+        assert truth.shape == (5,) and np.all(truth > 0)
+        fm = forward_models.create("mt-1d", n_layers=3, periods_s=obs["periods_s"])
+        data = fm.forward(truth, precision="double")[0]
+        noisy = np.concatenate([obs["rho_a_ohmm"], obs["phase_deg"]])
+        is_phase = np.arange(data.size) >= len(obs["periods_s"])
+        chis.append(float(chi(noisy, data, is_phase, np.where(is_phase, 1.0, 0.03))))
+    # the truth explains its noisy data to the noise (3 %, 1°): χ about 1, not the misfit of
+    # another sounding's model
+    assert 0.7 < np.median(chis) < 1.3
+    with pytest.raises(ValueError, match="method"):
+        held_out_set("tem-central-loop", 3, 2)
+
+
+def test_the_network_fit_is_the_model_behind_the_network_chi(nets) -> None:
+    served = ServedSet([nets["strong"]], max_layers=2)
+    for obs in held_out_soundings("mt-1d", 2, 5):
+        (sounding,) = served.parse(obs)
+        model, value = served.network_fit(sounding, 2)
+        assert value == served.network_chi(sounding, 2)
+        fm = forward_models.create("mt-1d", n_layers=2, periods_s=obs["periods_s"])
+        data = fm.forward(model, precision="double")[0]
+        noisy = np.concatenate([obs["rho_a_ohmm"], obs["phase_deg"]])
+        is_phase = np.arange(data.size) >= len(obs["periods_s"])
+        sigma = np.where(is_phase, 1.0, 0.03)
+        assert float(chi(noisy, data, is_phase, sigma)) == pytest.approx(value, rel=1e-6)
+    assert served.network_fit(sounding, 3) is None  # no 3-layer network in this set
 
 
 def test_metric_is_the_network_only_chi_of_the_full_served_path(nets) -> None:
