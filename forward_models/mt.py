@@ -323,14 +323,19 @@ class MT1D(ForwardModel):
         """
         return self._blocked_data_and_vjp(models, backend, precision)
 
+    def _local_derivatives(self, arr: Any, xp: ModuleType) -> tuple[Any, Any, list[Any]]:
+        """:func:`_impedance_and_local_derivatives` of checked models ``arr (n, n_params)`` on
+        this geometry's periods, in the models' dtype."""
+        (skin,) = self._operator(xp, arr.dtype, self._skin)
+        return _impedance_and_local_derivatives(
+            arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
+        )
+
     def _data_and_vjp_block(self, arr: Any, xp: ModuleType) -> tuple[Any, Any]:
         """``(data (n, 2K), pullback)`` of checked models ``arr (n, n_params)`` (float64 or
         float32, as the results); ``pullback`` maps a checked cotangent (n, 2K) to
         (n, n_params)."""
-        (skin,) = self._operator(xp, arr.dtype, self._skin)
-        zeta, local, steps = _impedance_and_local_derivatives(
-            arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
-        )
+        zeta, local, steps = self._local_derivatives(arr, xp)
         data = xp.empty((arr.shape[0], self.n_data), dtype=arr.dtype)
         _data_from_impedance(zeta, data, xp)
         k = zeta.shape[1]
@@ -346,10 +351,7 @@ class MT1D(ForwardModel):
         """Write the data ``(n, 2K)`` and ``∂data/∂ln m (n, 2K, n_params)`` of checked models
         ``arr (n, n_params)`` (float64 or float32, as ``data`` and ``jac``) into ``data`` and
         ``jac``."""
-        (skin,) = self._operator(xp, arr.dtype, self._skin)
-        zeta, local, steps = _impedance_and_local_derivatives(
-            arr[:, : self.n_layers], arr[:, self.n_layers :], skin, xp
-        )
+        zeta, local, steps = self._local_derivatives(arr, xp)
         dlog = _layer_chain.chain_forward(local, steps)  # ∂ln ζ_1/∂ln m
         _data_from_impedance(zeta, data, xp)
         k = zeta.shape[1]

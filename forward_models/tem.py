@@ -309,9 +309,7 @@ class _TEMLoop(ForwardModel):
         linear operators as the data. Returns ``data (n, K)`` and ``jac (n, K, n_params)`` with
         ``jac[i, d, j] = ∂data_d/∂ln m_j``; same array module as the input.
         """
-        xp = get_array_module(models, backend=backend)
-        self.derivative_dtype(precision, xp)
-        arr = self.check_models(models, backend=backend)
+        xp, arr = self._checked(models, backend, precision)
         if xp is not np or arr.shape[0] <= self.chunk_rows:
             return self._solve_with_jacobian(arr, xp)
         data, jac = self._in_chunks(lambda rows: self._solve_with_jacobian(rows, np), arr)
