@@ -91,6 +91,18 @@ class DataMisfitLoss:
         return value, grad
 
 
+def cauchy(chi2: np.ndarray, scale: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the robust misfit c · ln(1 + χ²/c) and its derivative 1/(1 + χ²/c) with
+    respect to χ² (both (k,)), for χ² (k,) and the Cauchy scale c (χ² units); ``(χ², 1)``
+    when ``scale`` is None. Near a fit it is χ²; a row far from fitting pulls with a weight
+    falling as c/χ², so the soundings no answer of the network fits do not dominate the
+    term (docs/methods.md, "Physics-guided training")."""
+    if scale is None:
+        return chi2, np.ones_like(chi2)
+    c = float(scale)
+    return c * np.log1p(chi2 / c), 1.0 / (1.0 + chi2 / c)
+
+
 def weighted_misfit(
     observed: np.ndarray,
     predicted: np.ndarray,

@@ -419,9 +419,10 @@ class ServedRetrain(Strict):
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="TrainingSettings keywords: n_samples, n_members, network {hidden, "
-        "max_epochs, learning_rate, schedule}, seed, rho_a_rel, phase_deg, data_misfit_weight; "
-        "keys not given take the physics-guided challenger defaults (120,000 soundings, "
-        "3 × 256 hidden, 100 epochs, cosine schedule from 3e-3, data_misfit_weight 0.3)",
+        "max_epochs, learning_rate, schedule}, seed, rho_a_rel, phase_deg, data_misfit_weight, "
+        "misfit_cauchy_scale {method: scale}; keys not given take the physics-guided challenger "
+        "defaults (120,000 soundings, 3 × 256 hidden, 100 epochs, cosine schedule from 3e-3, "
+        "data_misfit_weight 0.3, misfit_cauchy_scale 2 for VES)",
     )
     margin: float = Field(default=0.0, ge=0.0, lt=1.0)
     n_eval: int = Field(default=100, ge=5, le=2000)

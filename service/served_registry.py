@@ -63,7 +63,7 @@ def check_served_retrain(body: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"served.method: {method!r} is not one of {served}")
     try:
         settings = TrainingSettings(**{**CHALLENGER_SETTINGS.to_dict(), **body.get("settings", {})})
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"served.settings: {exc}") from None
     return {**body, "settings": settings.to_dict()}
 

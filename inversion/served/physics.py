@@ -5,7 +5,8 @@ grid, with ρa relative to ρ_ref, lengths relative to L_ref and a mask for the 
 does not reach. Their answer is therefore a model in that frame, and its forward response on
 the whole grid (first abscissa 1 m or 1 s, ρ_ref = 1 Ω·m, so L_ref = 1 m for VES and 503 m for
 MT) is directly comparable with the features. :class:`CanonicalMisfitLoss` is the masked
-χ² of that comparison, ``weight · Σ r²/n_inside`` per row, as bpnet's ``output_loss`` (a
+χ² of that comparison, ``weight · Σ r²/n_inside`` per row (or its Cauchy-robust form), as
+bpnet's ``output_loss`` (a
 callable on arrays): the physics-guided training of :mod:`inversion.physics_loss` for networks
 that serve any geometry (Liu, Yang & Zhang 2024, Front. Earth Sci. 10.3389/feart.2024.1510962,
 map field geometries onto the trained one by the same scaling laws).
@@ -20,7 +21,7 @@ import numpy as np
 
 import forward_models
 
-from ..physics_loss import loss_precision, weighted_misfit
+from ..physics_loss import cauchy, loss_precision, weighted_misfit
 from .frame import SKIN_M, MethodSpec, grid_log10
 
 __all__ = ["CanonicalMisfitLoss"]
@@ -36,7 +37,9 @@ class CanonicalMisfitLoss:
     ``spec`` (VES or MT), ``n_layers``; the network's standardisation ``x_mean``/``x_std``
     (n_features,) and ``y_mean``/``y_std`` (2N−1,); ``y_low``/``y_high`` (2N−1,): the range of
     the canonical training targets (log10); ``rho_a_rel``, ``phase_deg``: the standard errors
-    of the training noise; ``weight``: the term's weight beside the parameter MSE.
+    of the training noise; ``weight``: the term's weight beside the parameter MSE;
+    ``cauchy_scale``: the per-row term is ``weight · c ln(1 + χ²/c)`` instead of ``weight · χ²``
+    (:func:`inversion.physics_loss.cauchy`; None: χ²).
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class CanonicalMisfitLoss:
         rho_a_rel: float,
         phase_deg: float,
         weight: float,
+        cauchy_scale: float | None = None,
     ) -> None:
         if spec.is_tem:
             raise ValueError(f"{spec.name}: the canonical misfit loss serves VES and MT networks")
@@ -71,6 +75,7 @@ class CanonicalMisfitLoss:
         self.is_phase = np.arange(self.forward_model.n_data) >= self.n_grid
         self.sigma = np.where(self.is_phase, float(phase_deg), float(rho_a_rel))
         self.weight = float(weight)
+        self.cauchy_scale = None if cauchy_scale is None else float(cauchy_scale)
         self.dlnm_doutput = math.log(10.0) * self.y_std
         self.precision = loss_precision(self.forward_model)
 
@@ -95,8 +100,10 @@ class CanonicalMisfitLoss:
         if self.has_phase:
             observed = np.hstack([observed, 45.0 + 45.0 * raw[:, g : 2 * g]])
             mask = np.hstack([inside, inside])
-        weights = mask * (self.weight / np.maximum(mask.sum(axis=1, keepdims=True), 1))
-        values, grad_lnm = weighted_misfit(
+        weights = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        chi2, grad_lnm = weighted_misfit(
             observed, predicted, vjp, self.is_phase, self.sigma, weights
         )
-        return values, np.where(free, grad_lnm * self.dlnm_doutput, 0.0)
+        values, dvalue_dchi2 = cauchy(chi2, self.cauchy_scale)
+        scale = (self.weight * dvalue_dchi2)[:, None] * self.dlnm_doutput
+        return self.weight * values, np.where(free, grad_lnm * scale, 0.0)

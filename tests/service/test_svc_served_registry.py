@@ -211,3 +211,23 @@ def test_served_retraining_settings_fill_from_the_challenger_defaults():
     assert spec["settings"]["network"] == CHALLENGER_SETTINGS.network
     with pytest.raises(ValueError, match="served.settings"):
         check_served_retrain({"method": "mt-1d", "n_layers": 3, "settings": {"hiden": 3}})
+    assert spec["settings"]["misfit_cauchy_scale"] == {"ves-schlumberger": 2.0, "ves-wenner": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("training", "message"),
+    [
+        ({"misfit_cauchy_scale": {"ves-schlumberger": -1.0}}, "finite number > 0"),
+        ({"misfit_cauchy_scale": {"ves-schlumberger": "2"}}, "finite number > 0"),
+        ({"misfit_cauchy_scale": {"tem-central-loop": 2.0}}, "is not one of"),
+        ({"misfit_cauchy_scale": [2.0]}, "must map method names"),
+        ({"data_misfit_weight": -0.3}, "data_misfit_weight"),
+    ],
+)
+def test_bad_physics_settings_of_a_served_schedule_are_a_400(client, auth, training, message):
+    body = {"name": "bad", "cron": "0 3 * * *", "served": {"method": "ves-schlumberger",
+            "n_layers": 3, "settings": training}}  # fmt: skip
+    response = client.post("/api/v1/schedules", json=body, headers=auth)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and message in error["message"]
