@@ -67,12 +67,14 @@ def set_answer_chis(served: ServedSet, method: str, n: int) -> np.ndarray:
     return np.asarray(chis)
 
 
-def describe(settings: dict) -> str:
-    """Short text of a network's training settings."""
+def describe(settings: dict, method: str) -> str:
+    """Short text of a network's training settings (``c``: the physics term's Cauchy scale)."""
     net = settings.get("network", {})
+    scale = (settings.get("misfit_cauchy_scale") or {}).get(method)
+    robust = f" c{scale:g}" if scale and settings.get("data_misfit_weight") else ""
     return (
         f"{settings.get('n_samples')} x {settings.get('n_members')}m h{net.get('hidden')} "
-        f"e{net.get('max_epochs')} w{settings.get('data_misfit_weight', 0.0)}"
+        f"e{net.get('max_epochs')} w{settings.get('data_misfit_weight', 0.0)}{robust}"
     )
 
 
@@ -106,7 +108,7 @@ def main() -> None:
                 print(
                     f"{name:26s} {k:4d} {medians[-1]:7.2f} {100 * np.mean(chis <= 2):5.1f}% "
                     f"{100 * np.mean(chis <= 1.2):5.1f}% {np.median(errors):8.3f}  "
-                    f"{describe(net.settings)}{ratio}",
+                    f"{describe(net.settings, net.method)}{ratio}",
                     flush=True,
                 )
     for (method, k), parts in summary.items():
