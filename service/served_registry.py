@@ -81,6 +81,12 @@ def served_record(net: ServedNetwork, name: str, metrics: dict[str, Any] | None)
             **settings.get("network", {}),
             "n_members": settings.get("n_members"),
             "data_misfit_weight": settings.get("data_misfit_weight", 0.0),
+            # the physics term's Cauchy scale for this method (None: χ², or no physics term)
+            "misfit_cauchy_scale": (
+                (settings.get("misfit_cauchy_scale") or {}).get(net.method)
+                if settings.get("data_misfit_weight")
+                else None
+            ),
         },
         "metrics": {**net.metrics, **(metrics or {})},
         "job_id": None,

@@ -79,6 +79,7 @@ def test_starter_set_through_the_worker_registers_versions_and_champion_challeng
     challenger = stack.client.get(f"/api/v1/networks/{versions[2]['id']}").get_json()
     record = challenger["metrics"]["champion_challenger"]
     assert challenger["network"]["data_misfit_weight"] == 0.3  # trained physics-guided
+    assert challenger["network"]["misfit_cauchy_scale"] is None  # MT: the χ² form
     assert record["champion_id"] == champion_id and record["champion_version"] == 1
     # the larger challenger is better on the held-out set, so it becomes production
     assert record["challenger"]["median_network_chi"] < record["champion"]["median_network_chi"]

@@ -18,6 +18,7 @@ from service.served_registry import (
     production_of,
     production_set,
     register_served_file,
+    served_record,
 )
 from service.starter import CHALLENGER_SETTINGS
 
@@ -212,6 +213,19 @@ def test_served_retraining_settings_fill_from_the_challenger_defaults():
     with pytest.raises(ValueError, match="served.settings"):
         check_served_retrain({"method": "mt-1d", "n_layers": 3, "settings": {"hiden": 3}})
     assert spec["settings"]["misfit_cauchy_scale"] == {"ves-schlumberger": 2.0, "ves-wenner": 2.0}
+
+
+def test_the_record_names_the_physics_terms_form():
+    common = {"n_samples": 600, "n_members": 1, "network": {"hidden": 4, "max_epochs": 1}}
+    ves = train_served("ves-schlumberger", 2, TrainingSettings(**common, data_misfit_weight=0.3))
+    mt = train_served("mt-1d", 2, TrainingSettings(**common, data_misfit_weight=0.3))
+    plain = train_served("ves-schlumberger", 2, TrainingSettings(**common))
+    config = {k: served_record(n, "x", None)["network_config"] for k, n in
+              {"ves": ves, "mt": mt, "plain": plain}.items()}  # fmt: skip
+    assert config["ves"]["misfit_cauchy_scale"] == 2.0  # VES: the robust term by default
+    assert config["mt"]["misfit_cauchy_scale"] is None  # MT: χ²
+    assert config["plain"]["misfit_cauchy_scale"] is None  # no physics term at all
+    assert config["plain"]["data_misfit_weight"] == 0.0
 
 
 @pytest.mark.parametrize(
