@@ -1,7 +1,8 @@
 """Network-only quality of served sets: each VES/MT network on its fixed held-out soundings.
 
 For every method and layer count (2–6) present in each ``--networks`` folder: the network-only χ
-(the best-fitting of the ensemble mean and its members, no refinement) on the fixed held-out
+(the best-fitting of the ensemble mean and its members, for the sounding and its noisy copies;
+no refinement) on the fixed held-out
 set of :mod:`inversion.served.champion` (``--n`` soundings with that many true layers, random
 geometries inside the served range, 3 % / 1° noise) — median, share at χ ≤ 2 and χ ≤ 1.2 —, the
 median model error of that answer (per sounding the mean |log10 m̂ − log10 m| over the
@@ -14,7 +15,12 @@ one with the lowest BIC (n χ² + (2N − 1) ln n, n data) is returned — the s
 ``network_answer`` ("net BIC" in ``bench/field.py``), without the search; its median χ,
 share at χ ≤ 2 and χ ≤ 1.2.
 
-Run: ``.venv/bin/python bench/served_network_only.py --networks DIR [DIR2] [--n 200]``
+Each network's answer is the served one: the best-fitting of the answers to the sounding and
+to ``--answer-copies`` noisy copies of it (``--answer-copies 0``: the sounding alone, as before
+the ninth session).
+
+Run: ``.venv/bin/python bench/served_network_only.py --networks DIR [DIR2] [--n 200]
+[--answer-copies 16] [--copy-noise 2]``
 """
 
 from __future__ import annotations
@@ -29,14 +35,16 @@ from inversion.input_checks import InversionInputError
 from inversion.served import METHODS, ServedNetwork, ServedSet, served_name
 from inversion.served.champion import held_out_set, held_out_soundings
 from inversion.served.results import lowest_bic
+from inversion.served.search import SearchSettings
 
 
 def network_scores(
-    net: ServedNetwork, pairs: list[tuple[dict, np.ndarray]]
+    net: ServedNetwork, pairs: list[tuple[dict, np.ndarray]], search: SearchSettings | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Network-only χ (m,) and model error (m,), the mean |Δlog10| over the parameters, of
-    ``net`` on the (observation, true model) pairs whose sounding the served parser accepts."""
-    served = ServedSet([net], max_layers=net.n_layers)
+    ``net`` on the (observation, true model) pairs whose sounding the served parser accepts
+    (``search``: the answer's noisy copies, default :class:`SearchSettings`')."""
+    served = ServedSet([net], max_layers=net.n_layers, search=search)
     chis, errors = [], []
     for obs, truth in pairs:
         try:
@@ -82,7 +90,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", nargs="+", required=True, help="folders of served-*.npz")
     parser.add_argument("--n", type=int, default=200, help="held-out soundings per network")
+    parser.add_argument(
+        "--answer-copies",
+        type=int,
+        default=SearchSettings.answer_copies,
+        help="noisy copies of each sounding in the network's answer (0: the sounding alone)",
+    )
+    parser.add_argument(
+        "--copy-noise",
+        type=float,
+        default=SearchSettings.copy_noise,
+        help="the copies' noise, in multiples of the network's training noise",
+    )
     args = parser.parse_args()
+    search = SearchSettings(answer_copies=args.answer_copies, copy_noise=args.copy_noise)
+    print(
+        f"network answer: the sounding and {args.answer_copies} noisy copies "
+        f"({args.copy_noise:g}x the training noise)"
+    )
     print(
         f"{'network':26s} {'set':>4s} {'median':>7s} {'<=2':>6s} {'<=1.2':>6s} "
         f"{'|dlog10|':>8s}  settings"
@@ -101,7 +126,7 @@ def main() -> None:
                     continue
                 pairs = pairs or held_out_set(method, n_layers, args.n)
                 net = ServedNetwork.load(str(path))
-                chis, errors = network_scores(net, pairs)
+                chis, errors = network_scores(net, pairs, search)
                 summary.setdefault((method, k), []).append((chis, errors))
                 medians.append(float(np.median(chis)))
                 ratio = f"  x{medians[-1] / medians[0]:.2f}" if k and medians[0] > 0 else ""
@@ -121,7 +146,7 @@ def main() -> None:
         )
     print("\nthe set's network-only answer: lowest BIC over every layer count's network")
     for method, k in summary:
-        served = ServedSet(max_layers=6)
+        served = ServedSet(max_layers=6, search=search)
         for n_layers in range(2, 7):
             path = Path(args.networks[k]) / f"{served_name(method, n_layers)}.npz"
             if path.exists():

@@ -8,7 +8,8 @@ depth range the data see), on random geometries inside the served range (first a
 span random, 4–12 points per decade), 3 % Gaussian noise on ρa and 1° on phase, stated as errors.
 
 The metric (:func:`evaluate`) is the **median network-only χ**: the χ of the network's own
-answer (the best-fitting of the ensemble's geometric-mean model and its members, no refinement)
+answer (the best-fitting of the ensemble's geometric-mean model and its members, for the
+sounding and its noisy copies, :func:`inversion.served.inverter.noisy_copies`; no refinement)
 on the observed geometry. The robust search refines every start to the minimum, so what a better
 network changes is how good its start is; the network-only χ measures exactly that, at a few
 forward calls per sounding. The rule (:func:`challenger_wins`): the challenger wins when its

@@ -24,7 +24,7 @@ from ..misfit import chi as chi_of
 from ..observations import phase_mask
 from ..segments import shifted
 from ..window import window_observation
-from .frame import METHODS, features_batch, frame_batch, resample, to_physical
+from .frame import METHODS, MethodSpec, features_batch, frame_batch, resample, to_physical
 from .network import ServedNetwork, prior_draws
 from .parse import ServedSounding, parse_served
 from .results import Candidate, result_dict, segment_report
@@ -42,6 +42,7 @@ from .tem_ip import IP_TRIGGER_CHI, fit_polarisable
 __all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet"]
 
 MAX_LAYERS = 6
+COPY_SEED = 20261207  # the noise draws of the network answer's noisy copies (noisy_copies)
 #: ``segment_shifts`` modes: fit segment factors when BIC prefers it, always, never
 SHIFT_MODES = ("auto", "always", "never")
 
@@ -311,17 +312,22 @@ class ServedSet:
         is_phase: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, float] | None:
         """``(members (k, p), model (p,), χ)`` of the network serving ``n_layers``: of the
-        ensemble's geometric mean and its members (each within ``bounds``), the one whose
-        response fits the data best (one forward call); None without that network. ``frame``
-        from :func:`_frame`, ``fwd`` the forward model of ``n_layers`` on the observed
-        geometry."""
+        ensemble's geometric mean and its members (each within ``bounds``), for the sounding's
+        features and their noisy copies (:func:`noisy_copies`), the one whose response fits the
+        data best (one forward call); ``members`` are those for the sounding itself. None
+        without that network. ``frame`` from :func:`_frame`, ``fwd`` the forward model of
+        ``n_layers`` on the observed geometry."""
         net = self.networks.get((sounding.spec.name, n_layers))
         if net is None:
             return None
         x, log_rho_ref, log_len_ref = frame
-        members = to_physical(net.predict(x)[:, 0, :], n_layers, log_rho_ref, log_len_ref)
-        mean = 10.0 ** np.log10(members).mean(axis=0, keepdims=True)
-        answers = np.clip(np.vstack([mean, members]), *bounds)
+        settings = self.search.for_method(sounding.spec)
+        xs = noisy_copies(sounding.spec, net, x, settings.answer_copies, settings.copy_noise)
+        canonical = net.predict(xs).transpose(1, 0, 2)  # (copies, members, p)
+        by_copy = to_physical(canonical, n_layers, log_rho_ref, log_len_ref)
+        members = by_copy[0]
+        means = 10.0 ** np.log10(by_copy).mean(axis=1)
+        answers = np.clip(np.vstack([means, by_copy.reshape(-1, by_copy.shape[-1])]), *bounds)
         pred = np.asarray(fwd.forward(answers, precision="double"), dtype=float)
         obs = sounding.obs
         chis = np.nan_to_num(chi_of(obs.data, pred, is_phase, obs.sigma), nan=np.inf)
@@ -343,6 +349,31 @@ def _forward(sounding: ServedSounding, n_layers: int) -> Any:
     segment factors profiled out (:mod:`inversion.segments`) where it has them."""
     fwd = forward_models.create(sounding.spec.name, n_layers=n_layers, **sounding.obs.geometry)
     return shifted(fwd, sounding.shifts)
+
+
+def noisy_copies(
+    spec: MethodSpec, net: ServedNetwork, x: np.ndarray, copies: int, noise: float
+) -> np.ndarray:
+    """Network inputs (1 + copies, n_features): a sounding's ``x`` (1, n_features), then
+    ``copies`` copies with Gaussian noise of ``noise`` times the network's training noise on
+    its observed grid points (relative ρa as log10, phase in the features' (φ − 45°)/45° unit);
+    the same draws for every sounding (seed ``COPY_SEED``), so an answer is reproducible. The
+    network's answers to them spread along the models that explain data within the noise, where
+    the answer to the sounding alone is one point (docs/methods.md). TEM: ``x`` alone."""
+    if copies <= 0 or spec.is_tem:
+        return x
+    g, kinds = spec.n_grid, 2 if spec.has_phase else 1
+    inside = x[0, kinds * g : (kinds + 1) * g] > 0.5
+    training = net.settings
+    sigma = [np.full(g, noise * training.get("rho_a_rel", 0.03) / np.log(10.0))]
+    if spec.has_phase:
+        sigma.append(np.full(g, noise * training.get("phase_deg", 1.0) / 45.0))
+    scale = np.concatenate(sigma) * np.tile(inside, kinds)
+    out = np.repeat(x, copies + 1, axis=0)
+    out[1:, : kinds * g] += (
+        np.random.default_rng(COPY_SEED).standard_normal((copies, kinds * g)) * scale
+    )
+    return out
 
 
 def _frame(sounding: ServedSounding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,7 +46,10 @@ class SearchSettings:
     each, ``seed`` of the draws; ``model_jacobian``: use the forward model's
     ``forward_and_jacobian`` (else forward differences in the refinement); ``ftol``: a row
     stops when an accepted step lowers ½Σr² by less than this fraction; ``cull_after``:
-    after that many iterations only the best ``n_kept`` rows by χ go on (0: all go on)."""
+    after that many iterations only the best ``n_kept`` rows by χ go on (0: all go on);
+    ``answer_copies``: the network's answer is the best-fitting of its answers to the sounding
+    and to that many copies with noise of ``copy_noise`` times the network's training noise on
+    the observed grid points (VES and MT; 0: the sounding alone; docs/methods.md)."""
 
     n_draws: int = 1024
     n_refined: int = 48
@@ -56,6 +59,8 @@ class SearchSettings:
     ftol: float = TO_MINIMUM.ftol
     cull_after: int = 0
     n_kept: int = 5
+    answer_copies: int = 32
+    copy_noise: float = 2.0
 
     def for_method(self, spec: MethodSpec) -> SearchSettings:
         """The settings for ``spec``: TEM forward models cost ~100× a VES one, so TEM screens

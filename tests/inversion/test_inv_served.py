@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,7 @@ from inversion.served import (
     train_set,
 )
 from inversion.served.frame import features_batch, frame_batch, resample, to_canonical, to_physical
+from inversion.served.inverter import noisy_copies
 from inversion.served.parse import method_of
 from inversion.served.search import bounds_for, merge_layers, split_layers
 
@@ -109,8 +112,6 @@ def test_merge_layers_joins_neighbours_of_equal_resistivity():
 def test_a_layer_count_is_refined_again_from_a_larger_count_with_equal_layers():
     """A 3-layer fit whose two lower layers are equal is a 2-layer model: when it beats the
     2-layer search's own fit, the 2-layer fit is refined again from it and keeps the better."""
-    from dataclasses import replace
-
     from inversion.served import ServedSet
     from inversion.served.results import Candidate
     from inversion.served.search import Best, SearchSettings
@@ -270,14 +271,60 @@ def test_each_layer_count_is_refined_to_its_minimum(served):
     np.testing.assert_allclose(result["model"]["rho_ohmm"], [20.0, 400.0], rtol=1e-3)
 
 
+@pytest.mark.parametrize("method", ["ves-schlumberger", "mt-1d"])
+def test_noisy_copies_perturb_only_the_observed_data_by_the_training_noise(served, method):
+    spec, net = METHODS[method], served.networks[(method, 2)]
+    axis = np.logspace(0, 2, 13) if method != "mt-1d" else np.logspace(-2, 2, 21)
+    fm = forward_models.create(method, n_layers=2, **{spec.axis: axis})
+    data = fm.forward(np.array([30.0, 300.0, 10.0 if method != "mt-1d" else 900.0]))[0]
+    x = _features(method, axis, np.asarray(data, dtype=float))[0][None]
+    copies = noisy_copies(spec, net, x, 400, 2.0)
+    assert copies.shape == (401, x.shape[1])
+    np.testing.assert_array_equal(copies[0], x[0])
+    np.testing.assert_array_equal(copies, noisy_copies(spec, net, x, 400, 2.0))  # reproducible
+    g, kinds = spec.n_grid, 2 if spec.has_phase else 1
+    inside = x[0, kinds * g : (kinds + 1) * g] > 0.5
+    assert 0 < inside.sum() < g  # the window covers part of the grid
+    np.testing.assert_array_equal(copies[:, kinds * g :], np.repeat(x[:, kinds * g :], 401, 0))
+    delta = (copies[1:] - x)[:, : kinds * g].reshape(400, kinds, g)
+    assert np.all(delta[:, :, ~inside] == 0.0)  # grid points the sounding does not reach
+    expected = [2.0 * 0.03 / np.log(10.0), 2.0 * 1.0 / 45.0][:kinds]  # TINY: 3 %, 1°
+    np.testing.assert_allclose(delta[:, :, inside].std(axis=(0, 2)), expected, rtol=0.05)
+    np.testing.assert_array_equal(noisy_copies(spec, net, x, 0, 2.0), x)
+
+
+def test_noisy_copies_give_better_fitting_network_answers(served):
+    """The copies only add candidates, so no sounding's network χ rises; on average it falls."""
+    rng = np.random.default_rng(11)
+    ab2 = np.geomspace(1.0, 300.0, 20)
+    fm = forward_models.create("ves-schlumberger", n_layers=3, ab2_m=ab2)
+    truths = np.hstack([10 ** rng.uniform(0, 3, (12, 3)), 10 ** rng.uniform(0, 1.5, (12, 2))])
+    data = fm.forward(truths)
+    alone = ServedSet(served.networks.values(), 3, replace(served.search, answer_copies=0))
+    chis = []
+    for row in data:
+        (sounding,) = served.parse({"ab2_m": ab2.tolist(), "rho_a_ohmm": row.tolist()})
+        chis.append([s.network_chi(sounding, 3) for s in (alone, served)])
+    without, with_copies = np.array(chis).T
+    assert np.all(with_copies <= without)
+    assert np.mean(with_copies < without) >= 0.75  # (these tiny networks fit at χ ≈ 10–40)
+    assert with_copies.mean() < 0.97 * without.mean()
+
+
 def test_the_network_answer_is_the_best_fitting_of_mean_and_members(served):
-    """network_misfit is the χ of the best of the ensemble mean and its members on the data;
-    the search reports the winning row's Levenberg–Marquardt iterations."""
+    """network_misfit is the χ of the best of the ensemble mean and its members on the data
+    (without noisy copies; with them, no worse); the network-only answer is the lowest BIC."""
     fm = forward_models.create("mt-1d", n_layers=3, periods_s=np.logspace(-2, 3, 21))
     data = fm.forward(np.array([30.0, 300.0, 3.0, 400.0, 2000.0]), precision="double")[0]
     obs = {"periods_s": list(fm.axis_values), "rho_a_ohmm": data[:21].tolist()}
     obs["phase_deg"] = data[21:].tolist()
-    result = served.invert(obs, max_layers=3)[0]
+    with_copies = served.invert(obs, max_layers=3)[0]
+    default = served.search
+    served.search = replace(default, answer_copies=0)
+    try:
+        result = served.invert(obs, max_layers=3)[0]
+    finally:
+        served.search = default
     (sounding,) = served.parse(obs)
     net = served.networks[("mt-1d", 3)]
     x = _features("mt-1d", fm.axis_values, data)
@@ -290,6 +337,9 @@ def test_the_network_answer_is_the_best_fitting_of_mean_and_members(served):
     chis = chi_of(sounding.obs.data, pred, is_phase, sounding.obs.sigma)
     three = next(c for c in result["candidates"] if c["n_layers"] == 3)
     assert three["network_chi"] == pytest.approx(chis.min(), rel=1e-9)
+    three_copies = next(c for c in with_copies["candidates"] if c["n_layers"] == 3)
+    assert three_copies["network_chi"] <= three["network_chi"]
+    result = with_copies
     answer = result["network_answer"]  # the networks alone: the lowest BIC over layer counts
     with_networks = [c for c in result["candidates"] if c["network_chi"] is not None]
     n_data = 42
