@@ -34,7 +34,7 @@ fixtures (``inversion.served.champion.FIELD_SPANS_DECADES``: VES 1.8–3.5 decad
 no survey records.
 
 Run: ``.venv/bin/python bench/served_quality.py --networks DIR [--n 200] [--draws 1024]
-[--geometry field]``
+[--geometry field] [--answer-copies 32]``
 (DIR: served-*.npz).
 """
 
@@ -83,9 +83,15 @@ def main() -> None:
         help="prior draws screened per layer count (0: the network's answers, its members and "
         "the split models are the only starts)",
     )
+    parser.add_argument(
+        "--answer-copies",
+        type=int,
+        default=SearchSettings.answer_copies,
+        help="noisy copies of each sounding in the network's answer (0: the sounding alone)",
+    )
     args = parser.parse_args()
     served = load_set(args.networks)
-    served.search = replace(served.search, n_draws=args.draws)
+    served.search = replace(served.search, n_draws=args.draws, answer_copies=args.answer_copies)
     print(
         f"{'method':17s} {'n':>4s} {'chi<=1.2':>9s} {'net chi med':>11s} "
         f"{'net<=2':>7s} {'N right':>8s} {'ms med':>7s} {'min found':>9s} {'chi<=1.2, K>=15':>15s} "
