@@ -39,7 +39,7 @@ from .search import (
 )
 from .tem_ip import IP_TRIGGER_CHI, fit_polarisable
 
-__all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet"]
+__all__ = ["MAX_LAYERS", "SHIFT_MODES", "ServedSet", "noisy_copies"]
 
 MAX_LAYERS = 6
 COPY_SEED = 20261207  # the noise draws of the network answer's noisy copies (noisy_copies)

@@ -6,10 +6,10 @@ does not reach. Their answer is therefore a model in that frame, and its forward
 the whole grid (first abscissa 1 m or 1 s, ρ_ref = 1 Ω·m, so L_ref = 1 m for VES and 503 m for
 MT) is directly comparable with the features. :class:`CanonicalMisfitLoss` is the masked
 χ² of that comparison, ``weight · Σ r²/n_inside`` per row (or its Cauchy-robust form), as
-bpnet's ``output_loss`` (a
-callable on arrays): the physics-guided training of :mod:`inversion.physics_loss` for networks
-that serve any geometry (Liu, Yang & Zhang 2024, Front. Earth Sci. 10.3389/feart.2024.1510962,
-map field geometries onto the trained one by the same scaling laws).
+bpnet's ``output_loss`` (a callable on arrays): the physics-guided training of
+:mod:`inversion.physics_loss` for networks that serve any geometry (Liu, Yang & Zhang 2024,
+Front. Earth Sci. 10.3389/feart.2024.1510962, map field geometries onto the trained one by the
+same scaling laws).
 """
 
 from __future__ import annotations
