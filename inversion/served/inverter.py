@@ -323,10 +323,11 @@ class ServedSet:
         x, log_rho_ref, log_len_ref = frame
         settings = self.search.for_method(sounding.spec)
         xs = noisy_copies(sounding.spec, net, x, settings.answer_copies, settings.copy_noise)
-        canonical = net.predict(xs).transpose(1, 0, 2)  # (copies, members, p)
+        canonical = net.predict(xs).transpose(1, 0, 2)  # (copies, members, p), log10
         by_copy = to_physical(canonical, n_layers, log_rho_ref, log_len_ref)
         members = by_copy[0]
-        means = 10.0 ** np.log10(by_copy).mean(axis=1)
+        # geometric means: the canonical outputs are already log10
+        means = to_physical(canonical.mean(axis=1), n_layers, log_rho_ref, log_len_ref)
         answers = np.clip(np.vstack([means, by_copy.reshape(-1, by_copy.shape[-1])]), *bounds)
         pred = np.asarray(fwd.forward(answers, precision="double"), dtype=float)
         obs = sounding.obs
