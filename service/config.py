@@ -23,7 +23,8 @@ class Settings:
 
     ``database_url`` is a SQLAlchemy URL; ``broker_url`` is ``redis://…`` or ``"embedded"`` (kombu's
     filesystem transport over folders under ``var_dir``); ``api_token`` is the bearer token for
-    write endpoints; ``max_content_length_bytes`` caps request bodies (413 beyond it).
+    write endpoints; ``max_content_length_bytes`` caps request bodies (413 beyond it);
+    ``served_upgrade``: ``geobp serve`` queues the served networks' physics-guided upgrade.
     """
 
     var_dir: Path
@@ -37,6 +38,7 @@ class Settings:
     max_job_attempts: int = 3
     progress_interval_s: float = 0.5
     inverter_cache_size: int = 8
+    served_upgrade: bool = True
     extra: dict = field(default_factory=dict)
 
     @property
@@ -67,6 +69,19 @@ def positive_number(env: dict[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise ValueError(f"{name}={raw!r} must be positive")
     return value
+
+
+def switch(env: dict[str, str], name: str, default: bool) -> bool:
+    """``env[name]`` as a boolean (``1/true/yes/on`` or ``0/false/no/off``, any case; ``default``
+    when unset or empty); ValueError naming the variable otherwise."""
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={env[name]!r} is not one of 1/true/yes/on or 0/false/no/off")
 
 
 def _read_or_create_token(var_dir: Path) -> tuple[str, bool]:
@@ -133,5 +148,6 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         job_stale_after_s=positive_number(env, "GEOBP_JOB_STALE_S", 300.0),
         max_job_attempts=int(positive_number(env, "GEOBP_MAX_JOB_ATTEMPTS", 3)),
         progress_interval_s=positive_number(env, "GEOBP_PROGRESS_INTERVAL_S", 0.5),
+        served_upgrade=switch(env, "GEOBP_SERVED_UPGRADE", True),
     )
     return settings.with_changes(**overrides) if overrides else settings

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from service.app import create_app
 from service.config import TOKEN_FILE_NAME, Settings, load_settings
-from service.starter import queue_starter_set
+from service.starter import queue_starter_set, queue_upgrade
 from service.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -170,8 +170,8 @@ def _run_http(app: Flask, host: str, port: int, workers: int, threads: int) -> N
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 8) -> None:
     """Run the service until interrupted: migrate, start the embedded worker (embedded broker),
-    train the default network if the registry is empty, queue the missing served networks (any
-    broker), print URL and token, serve HTTP."""
+    train the default network if the registry is empty, queue the missing served networks and
+    their physics-guided upgrade (any broker), print URL and token, serve HTTP."""
     settings = load_settings()
     app = create_app({"GEOBP": settings})
     if settings.embedded_broker:
@@ -180,9 +180,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: 
         if job_id:
             print(f"training the default network {DEFAULT_NETWORK_NAME!r}: job {job_id}")
     served = settings.artifact_dir / "served"  # on Redis too: a `geobp worker` trains them
+    celery = app.extensions["geobp_celery"]
     try:
-        if queue_starter_set(app.extensions["geobp_celery"], served):
+        if queue_starter_set(celery, served):
             print(f"training the served networks into {served} (GET /api/v1/served)", flush=True)
+        if settings.served_upgrade and queue_upgrade(celery, served):
+            print(
+                "then upgrading the VES and MT networks to physics-guided ones, one at a time "
+                "(GEOBP_SERVED_UPGRADE=0 turns this off)",
+                flush=True,
+            )
     except KombuOperationalError as exc:  # Redis down: serve anyway; the next start queues them
         log.warning("could not queue the served networks' training: %s", exc)
     url = f"http://{host}:{port}"

@@ -22,24 +22,30 @@ from celery import Task
 
 from inversion.served import TrainingSettings, served_name, train_served
 
-__all__ = ["PROGRESS_FILE", "read_progress", "train_served_set"]
+__all__ = ["PROGRESS_FILE", "read_json", "read_progress", "train_served_set", "write_json"]
 
 PROGRESS_FILE = "progress.json"
 log = logging.getLogger(__name__)
 
 
-def _write_json(path: Path, doc: dict[str, Any]) -> None:
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` to ``path`` atomically (a temporary file, then a rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def read_progress(folder: str | Path) -> dict[str, Any] | None:
-    """The progress record of ``folder`` (None when there is none or it cannot be read)."""
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON record at ``path`` (None when there is none or it cannot be read)."""
     try:
-        return json.loads((Path(folder) / PROGRESS_FILE).read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def read_progress(folder: str | Path) -> dict[str, Any] | None:
+    """The progress record of ``folder`` (None when there is none or it cannot be read)."""
+    return read_json(Path(folder) / PROGRESS_FILE)
 
 
 def _register(task: Task | None, name: str, path: Path) -> None:
@@ -73,7 +79,7 @@ def train_served_set(
                 _register(task, name, out / f"{name}.npz")
                 continue
             progress.update(current=name, updated_at=time.time())
-            _write_json(out / PROGRESS_FILE, progress)
+            write_json(out / PROGRESS_FILE, progress)
             net = train_served(method, int(n_layers), TrainingSettings(**settings))
             tmp = out / f".{name}.{os.getpid()}.npz"
             net.save(str(tmp), metadata={"name": name})
@@ -86,8 +92,8 @@ def train_served_set(
         progress.update(
             state="failed", error=f"{type(exc).__name__}: {exc}", updated_at=time.time()
         )
-        _write_json(out / PROGRESS_FILE, progress)
+        write_json(out / PROGRESS_FILE, progress)
         raise
     progress.update(state="done", current=None, updated_at=time.time())
-    _write_json(out / PROGRESS_FILE, progress)
+    write_json(out / PROGRESS_FILE, progress)
     return trained

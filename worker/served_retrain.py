@@ -27,12 +27,12 @@ from inversion.served.champion import (
     held_out_soundings,
 )
 
-__all__ = ["retrain_served"]
+__all__ = ["challenge", "champion_of", "retrain_served"]
 
 log = logging.getLogger(__name__)
 
 
-def _champion(store: Any, folder: Path, name: str) -> tuple[dict[str, Any] | None, Path | None]:
+def champion_of(store: Any, folder: Path, name: str) -> tuple[dict[str, Any] | None, Path | None]:
     """The champion's registry row (or None) and file (or None when there is none at all)."""
     row = store.served_production(name)
     if row is not None:
@@ -56,21 +56,49 @@ def retrain_served(
     keywords ``settings``, evaluate it and the champion on the held-out set (``n_eval``
     soundings, ``seed``), register it, and move ``production`` when it wins by ``margin``.
     Returns ``{"name", "network_id", "promoted", "champion", "challenger"}``."""
-    store = task.app.geobp_store
-    name = served_name(method, int(n_layers))
-    soundings = held_out_soundings(method, int(n_layers), int(n_eval), int(seed))
-    row, champion_path = _champion(store, Path(folder), name)
+    origin = "request" if schedule_id is None else "schedule"
+    return challenge(
+        task.app.geobp_store,
+        Path(folder),
+        method,
+        int(n_layers),
+        settings,
+        float(margin),
+        int(n_eval),
+        int(seed),
+        schedule_id=schedule_id,
+        origin=origin,
+    )
+
+
+def challenge(
+    store: Any,
+    folder: Path,
+    method: str,
+    n_layers: int,
+    settings: dict[str, Any],
+    margin: float,
+    n_eval: int,
+    seed: int,
+    schedule_id: str | None = None,
+    origin: str = "request",
+) -> dict[str, Any]:
+    """The champion/challenger round of :func:`retrain_served` on a job ``store``; ``origin``
+    (``"request"``, ``"schedule"`` or ``"upgrade"``) is recorded with the decision."""
+    name = served_name(method, n_layers)
+    soundings = held_out_soundings(method, n_layers, n_eval, seed)
+    row, champion_path = champion_of(store, folder, name)
     champion = (
         evaluate(ServedNetwork.load(str(champion_path)), soundings) if champion_path else None
     )
     if champion_path is not None and row is None:  # a file only: list it as the champion
         store.register_served(name, champion_path, "if_none", None)
         row = store.served_production(name)
-    challenger_net = train_served(method, int(n_layers), TrainingSettings(**settings))
+    challenger_net = train_served(method, n_layers, TrainingSettings(**settings))
     challenger = evaluate(challenger_net, soundings)
-    wins = challenger_wins(champion, challenger, float(margin))
+    wins = challenger_wins(champion, challenger, margin)
     record = {
-        "held_out": {"metric": "median_network_chi", "n": int(n_eval), "seed": int(seed)},
+        "held_out": {"metric": "median_network_chi", "n": n_eval, "seed": seed},
         "median_network_chi": challenger["median_network_chi"],
         "champion_challenger": {
             "champion_id": None if row is None else row["id"],
@@ -78,11 +106,12 @@ def retrain_served(
             "champion": champion,
             "challenger": challenger,
             "promoted": wins,
-            "margin": float(margin),
+            "margin": margin,
             "schedule_id": schedule_id,
+            "origin": origin,
         },
     }
-    tmp = Path(folder) / f".challenger-{name}.{os.getpid()}.npz"
+    tmp = folder / f".challenger-{name}.{os.getpid()}.npz"
     tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
         challenger_net.save(str(tmp), metadata={"name": name})

@@ -19,6 +19,7 @@ from worker import served
 from worker.progress import CancelCheck, ProgressReporter
 from worker.queues import TRAIN_QUEUE
 from worker.served_retrain import retrain_served
+from worker.served_upgrade import upgrade_served
 from worker.submit import send_train, submit_job
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,7 @@ def register(app: Celery) -> None:
     app.task(name="geobp.recover_jobs", bind=True)(recover_jobs)
     app.task(name="geobp.train_served", acks_late=True, bind=True)(served.train_served_set)
     app.task(name="geobp.retrain_served", acks_late=True, bind=True)(retrain_served)
+    app.task(name="geobp.upgrade_served", acks_late=True, bind=True)(upgrade_served)
 
     def _on_ready(sender: Any = None, **_: Any) -> None:
         if sender is None or getattr(sender, "app", None) is not app or app.geobp_store is None:

@@ -25,6 +25,7 @@ from service.extensions import get_db, get_settings
 from service.openapi import operation
 from service.served_registry import production_set
 from worker.served import read_progress
+from worker.served_upgrade import read_upgrade
 
 bp = Blueprint("invert", __name__, url_prefix="/api/v1")
 
@@ -71,7 +72,8 @@ def served_set(directory: Path) -> ServedSet:
 
 def _status(served: ServedSet, folder: Path) -> dict[str, Any]:
     """Which methods are served, which layer counts are missing, which network (registry id,
-    name, version; a file only: its name) serves each layer count, and the training progress."""
+    name, version; a file only: its name) serves each layer count, the starter set's training
+    progress and the physics-guided upgrade's (:mod:`worker.served_upgrade`)."""
     methods = {
         method: {
             "ready": ok,
@@ -84,12 +86,13 @@ def _status(served: ServedSet, folder: Path) -> dict[str, Any]:
         }
         for method, ok in served.ready().items()
     }
-    return {"methods": methods, "training": read_progress(folder)}
+    return {"methods": methods, "training": read_progress(folder), "upgrade": read_upgrade(folder)}
 
 
 @operation(bp, "/served", "GET", summary="Served networks: readiness and training", tag="networks")
 def served_status() -> ResponseReturnValue:
-    """Readiness of each method's served networks and the starter set's training progress."""
+    """Readiness of each method's served networks, the starter set's training progress and the
+    upgrade's."""
     folder = get_settings().artifact_dir / "served"
     return jsonify(_status(served_set(folder), folder))
 

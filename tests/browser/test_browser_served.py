@@ -4,6 +4,7 @@ log-depth model plot, the dense model response and the layer table's S, T and re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,29 @@ def test_overview_shows_the_served_networks(open_tab: Any, served_networks: Path
     assert "not ready" in page.locator("#served tr", has_text="mt-1d").inner_text()
     tab.screenshot("overview-served")
     assert tab.errors == []
+
+
+def test_overview_shows_the_upgrade_in_progress(open_tab: Any, served_networks: Path) -> None:
+    record = {
+        "state": "training",
+        "current": "served-ves-schlumberger-4l",
+        "done": ["served-ves-schlumberger-2l", "served-ves-schlumberger-3l"],
+        "promoted": ["served-ves-schlumberger-2l", "served-ves-schlumberger-3l"],
+        "total": 15,
+        "error": None,
+        "updated_at": 0,
+    }
+    path = served_networks / "upgrade.json"  # as worker.served_upgrade writes it
+    path.write_text(json.dumps(record))
+    try:
+        tab = open_tab("/")
+        line = tab.page.wait_for_selector("#served-upgrade").inner_text()
+        assert "physics-guided upgrade: 2 of 15 challenged, 2 promoted" in line
+        assert "now served-ves-schlumberger-4l" in line
+        tab.screenshot("overview-upgrade")
+        assert tab.errors == []
+    finally:
+        path.unlink()
 
 
 def test_field_sounding_through_the_served_networks(open_tab: Any, served_networks: Path) -> None:

@@ -54,7 +54,8 @@ def free_port() -> int:
 
 
 class Served:
-    """``python -m service.serve`` with ``env`` (GEOBP_* settings) on a free loopback port."""
+    """``python -m service.serve`` with ``env`` (GEOBP_* settings) on a free loopback port;
+    the physics-guided upgrade is off unless ``env`` turns it on."""
 
     def __init__(self, var_dir: Path, env: dict[str, str]) -> None:
         self.var_dir = var_dir
@@ -62,8 +63,12 @@ class Served:
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GEOBP_")}
         self.env.update(
-            GEOBP_VAR_DIR=str(var_dir), GEOBP_API_TOKEN=TOKEN, PYTHONPATH=str(ROOT), **env
+            GEOBP_VAR_DIR=str(var_dir),
+            GEOBP_API_TOKEN=TOKEN,
+            GEOBP_SERVED_UPGRADE="0",  # an upgrade trains for an hour: only where a test asks
+            PYTHONPATH=str(ROOT),
         )
+        self.env.update(env)
         self.log_path = var_dir.parent / f"serve-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from served import Served, assert_not_ready
+from served import Served, assert_not_ready, wait_until
 
 import inversion
 from inversion.served import TrainingSettings, save_set, train_set
@@ -75,9 +75,10 @@ def test_outside_the_served_range_is_a_422_over_http(server):
 
 
 def test_first_start_queues_the_starter_set_through_the_worker(tmp_path):
-    """An empty var folder: /invert answers 503 + Retry-After at once, and the embedded worker
-    picks up the starter set (progress visible in /served) — stopped before it finishes."""
-    server = Served(tmp_path / "var", {})
+    """An empty var folder: /invert answers 503 + Retry-After at once, the embedded worker
+    picks up the starter set (progress visible in /served), and the physics-guided upgrade waits
+    for it — stopped before it finishes."""
+    server = Served(tmp_path / "var", {"GEOBP_SERVED_UPGRADE": "1"})
     server.start()
     try:
         assert_not_ready(server)
@@ -91,5 +92,13 @@ def test_first_start_queues_the_starter_set_through_the_worker(tmp_path):
             time.sleep(0.5)
         assert training is not None and training["state"] == "training", server.log_tail()
         assert training["total"] == 25 and training["current"].startswith("served-ves-schlumberger")
+        upgrade = wait_until(
+            "the upgrade's record",
+            lambda: json.loads(server.request("GET", "/served")[1])["upgrade"],
+            60,
+            context=server.log_tail,
+        )
+        assert upgrade["state"] == "waiting" and upgrade["total"] == 15 and upgrade["done"] == []
+        assert "then upgrading the VES and MT networks" in server.log_path.read_text()
     finally:
         server.stop()

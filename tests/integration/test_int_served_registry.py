@@ -1,7 +1,8 @@
 """Served networks through a real Celery worker (``python -m worker.main``), on Redis +
 PostgreSQL and on the embedded default (SQLite, filesystem broker): the starter set queued and
 trained, registered as versions with a ``production`` alias that ``POST /api/v1/invert`` serves,
-and a champion/challenger retraining through the same worker."""
+a champion/challenger retraining through the same worker, and the first-start upgrade that
+waits for the starter set."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 from served import wait_until
 
 from inversion.served import TrainingSettings, served_name
-from service.starter import queue_starter_set
+from service.starter import queue_starter_set, queue_upgrade
 from worker.queues import TRAIN_QUEUE
+from worker.served_upgrade import read_upgrade
 
 TINY = TrainingSettings(n_samples=2000, n_members=1, network={"hidden": 8, "max_epochs": 3})
 PLAN = [["mt-1d", n] for n in range(2, 7)]
@@ -104,3 +106,39 @@ def test_a_served_schedule_is_claimed_once_on_postgres(stack):
     assert [d["schedule_id"] for d in due] == [created.get_json()["id"]]
     assert due[0]["settings"]["n_samples"] == 4000 and due[0]["n_layers"] == 3
     assert store.due_served_retrains(later) == [] and store.create_due_jobs(later) == []
+
+
+@pytest.mark.parametrize("stack", ["redis-postgres", "embedded"], indirect=True)
+def test_upgrade_waits_for_the_starter_set_then_promotes_physics_guided_networks(stack):
+    folder = stack.settings.artifact_dir / "served"
+    celery = stack.app.extensions["geobp_celery"]
+    plan = [["ves-schlumberger", 2]]  # the stack is shared: MT is in already
+    # sent first, as `geobp serve` does on a fresh deployment: it waits for the starter network
+    assert queue_upgrade(celery, folder, plan, TrainingSettings(**STRONG), n_eval=10, wait_s=1.0)
+    waiting = _wait(lambda: read_upgrade(folder), 60, stack, "the upgrade's record")
+    assert waiting["state"] == "waiting" and waiting["done"] == []
+    assert queue_upgrade(celery, folder, plan) is None  # under way: not sent twice
+    assert queue_starter_set(celery, folder, plan, TINY)
+    name = served_name("ves-schlumberger", 2)
+    done = _wait(
+        lambda: (
+            (read_upgrade(folder) or {}).get("state") in ("done", "failed") and read_upgrade(folder)
+        ),
+        300,
+        stack,
+        "the upgrade",
+    )
+    assert done["state"] == "done", done
+    assert done["done"] == [name] and done["promoted"] == [name]
+    items = stack.client.get("/api/v1/networks").get_json()["items"]
+    versions = {n["version"]: n for n in items if n["name"] == name}
+    assert sorted(versions) == [1, 2] and versions[2]["aliases"] == ["latest", "production"]
+    record = stack.client.get(f"/api/v1/networks/{versions[2]['id']}").get_json()
+    assert record["network"]["data_misfit_weight"] == 0.3
+    assert record["network"]["misfit_cauchy_scale"] == 2.0  # VES: the robust form
+    assert record["metrics"]["champion_challenger"]["origin"] == "upgrade"
+    assert record["metrics"]["champion_challenger"]["champion_version"] == 1
+    status = stack.client.get("/api/v1/served").get_json()
+    assert status["upgrade"]["state"] == "done"
+    assert status["methods"]["ves-schlumberger"]["networks"]["2"]["version"] == 2
+    assert queue_upgrade(celery, folder, plan) is None  # done: never again

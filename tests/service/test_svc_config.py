@@ -51,6 +51,30 @@ def test_bad_numbers_are_rejected_by_name(tmp_path, value) -> None:
         load_settings(env={"GEOBP_VAR_DIR": str(tmp_path), "GEOBP_JOB_STALE_S": value})
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, True),
+        ("", True),
+        ("0", False),
+        ("off", False),
+        ("No", False),
+        ("1", True),
+        ("ON", True),
+    ],
+)
+def test_served_upgrade_switch(tmp_path, value, expected) -> None:
+    env = {"GEOBP_VAR_DIR": str(tmp_path)}
+    if value is not None:
+        env["GEOBP_SERVED_UPGRADE"] = value
+    assert load_settings(env=env).served_upgrade is expected
+
+
+def test_a_bad_switch_is_rejected_by_name(tmp_path) -> None:
+    with pytest.raises(ValueError, match="GEOBP_SERVED_UPGRADE='maybe' is not one of"):
+        load_settings(env={"GEOBP_VAR_DIR": str(tmp_path), "GEOBP_SERVED_UPGRADE": "maybe"})
+
+
 def test_migrations_match_the_models_and_rerun(tmp_path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'm.sqlite'}")
     upgrade_head(db.engine)

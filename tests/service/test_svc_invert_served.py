@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import numpy as np
 import pytest
 
@@ -91,7 +94,7 @@ def test_served_status_lists_readiness(client, settings, tiny_ves):
         "missing_layers": [2, 3, 4, 5, 6],
         "networks": {},
     }
-    assert empty["training"] is None
+    assert empty["training"] is None and empty["upgrade"] is None
     save_set(tiny_ves, settings.artifact_dir / "served")
     doc = client.get("/api/v1/served").get_json()
     assert doc["methods"]["ves-schlumberger"]["ready"] is True
@@ -112,6 +115,43 @@ def test_starter_set_is_queued_once_through_the_broker(app, settings, tmp_path):
     folder.mkdir()
     (folder / "progress.json").write_text('{"state": "training", "updated_at": 1e12}')
     assert queue_starter_set(app.extensions["geobp_celery"], folder) is None
+
+
+def _sent(queue, before) -> list[str]:
+    return [path.read_text() for path in set(queue.glob("*")) - before]
+
+
+def test_upgrade_is_queued_until_done_and_not_while_under_way(app, settings, tmp_path):
+    from service.starter import CHALLENGER_SETTINGS, queue_upgrade, upgrade_plan
+
+    celery = app.extensions["geobp_celery"]
+    folder = tmp_path / "served"
+    queue = settings.var_dir / "broker" / "queue"
+    before = set(queue.glob("*")) if queue.exists() else set()
+    assert queue_upgrade(celery, folder, n_eval=20) is not None  # before the starter set: it waits
+    (message,) = _sent(queue, before)
+    assert "geobp.upgrade_served" in message
+    assert upgrade_plan() == [
+        [m, n] for m in ("ves-schlumberger", "mt-1d", "ves-wenner") for n in range(2, 7)
+    ]
+    assert CHALLENGER_SETTINGS.data_misfit_weight > 0  # the upgrade trains physics-guided
+    folder.mkdir()
+    names = [f"served-{m}-{n}l" for m, n in upgrade_plan()]
+    record = {"done": [], "updated_at": time.time()}
+    for state, age_s, queued in [
+        ("waiting", 10.0, False),  # under way: not twice
+        ("training", 10.0, False),
+        ("training", 7200.0, True),  # silent for two hours: lost, queued again
+        ("failed", 10.0, True),
+    ]:
+        record.update(state=state, updated_at=time.time() - age_s)
+        (folder / "upgrade.json").write_text(json.dumps(record))
+        assert (queue_upgrade(celery, folder) is not None) is queued, state
+    # done for every network of the plan: never again; a wider plan goes on with the rest
+    record.update(state="done", done=names[:5])
+    (folder / "upgrade.json").write_text(json.dumps(record))
+    assert queue_upgrade(celery, folder, upgrade_plan()[:5]) is None
+    assert queue_upgrade(celery, folder) is not None
 
 
 def test_window_keeps_the_data_inside_and_bad_windows_are_400(client, settings, tiny_ves):

@@ -64,7 +64,27 @@
     return el("p", { id: "served-training", class: "muted" }, "Starter set trained (" + done + " of " + total + ").");
   }
 
-  /** Readiness per method from GET /served; polled while the starter set trains. */
+  /** The physics-guided upgrade's progress in words (null when there is no record). */
+  function upgradeLine(upgrade) {
+    if (!upgrade) { return null; }
+    const done = (upgrade.done || []).length;
+    const total = upgrade.total || 0;
+    const promoted = (upgrade.promoted || []).length;
+    const tally = done + " of " + total + " challenged, " + promoted + " promoted";
+    if (upgrade.state === "waiting") {
+      return el("p", { id: "served-upgrade", class: "muted" }, "Physics-guided upgrade: waiting for the starter set.");
+    }
+    if (upgrade.state === "training") {
+      return el("p", { id: "served-upgrade" }, g.badge("warn", "⚠ physics-guided upgrade: " + tally),
+        upgrade.current ? " now " + upgrade.current : "");
+    }
+    if (upgrade.state === "failed") {
+      return el("p", { id: "served-upgrade" }, g.badge("bad", "✗ physics-guided upgrade failed"), " " + (upgrade.error || ""));
+    }
+    return el("p", { id: "served-upgrade", class: "muted" }, "Physics-guided upgrade done: " + tally + ".");
+  }
+
+  /** Readiness per method from GET /served; polled while the starter set trains or upgrades. */
   async function served() {
     const box = document.getElementById("served");
     let doc;
@@ -86,8 +106,10 @@
       el("div", { class: "table-wrap" }, el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "method"), el("th", {}, "state"), el("th", {}, "layer counts missing"))),
         body)),
-      trainingLine(doc.training) || "");
-    if (doc.training && doc.training.state === "training") { setTimeout(served, SERVED_POLL_MS); }
+      trainingLine(doc.training) || "",
+      upgradeLine(doc.upgrade) || "");
+    const busy = (record) => record && ["waiting", "training"].includes(record.state);
+    if (busy(doc.training) || busy(doc.upgrade)) { setTimeout(served, SERVED_POLL_MS); }
   }
 
   health();
