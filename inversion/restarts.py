@@ -30,9 +30,10 @@ from .misfit import rms_percent
 __all__ = ["RefinePolicy", "RefineStarts", "Refined", "refine_all", "refine_group"]
 
 _RESTART_CHI = 1.2  # refined results above this χ get restarts (in-domain data only)
-_MAX_RESTARTS = 5
+_MAX_RESTARTS = 12
 _MAX_ITERATIONS = 20  # iterations of a sounding's own refinement
-_EXTRA_ITERATIONS = 10  # iterations of a restart or a bound-test fit
+_RESTART_ITERATIONS = 40  # iterations of a restart
+_BOUND_TEST_ITERATIONS = 10  # iterations of a bound-test fit
 _RESTART, _INSIDE, _RELAXED = 1, 2, 3  # tags of extra rows: restart, bound test in / beyond
 
 
@@ -115,7 +116,7 @@ class _Spawner:
             use_prior=True,
             target_chi=1.0,
             tag=_RESTART,
-            max_iterations=_EXTRA_ITERATIONS,
+            max_iterations=_RESTART_ITERATIONS,
         )
 
     def _bound_test(
@@ -147,7 +148,7 @@ class _Spawner:
                 use_prior=False,
                 target_chi=0.0,
                 tag=tag,
-                max_iterations=_EXTRA_ITERATIONS,
+                max_iterations=_BOUND_TEST_ITERATIONS,
             )
             for tag, low, high in ((_INSIDE, lower, upper), (_RELAXED, test.lower, test.upper))
         ]
