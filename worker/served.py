@@ -22,7 +22,14 @@ from celery import Task
 
 from inversion.served import TrainingSettings, served_name, train_served
 
-__all__ = ["PROGRESS_FILE", "read_json", "read_progress", "train_served_set", "write_json"]
+__all__ = [
+    "PROGRESS_FILE",
+    "read_json",
+    "read_progress",
+    "train_served_set",
+    "write_json",
+    "write_state",
+]
 
 PROGRESS_FILE = "progress.json"
 log = logging.getLogger(__name__)
@@ -33,6 +40,13 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_state(path: Path, progress: dict[str, Any], state: str, **fields: Any) -> None:
+    """Set ``progress``'s ``state`` and ``fields``, stamp ``updated_at`` and write it to
+    ``path``."""
+    progress.update(state=state, updated_at=time.time(), **fields)
+    write_json(path, progress)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -89,11 +103,7 @@ def train_served_set(
             trained.append(name)
             log.info("served network %s trained (%d of %d)", name, len(done), len(names))
     except Exception as exc:
-        progress.update(
-            state="failed", error=f"{type(exc).__name__}: {exc}", updated_at=time.time()
-        )
-        write_json(out / PROGRESS_FILE, progress)
+        write_state(out / PROGRESS_FILE, progress, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    progress.update(state="done", current=None, updated_at=time.time())
-    write_json(out / PROGRESS_FILE, progress)
+    write_state(out / PROGRESS_FILE, progress, "done", current=None)
     return trained

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from celery.exceptions import MaxRetriesExceededError
 
 from inversion.served import served_name
 from inversion.served.champion import EVAL_N, EVAL_SEED
-from worker.served import read_json, write_json
+from worker.served import read_json, write_state
 from worker.served_retrain import challenge, champion_of
 
 __all__ = ["MAX_WAIT_S", "UPGRADE_FILE", "WAIT_S", "read_upgrade", "upgrade_served"]
@@ -69,34 +68,27 @@ def upgrade_served(
     done = [name for name in earlier.get("done", []) if name in names]
     promoted = [name for name in earlier.get("promoted", []) if name in names]
     progress: dict[str, Any] = {
-        "state": "waiting",
         "current": None,
         "done": done,
         "promoted": promoted,
         "total": len(names),
         "error": None,
-        "updated_at": time.time(),
     }
     absent = [name for name in names if champion_of(store, out, name)[1] is None]
     if absent:
-        write_json(out / UPGRADE_FILE, progress)
+        write_state(out / UPGRADE_FILE, progress, "waiting")
         try:
             raise task.retry(countdown=wait_s, max_retries=math.ceil(MAX_WAIT_S / wait_s))
         except MaxRetriesExceededError:
-            progress.update(
-                state="failed",
-                error=f"the starter set's networks {absent} were not in after {MAX_WAIT_S:.0f} s",
-                updated_at=time.time(),
-            )
-            write_json(out / UPGRADE_FILE, progress)
+            error = f"the starter set's networks {absent} were not in after {MAX_WAIT_S:.0f} s"
+            write_state(out / UPGRADE_FILE, progress, "failed", error=error)
             raise
     promoted_now = []
     try:
         for (method, n_layers), name in zip(plan, names, strict=True):
             if name in done:
                 continue
-            progress.update(state="training", current=name, updated_at=time.time())
-            write_json(out / UPGRADE_FILE, progress)
+            write_state(out / UPGRADE_FILE, progress, "training", current=name)
             result = challenge(
                 store,
                 out,
@@ -113,12 +105,8 @@ def upgrade_served(
                 promoted.append(name)
                 promoted_now.append(name)
     except Exception as exc:
-        progress.update(
-            state="failed", error=f"{type(exc).__name__}: {exc}", updated_at=time.time()
-        )
-        write_json(out / UPGRADE_FILE, progress)
+        write_state(out / UPGRADE_FILE, progress, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    progress.update(state="done", current=None, updated_at=time.time())
-    write_json(out / UPGRADE_FILE, progress)
+    write_state(out / UPGRADE_FILE, progress, "done", current=None)
     log.info("served upgrade done: %d of %d networks promoted", len(promoted), len(names))
     return promoted_now
