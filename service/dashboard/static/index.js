@@ -75,8 +75,8 @@
       return el("p", { id: "served-upgrade", class: "muted" }, "Physics-guided upgrade: waiting for the starter set.");
     }
     if (upgrade.state === "training") {
-      return el("p", { id: "served-upgrade" }, g.badge("warn", "⚠ physics-guided upgrade: " + tally),
-        upgrade.current ? " now " + upgrade.current : "");
+      return el("p", { id: "served-upgrade" }, g.badge("neutral", "↻ physics-guided upgrade: " + tally),
+        upgrade.current ? " now " + upgrade.current + " (the networks above serve meanwhile)" : "");
     }
     if (upgrade.state === "failed") {
       return el("p", { id: "served-upgrade" }, g.badge("bad", "✗ physics-guided upgrade failed"), " " + (upgrade.error || ""));
