@@ -64,7 +64,7 @@ CHALLENGER_SETTINGS = TrainingSettings(
 UPGRADE_METHODS = ("ves-schlumberger", "mt-1d", "ves-wenner")
 STALE_S = 600.0  # a training silent for this long is taken as lost
 #: an upgrade silent for this long is taken as lost: its record is written once per network, and
-#: one challenger of the default settings trains in 7–8 minutes on one idle core
+#: one challenger of the default settings trained in 2.4–7.9 minutes here (docs/benchmarks.md)
 UPGRADE_STALE_S = 3600.0
 
 
