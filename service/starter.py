@@ -85,6 +85,16 @@ def missing(folder: Path, items: list[list[Any]] | None = None) -> list[str]:
     return [name for name in names if not (folder / f"{name}.npz").exists()]
 
 
+def _under_way(record: dict[str, Any] | None, states: tuple[str, ...], stale_s: float) -> bool:
+    """Whether a progress ``record`` is in one of ``states`` and was updated within
+    ``stale_s`` seconds (older ones are taken as lost)."""
+    return (
+        record is not None
+        and record.get("state") in states
+        and time.time() - record.get("updated_at", 0) < stale_s
+    )
+
+
 def queue_starter_set(
     celery: Any,
     folder: Path,
@@ -99,11 +109,7 @@ def queue_starter_set(
     absent = missing(folder, items)
     if not absent:
         return None
-    progress = read_progress(folder) or {}
-    if (
-        progress.get("state") == "training"
-        and time.time() - progress.get("updated_at", 0) < STALE_S
-    ):
+    if _under_way(read_progress(folder), ("training",), STALE_S):
         return None
     result = celery.send_task(
         "geobp.train_served",
@@ -131,10 +137,7 @@ def queue_upgrade(
     names = {served_name(m, n) for m, n in items}
     if names <= set(record.get("done", [])):
         return None
-    if (
-        record.get("state") in ("waiting", "training")
-        and time.time() - record.get("updated_at", 0) < UPGRADE_STALE_S
-    ):
+    if _under_way(record, ("waiting", "training"), UPGRADE_STALE_S):
         return None
     result = celery.send_task(
         "geobp.upgrade_served",

@@ -27,7 +27,6 @@ __all__ = [
     "read_json",
     "read_progress",
     "train_served_set",
-    "write_json",
     "write_state",
 ]
 
@@ -35,7 +34,7 @@ PROGRESS_FILE = "progress.json"
 log = logging.getLogger(__name__)
 
 
-def write_json(path: Path, doc: dict[str, Any]) -> None:
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
     """Write ``doc`` to ``path`` atomically (a temporary file, then a rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc), encoding="utf-8")
@@ -46,7 +45,7 @@ def write_state(path: Path, progress: dict[str, Any], state: str, **fields: Any)
     """Set ``progress``'s ``state`` and ``fields``, stamp ``updated_at`` and write it to
     ``path``."""
     progress.update(state=state, updated_at=time.time(), **fields)
-    write_json(path, progress)
+    _write_json(path, progress)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -92,8 +91,7 @@ def train_served_set(
             if name in done:  # trained by an earlier run: registered now if it was not
                 _register(task, name, out / f"{name}.npz")
                 continue
-            progress.update(current=name, updated_at=time.time())
-            write_json(out / PROGRESS_FILE, progress)
+            write_state(out / PROGRESS_FILE, progress, "training", current=name)
             net = train_served(method, int(n_layers), TrainingSettings(**settings))
             tmp = out / f".{name}.{os.getpid()}.npz"
             net.save(str(tmp), metadata={"name": name})
